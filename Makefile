@@ -1,0 +1,64 @@
+# The README's verbs. `make run` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export UV_PYTHON_DOWNLOADS := never
+UV := $(shell command -v uv >/dev/null 2>&1 && echo uv || echo "python3 -m uv")
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+
+.PHONY: help install lock system-deps run serve lab test test-fast lint format bench bench-quick emulator clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml requirements/dev.txt
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@[ -x $(BIN)/python ] || $(UV) venv --quiet $(VENV)
+	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes requirements/dev.txt
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+install: $(BIN)/.installed ## Create .venv with every extra from the pinned requirements
+
+lock: ## Re-resolve pyproject.toml into requirements/*.txt (pinned, hashed)
+	bash scripts/lock.sh
+
+system-deps: ## Install chromium, tmux, podman & co. (Debian, root) for the e2e/container tests
+	@bash scripts/system-deps.sh
+
+run: install ## The main job: emulated AWS stack + RAG service answering with citations
+	$(BIN)/workbook run
+
+serve: install ## Run the RAG service alone on $$PORT (default 8080)
+	$(BIN)/workbook serve
+
+lab: install ## Open JupyterLab on notebooks/
+	$(BIN)/jupyter lab notebooks/
+
+emulator: install ## Run a moto server on 127.0.0.1:5000 for the CLI and notebooks to share
+	$(BIN)/workbook stack emulator --port 5000
+
+test: install system-deps ## Run every test (unit, API, deploy on moto, e2e, container)
+	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
+
+test-fast: install ## Tests without the browser and container layers
+	@$(BIN)/pytest -m "not e2e and not container" $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+
+lint: install ## ruff, hadolint, actionlint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## Format the code
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install ## Run the benchmarks and rewrite BENCHMARKS.md
+	$(BIN)/python -m bench.run
+
+bench-quick: install ## Every benchmark once, quickly (catches a benchmark that no longer runs)
+	$(BIN)/python -m bench.run --quick
+
+clean: ## Remove build output and caches
+	rm -rf build .pytest_cache .ruff_cache htmlcov .coverage

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Resolve pyproject.toml and write the pinned, hash-checked requirement files that
+# `make install` and the Dockerfile install from. They carry versions and hashes only
+# (no index addresses), so they work with whatever package index pip/uv is set up for.
+set -euo pipefail
+export UV_PYTHON_DOWNLOADS=never
+uv lock --quiet
+common=(--frozen --no-emit-project --format requirements-txt --quiet)
+uv export "${common[@]}" --extra service -o requirements/service.txt
+uv export "${common[@]}" --extra dev --extra groq --extra google --extra bedrock --extra ollama \
+  -o requirements/dev.txt
+echo "wrote requirements/service.txt requirements/dev.txt"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install the Debian packages the tests drive for real: chromium (e2e page tests),
+# tmux (terminal quiz test), podman + runc + debootstrap (the container tests).
+# Needs root and apt-get; elsewhere it says what is missing and the tests that need
+# those tools skip with a reason.
+set -euo pipefail
+want=()
+command -v chromium >/dev/null || want+=(chromium)
+command -v tmux >/dev/null || want+=(tmux)
+command -v podman >/dev/null || want+=(podman)
+command -v runc >/dev/null || want+=(runc)
+command -v debootstrap >/dev/null || want+=(debootstrap)
+command -v docker-registry >/dev/null || want+=(docker-registry)
+command -v skopeo >/dev/null || want+=(skopeo)
+((${#want[@]})) || exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+  echo "system-deps: not root or no apt-get; missing: ${want[*]} (tests needing them will skip)" >&2
+  exit 0
+fi
+echo "system-deps: installing ${want[*]}"
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${want[@]}" >/dev/null

@@ -1,0 +1,1 @@
+"""The workbook's command line and glue: one `workbook` command for every package."""
