@@ -44,7 +44,7 @@ COPY --from=build /opt/venv /opt/venv
 COPY --chown=root:root notes/ /app/notes/
 COPY --chown=root:root service/ /app/service/
 RUN mkdir -p /app/data && chown app:app /app/data
-USER app
+USER 10001:10001
 EXPOSE 8080
 # The slim image has no curl or wget: probe /health with the Python that is already there.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \

@@ -24,6 +24,10 @@ class DeploySettings(BaseSettings):
     localstack_auth_token: str | None = Field(None, validation_alias="LOCALSTACK_AUTH_TOKEN")
     project_tag: str = Field("ecs-workbook", validation_alias="WORKBOOK_PROJECT_TAG")
     moto_port: int = Field(0, validation_alias="WORKBOOK_MOTO_PORT")
+    # Budget alerts (deploy/budget.py): who gets the 80 % / 100 % emails; the limit defaults
+    # to the cost model's monthly estimate plus headroom when unset.
+    budget_email: str | None = Field(None, validation_alias="WORKBOOK_BUDGET_EMAIL")
+    budget_limit_usd: float | None = Field(None, validation_alias="WORKBOOK_BUDGET_USD")
 
 
 @lru_cache

@@ -4,7 +4,9 @@ import importlib
 
 import typer
 
-app = typer.Typer(help="Learn to deploy a RAG service on AWS ECS Fargate, and the interview about it.")
+app = typer.Typer(
+    help="Learn to deploy a RAG service on AWS ECS Fargate, and the interview about it."
+)
 
 # (sub-command, module with a typer `app`, help); a package missing from this install
 # (the container image carries only `service`) simply leaves its command out.

@@ -1,0 +1,197 @@
+"""Keep the app's API keys in one Secrets Manager JSON secret and name them for ECS."""
+
+import json
+from collections.abc import Mapping
+
+from botocore.exceptions import ClientError
+
+from deploy.changes import Change
+from deploy.clients import client
+from deploy.errors import InvalidInput, ResourceError, aws_errors
+from deploy.names import StackNames
+
+KIND = "secret"
+# The guide's keys. Values always come from the caller; the placeholders are empty (no key
+# configured), except the provider, which defaults to the offline answerer.
+SECRET_KEYS = ("GROQ_API_KEY", "GOOGLE_API_KEY", "LANGCHAIN_API_KEY", "LLM_PROVIDER")
+PLACEHOLDERS = {
+    "GROQ_API_KEY": "",
+    "GOOGLE_API_KEY": "",
+    "LANGCHAIN_API_KEY": "",
+    "LLM_PROVIDER": "offline",
+}
+
+
+def _what(names: StackNames) -> str:
+    return f"secret {names.secret}"
+
+
+def _sm():
+    return client("secretsmanager")
+
+
+def find_secret(names: StackNames) -> dict | None:
+    """Return describe_secret for the stack's secret, or None when it does not exist."""
+    with aws_errors(_what(names), "secretsmanager"):
+        try:
+            found = _sm().describe_secret(SecretId=names.secret)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                return None
+            raise
+    return None if found.get("DeletedDate") else found
+
+
+def secret_arn(names: StackNames) -> str:
+    """Return the secret's full ARN (with AWS's random 6-character suffix)."""
+    found = find_secret(names)
+    if found is None:
+        raise ResourceError(f"{_what(names)} does not exist; run secrets.ensure first")
+    return found["ARN"]
+
+
+def value_from(names: StackNames, key: str) -> str:
+    """Return the task-definition `valueFrom` that injects one JSON key of the secret."""
+    # errata 8: <full ARN with suffix>:<json-key>:<version-stage>:<version-id>; the two
+    # empty trailing fields (`::`) mean "AWSCURRENT". Needs Fargate platform 1.4.0+.
+    if not isinstance(key, str) or not key or ":" in key:
+        raise InvalidInput(f"a secret JSON key must be a non-empty name without ':', got {key!r}")
+    return f"{secret_arn(names)}:{key}::"
+
+
+def keys(names: StackNames) -> list[str]:
+    """Return the JSON keys the secret holds (never the values)."""
+    return sorted(_read(names))
+
+
+def _read(names: StackNames) -> dict[str, str]:
+    with aws_errors(_what(names), "secretsmanager"):
+        text = _sm().get_secret_value(SecretId=names.secret)["SecretString"]
+    try:
+        values = json.loads(text)
+    except ValueError:
+        raise ResourceError(f"{_what(names)} does not hold a JSON object") from None
+    if not isinstance(values, dict):
+        raise ResourceError(f"{_what(names)} does not hold a JSON object")
+    return values
+
+
+def _check_mapping(values: Mapping[str, str]) -> dict[str, str]:
+    if not isinstance(values, Mapping):
+        raise InvalidInput("secret values must be a mapping of key -> string")
+    bad = sorted(
+        str(k)
+        for k, v in values.items()
+        if not isinstance(k, str) or not k or not isinstance(v, str)
+    )
+    if bad:  # name the keys, never the values
+        raise InvalidInput(f"secret keys must be non-empty strings with string values: {bad}")
+    return dict(values)
+
+
+def _changed_keys(current: dict[str, str], new: dict[str, str]) -> list[str]:
+    return sorted(k for k, v in new.items() if current.get(k) != v)
+
+
+def _converge(names: StackNames, values: Mapping[str, str] | None, apply: bool) -> list[Change]:
+    new = _check_mapping(values) if values is not None else None
+    found = find_secret(names)
+    if found is None:
+        initial = {**PLACEHOLDERS, **(new or {})}
+        arn = None
+        if apply:
+            with aws_errors(_what(names), "secretsmanager"):
+                arn = _sm().create_secret(
+                    Name=names.secret,
+                    Description="API keys for the RAG service (JSON; injected by ECS)",
+                    SecretString=json.dumps(initial),
+                    Tags=names.tag_list(),
+                )["ARN"]
+        return [Change(KIND, names.secret, "create", {"keys": sorted(initial)}, arn)]
+    detail: dict = {}
+    tags = {t["Key"]: t["Value"] for t in found.get("Tags", [])}
+    missing_tags = {k: v for k, v in names.tags.items() if tags.get(k) != v}
+    if missing_tags:
+        detail["tags"] = (tags, names.tags)
+    changed = _changed_keys(_read(names), new) if new else []
+    if changed:
+        detail["keys_changed"] = changed
+    if apply and detail:
+        with aws_errors(_what(names), "secretsmanager"):
+            if missing_tags:
+                _sm().tag_resource(
+                    SecretId=found["ARN"],
+                    Tags=[{"Key": k, "Value": v} for k, v in missing_tags.items()],
+                )
+            if changed:
+                _put(names, {**_read(names), **new})
+    return [Change(KIND, names.secret, "update" if detail else "unchanged", detail, found["ARN"])]
+
+
+def _put(names: StackNames, merged: dict[str, str]) -> None:
+    # put_secret_value makes a new AWSCURRENT version; the old one becomes AWSPREVIOUS and keeps
+    # that label until the next change (errata 9: no 24-hour rule). Running tasks keep the old
+    # value until they are replaced (force a new deployment).
+    _sm().put_secret_value(SecretId=names.secret, SecretString=json.dumps(merged))
+
+
+def plan(names: StackNames, *, values: Mapping[str, str] | None = None) -> list[Change]:
+    """Return what ensure would do to the secret (keys only, never values)."""
+    return _converge(names, values, apply=False)
+
+
+def ensure(names: StackNames, *, values: Mapping[str, str] | None = None) -> list[Change]:
+    """Create the JSON secret (placeholders plus `values`) or merge `values` into it."""
+    return _converge(names, values, apply=True)
+
+
+def set_secret_values(names: StackNames, mapping: Mapping[str, str]) -> Change:
+    """Merge `mapping` into the secret as a new version; return which keys changed."""
+    new = _check_mapping(mapping)
+    if find_secret(names) is None:
+        return ensure(names, values=new)[0]
+    current = _read(names)
+    changed = _changed_keys(current, new)
+    if changed:
+        with aws_errors(_what(names), "secretsmanager"):
+            _put(names, {**current, **new})
+    return Change(
+        KIND,
+        names.secret,
+        "update" if changed else "unchanged",
+        {"keys_changed": changed},
+        secret_arn(names),
+    )
+
+
+def describe(names: StackNames) -> dict:
+    """Return the secret's ARN, keys, version stages and rotation flag (never values)."""
+    found = find_secret(names)
+    if found is None:
+        return {"name": names.secret, "exists": False}
+    return {
+        "name": names.secret,
+        "exists": True,
+        "arn": found["ARN"],
+        "keys": keys(names),
+        "versions": {v: s for v, s in found.get("VersionIdsToStages", {}).items()},
+        "rotation_enabled": bool(found.get("RotationEnabled")),
+        "tags": {t["Key"]: t["Value"] for t in found.get("Tags", [])},
+    }
+
+
+def delete(names: StackNames, *, recovery_days: int | None = None) -> list[Change]:
+    """Delete the secret (at once by default, or after a 7-30 day recovery window)."""
+    found = find_secret(names)
+    if found is None:
+        return [Change(KIND, names.secret, "absent")]
+    if recovery_days is not None and not 7 <= recovery_days <= 30:
+        raise InvalidInput(f"recovery_days must be 7..30 (AWS's window), got {recovery_days!r}")
+    kwargs = (
+        {"ForceDeleteWithoutRecovery": True}
+        if recovery_days is None
+        else {"RecoveryWindowInDays": recovery_days}
+    )
+    with aws_errors(_what(names), "secretsmanager"):
+        _sm().delete_secret(SecretId=found["ARN"], **kwargs)
+    return [Change(KIND, names.secret, "delete", {"recovery_days": recovery_days}, found["ARN"])]

@@ -1,0 +1,32 @@
+"""The quizzes package's one Settings class."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _default_db() -> Path:
+    # The XDG-style user data dir; shared by the CLI and the notebook widget.
+    return Path.home() / ".local" / "share" / "ecs-workbook" / "progress.sqlite"
+
+
+class QuizSettings(BaseSettings):
+    """Where the bank lives and where progress is stored (env QUIZ_DB, QUIZ_BANK_DIR)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    db_path: Path = Field(default_factory=_default_db, validation_alias="QUIZ_DB")
+    bank_dir: Path = Field(PACKAGE_DIR / "bank", validation_alias="QUIZ_BANK_DIR")
+    sections_path: Path = Field(PACKAGE_DIR / "sections.yaml", validation_alias="QUIZ_SECTIONS")
+    # Free-text grading: fraction of a phrasing's content words that must appear together.
+    match_threshold: float = Field(0.75, validation_alias="QUIZ_MATCH_THRESHOLD")
+
+
+@lru_cache
+def get_settings() -> QuizSettings:
+    """Return the process-wide quiz settings."""
+    return QuizSettings()

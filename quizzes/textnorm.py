@@ -1,0 +1,396 @@
+"""Normalise English answers for rubric matching: numbers, contractions, stems, clauses."""
+
+import re
+import unicodedata
+
+_UNITS = {
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "once": 1,
+    "twice": 2,
+    "single": 1,
+    "double": 2,
+}
+_TENS = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_CONTRACTIONS = [
+    (r"\bcan't\b", "can not"),
+    (r"\bwon't\b", "will not"),
+    (r"\bshan't\b", "shall not"),
+    (r"n't\b", " not"),
+    (r"'re\b", " are"),
+    (r"'ll\b", " will"),
+    (r"'ve\b", " have"),
+    (r"'d\b", " would"),
+    (r"'s\b", ""),
+    (r"'m\b", " am"),
+]
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "from",
+        "by",
+        "with",
+        "about",
+        "as",
+        "into",
+        "onto",
+        "than",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "having",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "can",
+        "could",
+        "may",
+        "might",
+        "must",
+        "and",
+        "or",
+        "if",
+        "so",
+        "such",
+        "there",
+        "here",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "i",
+        "you",
+        "he",
+        "she",
+        "we",
+        "they",
+        "me",
+        "him",
+        "her",
+        "us",
+        "them",
+        "my",
+        "your",
+        "our",
+        "their",
+        "also",
+        "just",
+        "really",
+        "basically",
+        "actually",
+        "very",
+        "quite",
+        "get",
+        "gets",
+        "got",
+        "via",
+        "per",
+    ]
+)
+NEGATIONS = frozenset(
+    {
+        "not",
+        "no",
+        "never",
+        "without",
+        "nor",
+        "neither",
+        "cannot",
+        "none",
+        "nothing",
+        "instead",
+        "rather",
+        "nobody",
+        "nowhere",
+    }
+)
+_NOT_NEGATING_NEXT = frozenset({"only", "just", "merely", "simply"})
+_SYNONYMS = {
+    "minimum": "min",
+    "floor": "min",
+    "least": "min",
+    "lowest": "min",
+    "maximum": "max",
+    "ceil": "max",
+    "ceiling": "max",
+    "cap": "max",
+    "most": "max",
+    "pct": "percent",
+    "revert": "rollback",
+    "failur": "fail",
+    "unhealthi": "unhealthy",
+    "price": "cost",
+    "bill": "cost",
+    "charg": "cost",
+    "sec": "second",
+    "seconds": "second",
+    "hr": "hour",
+    "hrs": "hour",
+    "minut": "minute",
+    "mins": "minute",
+    "restart": "relaunch",
+}
+_IRREGULAR = {
+    "using": "use",
+    "ran": "run",
+    "running": "run",
+    "kept": "keep",
+    "lost": "lose",
+    "stopped": "stop",
+    "went": "go",
+    "gone": "go",
+    "did": "do",
+    "done": "do",
+}
+_AFTER_NUMBER = {
+    "s": "second",
+    "sec": "second",
+    "secs": "second",
+    "min": "minute",
+    "mins": "minute",
+    "m": "minute",
+    "h": "hour",
+    "hr": "hour",
+    "hrs": "hour",
+    "x": "times",
+    "gb": "gb",
+    "gib": "gb",
+    "mb": "mb",
+}
+_SUFFIXES = (
+    "ational",
+    "ization",
+    "fulness",
+    "iveness",
+    "ingly",
+    "edly",
+    "ities",
+    "ments",
+    "ness",
+    "ment",
+    "ings",
+    "ing",
+    "ied",
+    "ies",
+    "ed",
+    "ly",
+    "ions",
+    "ion",
+    "s",
+)
+_CLAUSE_SPLIT = re.compile(r"[.!?](?!\d)|:\s|[;\n\u2022]|\s-\s|\bbut\b|\bwhereas\b|\bhowever\b")
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|[a-z]+|[,:()]")
+BAR = "|"  # a comma/colon/bracket: ends the scope of a negation
+MASK = "#"  # a word already used as evidence elsewhere
+
+
+def stem(word: str) -> str:
+    """Reduce a word to a crude stem, the same way for answers and rubric phrasings."""
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if word.isdigit() or len(word) <= 3 or "." in word:
+        return _SYNONYMS.get(word, word)
+    for suf in _SUFFIXES:
+        if word.endswith(suf) and len(word) - len(suf) >= 3:
+            if suf in ("ies", "ied"):
+                word = word[: -len(suf)] + "y"
+            elif not (
+                (suf == "s" and word.endswith(("ss", "us", "is")))
+                or (suf in ("ion", "ions") and word[-len(suf) - 1] not in "ts")
+            ):
+                word = word[: -len(suf)]
+            break
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiou":
+        word = word[:-1]
+    return _SYNONYMS.get(word, word)
+
+
+def _prep(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'")
+    for pat, rep in _CONTRACTIONS:
+        text = re.sub(pat, rep, text)
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 10,000 -> 10000
+    text = text.replace("%", " percent ").replace("$", " ")
+    text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)  # health-check -> health check
+    text = re.sub(r"\broll(s|ed|ing)? back\b", "rollback", text)
+    text = re.sub(r"\bper cent\b", "percent", text)
+    return text
+
+
+def _numbers(words: list[str]) -> list[str]:
+    """Turn number words into digits ('twenty five' -> 25, 'half' -> 50 percent)."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in _TENS or w in _UNITS:
+            value = _TENS.get(w, _UNITS.get(w, 0))
+            if w in _TENS and i + 1 < len(words) and words[i + 1] in _UNITS:
+                value += _UNITS[words[i + 1]]
+                i += 1
+            if i + 1 < len(words) and words[i + 1] == "hundred":
+                value *= 100
+                i += 1
+            out.append(str(value))
+        elif w == "hundred":
+            out.append("100")
+        elif w in ("half", "halve"):
+            out += ["50", "percent"]
+        elif re.fullmatch(r"\d+\.\d+", w):
+            f = float(w)
+            if w in ("0.5", "0.50"):
+                out += ["50", "percent"]
+            else:
+                out.append(str(int(f)) if f.is_integer() else str(f))
+        else:
+            out.append(w)
+        i += 1
+    return out
+
+
+_COMPOUND_WORDS = [
+    ("task", "role"),
+    ("execution", "role"),
+    ("health", "check"),
+    ("target", "group"),
+    ("security", "group"),
+    ("log", "group"),
+    ("log", "stream"),
+    ("desired", "count"),
+    ("task", "definition"),
+    ("circuit", "breaker"),
+    ("load", "balancer"),
+    ("public", "ip"),
+    ("secrets", "manager"),
+    ("parameter", "store"),
+    ("service", "role"),
+]
+_COMPOUNDS: dict[tuple[str, str], str] = {}
+
+
+def _compounds() -> dict[tuple[str, str], str]:
+    if not _COMPOUNDS:
+        for a, b in _COMPOUND_WORDS:
+            _COMPOUNDS[(stem(a), stem(b))] = f"{stem(a)}_{stem(b)}"
+        _COMPOUNDS[("healthcheck", "")] = "health_check"
+    return _COMPOUNDS
+
+
+def _join(toks: list[str]) -> list[str]:
+    """Join compound nouns ('task role' -> 'task_role') so 'task ... role' is not 'task role'."""
+    table, out, i = _compounds(), [], 0
+    while i < len(toks):
+        pair = (toks[i], toks[i + 1]) if i + 1 < len(toks) else None
+        if pair in table:
+            out.append(table[pair])
+            i += 2
+            continue
+        out.append("health_check" if toks[i] == "healthcheck" else toks[i])
+        i += 1
+    return out
+
+
+def tokens(text: str) -> list[str]:
+    """Return normalised, stemmed tokens (stopwords kept; callers filter)."""
+    words = _numbers(_TOKEN.findall(_prep(text)))
+    out: list[str] = []
+    for w in words:
+        if w in ",:()":
+            out.append(BAR)
+        elif out and out[-1].replace(".", "").isdigit() and w in _AFTER_NUMBER:
+            out.append(_AFTER_NUMBER[w])
+        else:
+            out.append(stem(w) if w not in STOPWORDS and w not in NEGATIONS else w)
+    return _join(out)
+
+
+def clauses(text: str) -> list[list[str]]:
+    """Split text into clauses (sentences, and halves around 'but'/'whereas'), tokenised."""
+    prepared = _prep(text)
+    return [t for part in _CLAUSE_SPLIT.split(prepared) if part and (t := tokens(part))]
+
+
+def sentences(text: str) -> list[str]:
+    """Split text into sentences (for the attribution check)."""
+    return [s for s in re.split(r"[.!?](?!\d)|\n", text) if s.strip()]
+
+
+def content(toks: list[str]) -> list[str]:
+    """Drop stopwords, negation cues and punctuation marks."""
+    return [t for t in toks if t not in STOPWORDS and t not in NEGATIONS and t not in (BAR, MASK)]
+
+
+def is_negation(toks: list[str], i: int) -> bool:
+    """Return True if toks[i] negates what follows ('not only' does not)."""
+    if toks[i] not in NEGATIONS:
+        return False
+    nxt = toks[i + 1] if i + 1 < len(toks) else ""
+    return nxt not in _NOT_NEGATING_NEXT
+
+
+def prose_ratio(toks: list[str]) -> float:
+    """Return the share of function words: ~0.3-0.5 in prose, ~0 in a keyword list."""
+    words = [t for t in toks if t != BAR]
+    if not words:
+        return 0.0
+    return sum(t in STOPWORDS or t in NEGATIONS for t in words) / len(words)

@@ -1,0 +1,5 @@
+"""Run the service: `python -m service [--host H] [--port P]`."""
+
+from service.cli import main
+
+main()

@@ -1,0 +1,37 @@
+"""Ask a session a question and get an answer with citations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.api.schemas import ChatIn, ChatOut, CitationOut, errors
+from service.deps import AuthDep, ManagerDep, SettingsDep
+from service.errors import InvalidInputError
+
+router = APIRouter(tags=["chat"])
+
+
+@router.post(
+    "/chat",
+    response_model=ChatOut,
+    dependencies=[AuthDep],
+    responses=errors(401, 404, 422, 502, 503),
+)
+def chat(body: ChatIn, manager: ManagerDep, settings: SettingsDep) -> ChatOut:
+    """Answer `message` from the session's documents, citing source and page."""
+    message = body.message.strip()
+    if not message:
+        raise InvalidInputError("message: must not be empty")
+    if len(message) > settings.max_message_chars:
+        raise InvalidInputError(
+            f"message: {len(message)} characters, at most {settings.max_message_chars} "
+            "allowed (MAX_MESSAGE_CHARS)"
+        )
+    answer = manager.ask(body.session_id, message)
+    return ChatOut(
+        answer=answer.text,
+        citations=[CitationOut(source=c.source, page=c.page, snippet=c.snippet)
+                   for c in answer.citations],
+        session_id=body.session_id,
+        grounded=answer.grounded,
+    )

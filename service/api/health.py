@@ -1,0 +1,39 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from functools import cache
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from service.api.schemas import HealthOut, ReadyOut
+from service.deps import ManagerDep, SettingsDep
+
+router = APIRouter(tags=["health"])
+
+
+@cache
+def service_version() -> str:
+    """Return the installed package version."""
+    try:
+        return importlib.metadata.version("ecs-workbook")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+@router.get("/health", response_model=HealthOut)
+def health(settings: SettingsDep) -> HealthOut:
+    """Say the process is alive (no dependency is checked: the ALB health check hits this)."""
+    return HealthOut(version=service_version(), commit=settings.git_sha)
+
+
+@router.get("/ready", response_model=ReadyOut, responses={503: {"model": ReadyOut}})
+async def ready(manager: ManagerDep) -> JSONResponse:
+    """Say whether the library is indexed and the stores answer (503 until they do)."""
+    checks = await run_in_threadpool(manager.checks)
+    ok = manager.is_ready(checks)
+    body = ReadyOut(ready=ok, checks=checks).model_dump()
+    return JSONResponse(body, status_code=200 if ok else 503)

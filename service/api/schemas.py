@@ -1,0 +1,107 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from service.storage.base import SESSION_ID_PATTERN
+
+SessionId = Field(
+    pattern=SESSION_ID_PATTERN,
+    max_length=64,
+    description='A session id returned by /upload, or "library" for the built-in notes.',
+    examples=["library"],
+)
+
+
+class ErrorOut(BaseModel):
+    """An error: one sentence saying what was wrong."""
+
+    detail: str
+
+
+class HealthOut(BaseModel):
+    """Liveness: the process answers."""
+
+    status: str = "ok"
+    version: str
+    commit: str | None = None
+
+
+class ReadyOut(BaseModel):
+    """Readiness: each dependency's state."""
+
+    ready: bool
+    checks: dict[str, str]
+
+
+class CitationOut(BaseModel):
+    """Where an answer's statement comes from."""
+
+    source: str
+    page: int | None = None
+    snippet: str
+
+
+class ChatIn(BaseModel):
+    """A question for a session."""
+
+    session_id: str = SessionId
+    message: str = Field(description="The question (not empty; at most MAX_MESSAGE_CHARS).")
+
+
+class ChatOut(BaseModel):
+    """An answer with its citations."""
+
+    answer: str
+    citations: list[CitationOut]
+    session_id: str
+    grounded: bool = Field(description="False when the documents do not answer the question.")
+
+
+class DocumentOut(BaseModel):
+    """One stored document."""
+
+    name: str = Field(description="The safe name it is stored and cited under.")
+    original_name: str
+    size: int
+    chunks: int
+    pages: int | None = None
+
+
+class UploadOut(BaseModel):
+    """What an upload indexed."""
+
+    session_id: str
+    chunks_indexed: int
+    documents: list[DocumentOut]
+    message: str
+
+
+class MessageOut(BaseModel):
+    """One chat turn."""
+
+    role: str
+    text: str
+    ts: float
+    citations: list[CitationOut] = []
+
+
+class HistoryOut(BaseModel):
+    """A session's conversation, oldest first."""
+
+    session_id: str
+    documents: list[DocumentOut]
+    messages: list[MessageOut]
+
+
+class DeletedOut(BaseModel):
+    """Confirmation of a deleted session."""
+
+    session_id: str
+    deleted: bool = True
+
+
+def errors(*codes: int) -> dict[int | str, dict]:
+    """Return OpenAPI `responses` entries documenting error codes with the ErrorOut body."""
+    return {code: {"model": ErrorOut} for code in codes}

@@ -1,0 +1,99 @@
+"""Build the FastAPI application: routers, middleware, error handlers, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from service.api import chat, documents, health, page, sessions
+from service.api.limits import BodyLimitMiddleware
+from service.config import Settings, get_settings
+from service.errors import ServiceError
+from service.logging import RequestLogMiddleware, configure_logging, request_id_var
+from service.sessions import SessionManager
+from service.storage import make_document_store, make_history_store
+
+log = logging.getLogger("service")
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def _describe(error: dict) -> str:
+    loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "form")]
+    if error.get("type") == "json_invalid":
+        return "the request body is not valid JSON"
+    where = ".".join(loc)
+    return f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg", "invalid")
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        if exc.status_code >= 500:
+            log.warning("request failed", extra={"error": str(exc), "status": exc.status_code})
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errs = list(exc.errors())
+        detail = "; ".join(dict.fromkeys(_describe(e) for e in errs)) or "invalid request"
+        simple = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+                  for e in errs]
+        return JSONResponse({"detail": detail, "errors": simple}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        rid = request_id_var.get()
+        return JSONResponse(
+            {"detail": f"internal error; quote request id {rid} when reporting it"},
+            status_code=500,
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Return the service app for `settings` (default: read from the environment once)."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.secret_values())
+    manager = SessionManager(settings, make_history_store(settings), make_document_store(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        log.info("starting", extra={"settings": settings.summary()})
+        manager.start()
+        yield
+        log.info("stopped")
+
+    app = FastAPI(
+        title="ECS workbook RAG service",
+        version=health.service_version(),
+        summary="Upload documents, ask questions, get answers with citations.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.sessions = manager
+    app.dependency_overrides[get_settings] = lambda: settings
+    for module in (health, page, documents, chat, sessions):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _add_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        )
+    slack = 1024 * 1024  # multipart framing and form fields
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_upload_bytes * settings.max_files + slack
+    )
+    app.add_middleware(RequestLogMiddleware)
+    return app

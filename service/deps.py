@@ -1,0 +1,43 @@
+"""Typed dependency aliases for the routers: settings, the session manager, the API key."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from service.config import Settings, get_settings
+from service.sessions import SessionManager
+
+_bearer = HTTPBearer(auto_error=False, description="Needed on upload, chat, delete when API_KEY is set")
+
+
+def get_manager(request: Request) -> SessionManager:
+    """Return the app's session manager (built by create_app)."""
+    return request.app.state.sessions
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ManagerDep = Annotated[SessionManager, Depends(get_manager)]
+
+
+def require_api_key(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Refuse the request with 401 unless API_KEY is unset or sent as a Bearer token."""
+    if settings.api_key is None:
+        return
+    expected = settings.api_key.get_secret_value().encode()
+    sent = credentials.credentials.encode() if credentials else b""
+    if not hmac.compare_digest(sent, expected):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or wrong API key: send the header 'Authorization: Bearer <API_KEY>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+AuthDep = Depends(require_api_key)

@@ -1,0 +1,70 @@
+"""Index the notes library once and cache the index under DATA_DIR, keyed by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.rag.vectorstore import FaissStore
+
+LIBRARY_SESSION = "library"
+# Bump when the way the library is chunked or embedded changes: old caches are then ignored.
+CACHE_FORMAT = "library-cache/1"
+CHUNK_SIZE = 800
+CHUNK_OVERLAP = 120
+
+log = logging.getLogger("service.library")
+
+
+def content_hash(library_dir: Path, suffixes: tuple[str, ...]) -> str:
+    """Return a hash of every indexable file (path and bytes) plus the indexing parameters."""
+    digest = hashlib.sha256(f"{CACHE_FORMAT}|{CHUNK_SIZE}|{CHUNK_OVERLAP}".encode())
+    for path in sorted(p for p in library_dir.rglob("*") if p.is_file()):
+        if path.suffix.lower() in suffixes:
+            digest.update(path.relative_to(library_dir).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:20]
+
+
+def load_library(library_dir: Path, cache_root: Path) -> tuple[FaissStore, bool]:
+    """Return the library's store and whether it came from the cache (building it if not)."""
+    from service.rag.embeddings import get_embeddings
+    from service.rag.errors import IndexLoadError
+    from service.rag.ingest import SUPPORTED_SUFFIXES, load_directory, split_documents
+    from service.rag.vectorstore import FaissStore
+
+    embeddings = get_embeddings("hashing")
+    key = content_hash(library_dir, SUPPORTED_SUFFIXES)
+    cached = cache_root / key
+    if cached.is_dir():
+        try:
+            return FaissStore.load(cached, embeddings), True
+        except IndexLoadError as exc:
+            log.warning("library cache unreadable, rebuilding", extra={"error": str(exc)})
+    chunks = split_documents(load_directory(library_dir), CHUNK_SIZE, CHUNK_OVERLAP)
+    store = FaissStore.empty(embeddings)
+    if chunks:
+        store.add_documents(chunks)
+    _save_cache(store, cache_root, key)
+    return store, False
+
+
+def _save_cache(store: FaissStore, cache_root: Path, key: str) -> None:
+    """Save the index as cache_root/<key> (whole directory swapped in), drop older caches."""
+    staging = cache_root / f".{key}.{uuid.uuid4().hex}.tmp"
+    try:
+        store.save(staging)
+        os.replace(staging, cache_root / key)
+    except OSError as exc:  # a read-only or full disk only costs the next start some time
+        log.warning("cannot cache the library index", extra={"error": str(exc)})
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for old in cache_root.iterdir() if cache_root.is_dir() else []:
+        if old.is_dir() and old.name != key and not old.name.startswith("."):
+            shutil.rmtree(old, ignore_errors=True)

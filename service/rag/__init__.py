@@ -1,0 +1,1 @@
+"""Retrieve from documents and answer with citations: the RAG core of the service."""

@@ -1,0 +1,115 @@
+"""Answer offline by extracting the retrieved sentences that best answer the question."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from langchain_core.documents import Document
+
+from service.rag.analysis import terms, topic_terms
+from service.rag.answers import Answer, Citation, Hit, History, citation_for, refusal, trim
+from service.rag.embeddings import HashingEmbeddings
+from service.rag.history import rewrite_offline
+from service.rag.relevance import MIN_SCORE, relevant_hits
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(\[*])")
+_MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s*)")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def sentences(text: str) -> list[str]:
+    """Split chunk text into answer candidates: sentences, list items and table rows."""
+    out: list[str] = []
+    in_fence = False
+    for line in text.splitlines():
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence or not line.strip():
+            continue  # code is shown in the cited note, not quoted as a sentence
+        if line.lstrip().startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if not all(set(c) <= set("-: ") for c in cells):
+                out.append(" | ".join(cells).replace("`", ""))
+            continue
+        line = _MARKUP.sub("", line).replace("**", "").replace("`", "").strip()
+        out.extend(s.strip() for s in _SENTENCE_END.split(line) if len(s.strip()) > 2)
+    return out
+
+
+class ExtractiveAnswerer:
+    """Answer with the retrieved sentences that best match the question, cited; never invent."""
+
+    def __init__(
+        self,
+        *,
+        min_score: float = MIN_SCORE,
+        max_sentences: int = 3,
+        embeddings: HashingEmbeddings | None = None,
+    ) -> None:
+        self.min_score = min_score
+        self.max_sentences = max_sentences
+        self._embeddings = embeddings or HashingEmbeddings()
+
+    def condense(self, question: str, history: History) -> str:
+        """Rewrite a follow-up deterministically (key words of the previous question)."""
+        return rewrite_offline(question, history)
+
+    def answer(self, question: str, hits: list[Hit]) -> Answer:
+        """Return the best-matching sentences of relevant hits, or say it does not know."""
+        hits = relevant_hits(question, hits, self.min_score)
+        if not hits:
+            return refusal(question)
+        wanted = topic_terms(question)
+        q_vec = self._embeddings.vector(question)
+        scored: list[tuple[float, int, str, Document]] = []
+        for rank, (doc, score) in enumerate(hits):
+            headings = doc.metadata.get("headings")
+            for n, sentence in enumerate(sentences(doc.page_content)):
+                if n == 0 and (sentence == headings or sentence[0].islower()):
+                    continue  # the splitter's heading prefix, or a fragment cut by overlap
+                overlap = len(wanted & set(terms(sentence))) / len(wanted)
+                if not overlap:
+                    continue
+                similarity = float(np.dot(q_vec, self._embeddings.vector(sentence)))
+                total = 0.5 * overlap + 0.3 * similarity + 0.2 * score
+                scored.append((total, rank, sentence, doc))
+        if not scored:
+            return refusal(question)
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        best = scored[0][0]
+        picked: list[tuple[str, Document]] = []
+        for total, _, sentence, doc in scored:
+            if total < 0.6 * best or len(picked) == self.max_sentences:
+                break
+            if all(sentence != s for s, _ in picked):
+                picked.append((sentence, doc))
+        return self._compose(question, picked)
+
+    def _compose(self, question: str, picked: list[tuple[str, Document]]) -> Answer:
+        citations: list[Citation] = []
+        keys: list[tuple[str, int | None]] = []
+        snippets: dict[int, list[str]] = {}
+        parts = []
+        for sentence, doc in picked:
+            c = citation_for(doc, sentence)
+            key = (c.source, c.page)
+            if key not in keys:
+                keys.append(key)
+                citations.append(c)
+            n = keys.index(key)
+            snippets.setdefault(n, []).append(sentence)
+            parts.append(f"{sentence} [{n + 1}]")
+        citations = [
+            Citation(c.source, c.page, trim(" … ".join(snippets[n])))
+            for n, c in enumerate(citations)
+        ]
+        return Answer(
+            text=" ".join(parts),
+            citations=citations,
+            grounded=True,
+            standalone_question=question,
+            sources=[c.source for c in citations],
+        )
+

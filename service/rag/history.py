@@ -1,0 +1,74 @@
+"""Rewrite a follow-up question into a standalone one, using the earlier turns."""
+
+from __future__ import annotations
+
+import re
+
+from service.rag.analysis import REQUEST_WORDS, STOPWORDS, tokens, topic_terms
+from service.rag.answers import History
+from service.rag.errors import RagError
+
+ROLES = ("user", "assistant")
+
+# Words that point back at something said before ("what about its cost?").
+_ANAPHORA = frozenset(
+    "it its it's this that these those they them their theirs there same one ones".split()
+)
+# Verbs too generic to carry a topic into the follow-up ("how does Fargate *run* ...").
+_GENERIC = frozenset("run runs running work works set get gets make makes need needs happen".split())
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_FOLLOW_UP_START = re.compile(r"^\s*(and|also|what about|how about|what if|then|so)\b", re.I)
+
+CONDENSE_SYSTEM = (
+    "Rewrite the user's last question so that it can be understood without the "
+    "conversation: replace pronouns and vague references with what they refer to. "
+    "Do not answer it. Return only the rewritten question."
+)
+
+
+def check_history(history: History) -> None:
+    """Raise RagError if history is not a list of (role, text) with a known role."""
+    for n, turn in enumerate(history):
+        if not (isinstance(turn, tuple | list) and len(turn) == 2):
+            raise RagError(f"history[{n}] must be a (role, text) pair")
+        if turn[0] not in ROLES:
+            raise RagError(f"history[{n}] has role {turn[0]!r}; expected one of {ROLES}")
+
+
+def is_follow_up(question: str) -> bool:
+    """Tell whether a question leans on earlier turns (pronouns, "what about", too short)."""
+    words = set(tokens(question))
+    return bool(
+        words & _ANAPHORA or _FOLLOW_UP_START.match(question) or len(topic_terms(question)) < 2
+    )
+
+
+def key_words(question: str) -> list[str]:
+    """Return the words of a question that name its topic, in order, as written, once each."""
+    seen: list[str] = []
+    for word in _WORD.findall(question):
+        low = word.lower()
+        if low in STOPWORDS or low in REQUEST_WORDS or low in _ANAPHORA or low in _GENERIC:
+            continue
+        if low not in (w.lower() for w in seen):
+            seen.append(word)
+    return seen
+
+
+def rewrite_offline(question: str, history: History) -> str:
+    """Merge the previous user question's key words into a short or anaphoric follow-up."""
+    check_history(history)
+    context = ""
+    for role, text in history:
+        if role == "user":
+            # Resolve each earlier question against the one before it, so a chain of
+            # follow-ups keeps the topic of the last standalone question.
+            context = _merge(text, context) if context and is_follow_up(text) else text
+    if not context or not is_follow_up(question):
+        return question
+    return _merge(question, context)
+
+
+def _merge(question: str, context: str) -> str:
+    extra = [w for w in key_words(context) if w.lower() not in tokens(question)]
+    return f"{question.strip()} ({' '.join(extra)})" if extra else question

@@ -1,0 +1,348 @@
+"""Store chunks in a FAISS inner-product index with a JSON docstore; save atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.vectorstores import VectorStore
+from langchain_core.vectorstores.utils import maximal_marginal_relevance
+
+from service.rag.embeddings import HashingEmbeddings
+from service.rag.errors import IndexLoadError, RagError
+
+FORMAT = "ecs-workbook-faiss/1"
+DOCSTORE = "docstore.json"
+
+Filter = dict[str, Any] | Callable[[dict[str, Any]], bool]
+
+
+def _matches(metadata: dict[str, Any], where: Filter | None) -> bool:
+    if where is None:
+        return True
+    if callable(where):
+        return bool(where(metadata))
+    return all(metadata.get(key) == value for key, value in where.items())
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write bytes to a temp file beside path, fsync, then os.replace it into place."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class FaissStore(VectorStore):
+    """Keep documents in a flat FAISS inner-product index over normalized vectors."""
+
+    def __init__(self, embeddings: Embeddings) -> None:
+        # `_base` is what the caller gave; `_embedder` is what vectors are made with. For the
+        # hashing embedder it is a copy whose IDF is fitted on this store's own chunks, refitted
+        # lazily (before the next search or save) whenever chunks are added or deleted.
+        self._base = embeddings
+        self._embedder: Embeddings = embeddings
+        self._ids: list[str] = []
+        self._docs: dict[str, Document] = {}
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._index: faiss.IndexFlatIP | None = None
+        self._stale = False
+        self._lock = threading.RLock()
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def empty(cls, embeddings: Embeddings) -> FaissStore:
+        """Return a store with no documents."""
+        return cls(embeddings)
+
+    @classmethod
+    def from_texts(
+        cls,
+        texts: list[str],
+        embedding: Embeddings,
+        metadatas: list[dict[str, Any]] | None = None,
+        *,
+        ids: list[str] | None = None,
+        **kwargs: Any,
+    ) -> FaissStore:
+        """Build a store from texts."""
+        store = cls(embedding)
+        store.add_texts(texts, metadatas, ids=ids)
+        return store
+
+    @property
+    def embeddings(self) -> Embeddings:
+        """Return the embedder the vectors are made with (IDF-fitted for hashing)."""
+        self._refresh()
+        return self._embedder
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    # -- writes -------------------------------------------------------------------------
+    def add_texts(
+        self,
+        texts: Iterable[str],
+        metadatas: list[dict[str, Any]] | None = None,
+        *,
+        ids: list[str] | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
+        """Add texts (replacing any with the same id); return their ids."""
+        texts = list(texts)
+        metadatas = metadatas or [{} for _ in texts]
+        ids = [i or uuid.uuid4().hex for i in ids] if ids else [uuid.uuid4().hex for _ in texts]
+        if not len(texts) == len(metadatas) == len(ids):
+            raise RagError("texts, metadatas and ids must have the same length")
+        if len(set(ids)) != len(ids):
+            raise RagError("duplicate ids in one add")
+        with self._lock:
+            replaced = [i for i in ids if i in self._docs]
+            if replaced:
+                self.delete(replaced)
+            for i, text, meta in zip(ids, texts, metadatas, strict=True):
+                self._docs[i] = Document(page_content=text, metadata=dict(meta), id=i)
+                self._ids.append(i)
+            if isinstance(self._base, HashingEmbeddings):
+                self._stale = True
+            else:
+                vectors = np.asarray(self._embedder.embed_documents(texts), dtype=np.float32)
+                self._append(vectors)
+        return ids
+
+    def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool:
+        """Delete documents by id; return True if all ids existed."""
+        if not ids:
+            return False
+        with self._lock:
+            gone = set(ids) & set(self._docs)
+            keep = [n for n, i in enumerate(self._ids) if i not in gone]
+            for i in gone:
+                del self._docs[i]
+            self._ids = [self._ids[n] for n in keep]
+            if isinstance(self._base, HashingEmbeddings):
+                self._stale = True
+            elif len(self._vectors):
+                self._vectors = self._vectors[keep]
+                self._rebuild()
+        return len(gone) == len(set(ids))
+
+    def get_by_ids(self, ids: list[str], /) -> list[Document]:
+        """Return the documents with these ids (unknown ids are skipped)."""
+        return [self._docs[i] for i in ids if i in self._docs]
+
+    def _append(self, vectors: np.ndarray) -> None:
+        self._vectors = vectors if not len(self._vectors) else np.vstack([self._vectors, vectors])
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        if not len(self._vectors):
+            self._index = None
+            return
+        faiss.normalize_L2(self._vectors)
+        self._index = faiss.IndexFlatIP(self._vectors.shape[1])
+        self._index.add(self._vectors)
+
+    def _refresh(self) -> None:
+        """Refit the hashing IDF on the current chunks and re-embed them, if they changed."""
+        with self._lock:
+            if not self._stale:
+                return
+            assert isinstance(self._base, HashingEmbeddings)
+            texts = [self._docs[i].page_content for i in self._ids]
+            fitted = self._base.fit(texts)
+            vectors = np.zeros((0, 0), dtype=np.float32)
+            if texts:
+                vectors = np.asarray(fitted.embed_documents(texts), dtype=np.float32)
+            self._embedder, self._vectors = fitted, vectors
+            self._rebuild()
+            self._stale = False
+
+    # -- reads --------------------------------------------------------------------------
+    def _query_vector(self, query: str) -> np.ndarray:
+        self._refresh()
+        vec = np.asarray([self._embedder.embed_query(query)], dtype=np.float32)
+        faiss.normalize_L2(vec)
+        return vec
+
+    def _search(
+        self, vec: np.ndarray, k: int, where: Filter | None
+    ) -> list[tuple[int, float]]:
+        """Return (row, score) pairs, best first, honouring a metadata filter."""
+        if self._index is None or k <= 0:
+            return []
+        n = len(self._ids) if where is not None else min(k, len(self._ids))
+        scores, rows = self._index.search(vec, n)
+        hits = []
+        for row, score in zip(rows[0], scores[0], strict=True):
+            if row < 0:
+                continue
+            if _matches(self._docs[self._ids[row]].metadata, where):
+                hits.append((int(row), float(score)))
+            if len(hits) == k:
+                break
+        return hits
+
+    def similarity_search_with_score(
+        self, query: str, k: int = 4, filter: Filter | None = None, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
+        """Return the k closest documents with their cosine similarity (higher is closer)."""
+        with self._lock:
+            hits = self._search(self._query_vector(query), k, filter)
+            return [(self._docs[self._ids[row]], score) for row, score in hits]
+
+    def similarity_search(
+        self, query: str, k: int = 4, filter: Filter | None = None, **kwargs: Any
+    ) -> list[Document]:
+        """Return the k closest documents."""
+        return [doc for doc, _ in self.similarity_search_with_score(query, k, filter)]
+
+    def similarity_search_by_vector(
+        self, embedding: list[float], k: int = 4, filter: Filter | None = None, **kwargs: Any
+    ) -> list[Document]:
+        """Return the k documents closest to a vector."""
+        vec = np.asarray([embedding], dtype=np.float32)
+        faiss.normalize_L2(vec)
+        with self._lock:
+            self._refresh()
+            return [self._docs[self._ids[row]] for row, _ in self._search(vec, k, filter)]
+
+    def max_marginal_relevance_search(
+        self,
+        query: str,
+        k: int = 4,
+        fetch_k: int = 20,
+        lambda_mult: float = 0.5,
+        filter: Filter | None = None,
+        **kwargs: Any,
+    ) -> list[Document]:
+        """Return k documents that are relevant yet diverse (maximal marginal relevance)."""
+        with self._lock:
+            vec = self._query_vector(query)
+            hits = self._search(vec, fetch_k, filter)
+            if not hits:
+                return []
+            candidates = self._vectors[[row for row, _ in hits]]
+            picked = maximal_marginal_relevance(vec[0], candidates, lambda_mult=lambda_mult, k=k)
+            return [self._docs[self._ids[hits[p][0]]] for p in picked]
+
+    def _select_relevance_score_fn(self) -> Callable[[float], float]:
+        # Cosine similarity of normalized vectors, clipped into [0, 1].
+        return lambda score: min(1.0, max(0.0, score))
+
+    # -- persistence --------------------------------------------------------------------
+    def save(self, directory: Path | str) -> None:
+        """Save atomically: a new index file, then the docstore that names it, then cleanup."""
+        with self._lock:
+            self._save(Path(directory))
+
+    def _save(self, directory: Path) -> None:
+        self._refresh()
+        directory.mkdir(parents=True, exist_ok=True)
+        dim = self._vectors.shape[1] if len(self._vectors) else None
+        index_bytes = b""
+        if self._index is not None:
+            index_bytes = faiss.serialize_index(self._index).tobytes()
+        index_name = f"index-{uuid.uuid4().hex}.faiss"
+        embedder = self._embedder
+        state = embedder.state() if isinstance(embedder, HashingEmbeddings) else None
+        payload = {
+            "format": FORMAT,
+            "index_file": index_name,
+            "index_sha256": hashlib.sha256(index_bytes).hexdigest(),
+            "dim": dim,
+            "embedding": {"class": type(self._base).__name__, "state": state},
+            "ids": self._ids,
+            "docs": {
+                i: {"page_content": d.page_content, "metadata": d.metadata}
+                for i, d in self._docs.items()
+            },
+        }
+        try:
+            doc_bytes = json.dumps(payload, ensure_ascii=False).encode()
+        except (TypeError, ValueError) as exc:
+            raise RagError(f"document metadata must be JSON-serializable: {exc}") from exc
+        # The docstore is the commit point: until it is replaced, the old docstore still
+        # names the old index file, which is only removed afterwards.
+        _write_atomically(directory / index_name, index_bytes)
+        _write_atomically(directory / DOCSTORE, doc_bytes)
+        for old in directory.glob("index-*.faiss"):
+            if old.name != index_name:
+                old.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, directory: Path | str, embeddings: Embeddings) -> FaissStore:
+        """Load a saved store; raise IndexLoadError if it is missing, corrupt or mismatched."""
+        # Loading never unpickles: JSON for documents, FAISS's own format for vectors.
+        directory = Path(directory)
+        path = directory / DOCSTORE
+        try:
+            payload = json.loads(path.read_bytes())
+        except FileNotFoundError as exc:
+            raise IndexLoadError(f"no saved index in {directory}: {DOCSTORE} is missing") from exc
+        except (OSError, ValueError) as exc:
+            raise IndexLoadError(f"corrupt docstore {path}: {exc}") from exc
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+            raise IndexLoadError(f"{path} is not a {FORMAT} docstore")
+        try:
+            ids, docs = list(payload["ids"]), dict(payload["docs"])
+            index_path = directory / Path(payload["index_file"]).name
+            digest = payload["index_sha256"]
+            dim = payload["dim"]
+            state = payload["embedding"]["state"]
+        except (KeyError, TypeError) as exc:
+            raise IndexLoadError(f"corrupt docstore {path}: missing {exc}") from exc
+        try:
+            index_bytes = index_path.read_bytes()
+        except OSError as exc:
+            raise IndexLoadError(f"index file {index_path} is missing: {exc}") from exc
+        if hashlib.sha256(index_bytes).hexdigest() != digest:
+            raise IndexLoadError(f"index file {index_path} is corrupt (checksum mismatch)")
+
+        store = cls(embeddings)
+        if isinstance(embeddings, HashingEmbeddings):
+            if embeddings.compatible(state):
+                store._embedder = HashingEmbeddings.from_state(state)
+            else:
+                # Saved by another embedder version or dim: the texts are in the docstore,
+                # so re-embed them (lazily) rather than refuse the index.
+                store._stale = True
+        elif dim is not None and len(embeddings.embed_query("dimension check")) != dim:
+            raise IndexLoadError(f"index in {directory} has dim {dim}, the embeddings do not")
+        try:
+            for i in ids:
+                d = docs[i]
+                store._docs[i] = Document(page_content=d["page_content"], metadata=d["metadata"], id=i)
+        except (KeyError, TypeError) as exc:
+            raise IndexLoadError(f"corrupt docstore {path}: bad document {exc}") from exc
+        store._ids = ids
+        if index_bytes and not store._stale:
+            try:
+                index = faiss.deserialize_index(np.frombuffer(index_bytes, dtype=np.uint8))
+            except RuntimeError as exc:
+                raise IndexLoadError(f"index file {index_path} is corrupt: {exc}") from exc
+            if index.ntotal != len(ids) or index.d != dim:
+                raise IndexLoadError(
+                    f"index file {index_path} holds {index.ntotal} vectors of dim {index.d}, "
+                    f"docstore expects {len(ids)} of dim {dim}"
+                )
+            store._vectors = index.reconstruct_n(0, index.ntotal)
+            store._index = index
+        elif ids and not store._stale:
+            raise IndexLoadError(f"index file {index_path} is empty but docstore has documents")
+        return store

@@ -1,0 +1,136 @@
+"""Define what the history and document stores hold and the interface both backends share."""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+_SESSION_ID = re.compile(SESSION_ID_PATTERN)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class Message:
+    """One chat turn as stored: who spoke, what, when, and the answer's citations."""
+
+    role: str
+    text: str
+    ts: float = field(default_factory=time.time)
+    citations: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass
+class DocumentInfo:
+    """One uploaded file as stored: its safe name, original name, size and chunk count."""
+
+    name: str
+    original_name: str
+    size: int
+    chunks: int
+    pages: int | None = None
+
+
+@dataclass
+class Manifest:
+    """A session's commit record: its documents and which index snapshot is current."""
+
+    session_id: str
+    version: str
+    documents: list[DocumentInfo] = field(default_factory=list)
+    created: float = field(default_factory=time.time)
+    updated: float = field(default_factory=time.time)
+    # The snapshot this one replaced: kept one generation so a task still reading it is safe.
+    previous: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        """Build a manifest from its JSON form."""
+        docs = [DocumentInfo(**d) for d in data.get("documents", [])]
+        return cls(
+            session_id=data["session_id"],
+            version=data["version"],
+            documents=docs,
+            created=data.get("created", 0.0),
+            updated=data.get("updated", 0.0),
+            previous=data.get("previous"),
+        )
+
+
+class HistoryStore(Protocol):
+    """Chat history per session, oldest first."""
+
+    def append(self, session_id: str, message: Message) -> None:
+        """Add a message to the end of a session's history."""
+
+    def messages(self, session_id: str, limit: int | None = None) -> list[Message]:
+        """Return the session's messages, oldest first (the last `limit` when given)."""
+
+    def delete(self, session_id: str) -> None:
+        """Remove a session's history."""
+
+    def check(self) -> None:
+        """Raise StorageError when the store is unreachable."""
+
+
+class DocumentStore(Protocol):
+    """Uploaded files, index snapshots and the manifest that says which snapshot is current."""
+
+    def read_manifest(self, session_id: str) -> Manifest | None:
+        """Return the session's manifest, or None when the session does not exist."""
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        """Commit a manifest (the last write of an upload)."""
+
+    def put_document(self, session_id: str, name: str, data: bytes) -> None:
+        """Store an uploaded file under its safe name."""
+
+    def put_index(self, session_id: str, version: str, source: Path) -> None:
+        """Store the index files in `source` as snapshot `version`."""
+
+    def fetch_index(self, session_id: str, version: str) -> Path:
+        """Return a local directory holding snapshot `version` (downloading it if needed)."""
+
+    def delete_index(self, session_id: str, version: str) -> None:
+        """Remove an old snapshot."""
+
+    def delete_session(self, session_id: str) -> None:
+        """Remove everything stored for a session."""
+
+    def check(self) -> None:
+        """Raise StorageError when the store is unreachable."""
+
+
+def valid_session_id(session_id: str) -> bool:
+    """Say whether a session id is safe to use in a path or key."""
+    return bool(_SESSION_ID.match(session_id))
+
+
+def safe_filename(name: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """Return a name safe to store: no directories, no `..`, plain characters, unique."""
+    # Browsers send a bare name, but a client may send "../../etc/passwd" or "C:\\x\\y.pdf".
+    base = name.replace("\\", "/").split("/")[-1]
+    base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = _UNSAFE.sub("_", stem).strip("._-")[:80] or "file"
+    suffix = _UNSAFE.sub("", suffix).lower()[:10]
+    candidate = f"{stem}.{suffix}" if suffix else stem
+    n = 2
+    while candidate in taken:
+        candidate = f"{stem}-{n}.{suffix}" if suffix else f"{stem}-{n}"
+        n += 1
+    return candidate

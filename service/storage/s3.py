@@ -1,0 +1,127 @@
+"""Keep uploads, index snapshots and manifests in an S3 bucket shared by every task."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from service.errors import StorageError
+from service.storage.base import Manifest
+
+T = TypeVar("T")
+
+
+class S3DocumentStore:
+    """Documents and FAISS snapshots under s3://DOCUMENT_BUCKET/sessions/<id>/."""
+
+    def __init__(self, client: Any, bucket: str, cache_dir: Path) -> None:
+        self.s3 = client
+        self.bucket = bucket
+        self.cache_dir = Path(cache_dir)  # downloaded snapshots (immutable, keyed by version)
+
+    def _call(self, what: str, fn: Callable[..., T], **kwargs: Any) -> T:
+        try:
+            return fn(Bucket=self.bucket, **kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"S3 bucket {self.bucket!r}: cannot {what}: {exc}") from exc
+
+    @staticmethod
+    def _prefix(session_id: str) -> str:
+        return f"sessions/{session_id}/"
+
+    def read_manifest(self, session_id: str) -> Manifest | None:
+        """Return the session's manifest, or None when the session does not exist."""
+        key = self._prefix(session_id) + "manifest.json"
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise StorageError(f"S3 bucket {self.bucket!r}: cannot read {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"S3 bucket {self.bucket!r}: cannot read {key}: {exc}") from exc
+        return Manifest.from_dict(json.loads(body))
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        """Commit a manifest (one PUT: S3 makes it visible whole or not at all)."""
+        key = self._prefix(manifest.session_id) + "manifest.json"
+        body = json.dumps(manifest.to_dict()).encode()
+        self._call("write the manifest", self.s3.put_object, Key=key, Body=body,
+                   ContentType="application/json")
+
+    def put_document(self, session_id: str, name: str, data: bytes) -> None:
+        """Store an uploaded file under its safe name."""
+        key = self._prefix(session_id) + f"documents/{name}"
+        self._call(f"store {name}", self.s3.put_object, Key=key, Body=data)
+
+    def put_index(self, session_id: str, version: str, source: Path) -> None:
+        """Upload the index files in `source` as snapshot `version`."""
+        for path in sorted(Path(source).iterdir()):
+            if path.is_file():
+                key = self._prefix(session_id) + f"index/{version}/{path.name}"
+                self._call("upload the index", self.s3.put_object, Key=key,
+                           Body=path.read_bytes())
+
+    def fetch_index(self, session_id: str, version: str) -> Path:
+        """Return a local copy of snapshot `version`, downloading it once."""
+        target = self.cache_dir / session_id / version
+        if target.is_dir():
+            return target
+        prefix = self._prefix(session_id) + f"index/{version}/"
+        keys = self._keys(prefix)
+        if not keys:
+            raise StorageError(f"index snapshot {version} of session {session_id!r} is missing")
+        staging = target.with_name(f".{version}.{uuid.uuid4().hex}.tmp")
+        staging.mkdir(parents=True)
+        try:
+            for key in keys:
+                obj = self._call("download the index", self.s3.get_object, Key=key)
+                (staging / key.rsplit("/", 1)[-1]).write_bytes(obj["Body"].read())
+            try:
+                os.replace(staging, target)
+            except OSError:  # another thread got there first: its copy is the same
+                if not target.is_dir():
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+    def _keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        paginator = self.s3.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                keys.extend(obj["Key"] for obj in page.get("Contents", []))
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"S3 bucket {self.bucket!r}: cannot list {prefix}: {exc}") from exc
+        return keys
+
+    def _delete_prefix(self, prefix: str) -> None:
+        keys = self._keys(prefix)
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": k} for k in keys[start : start + 1000]]
+            self._call("delete objects", self.s3.delete_objects,
+                       Delete={"Objects": batch, "Quiet": True})
+
+    def delete_index(self, session_id: str, version: str) -> None:
+        """Remove an old snapshot."""
+        self._delete_prefix(self._prefix(session_id) + f"index/{version}/")
+        shutil.rmtree(self.cache_dir / session_id / version, ignore_errors=True)
+
+    def delete_session(self, session_id: str) -> None:
+        """Remove everything stored for a session (manifest first, so it vanishes at once)."""
+        key = self._prefix(session_id) + "manifest.json"
+        self._call("delete the manifest", self.s3.delete_object, Key=key)
+        self._delete_prefix(self._prefix(session_id))
+        shutil.rmtree(self.cache_dir / session_id, ignore_errors=True)
+
+    def check(self) -> None:
+        """Raise StorageError when the bucket is unreachable."""
+        self._call("reach the bucket", self.s3.head_bucket)

@@ -1,0 +1,103 @@
+"""`make rehearse`: aws.yml's steps run for real with podman, a local registry and moto."""
+
+import json
+import shutil
+import socket
+import urllib.request
+
+import pytest
+from rich.console import Console
+
+from deploy import ecr, ecs, pipeline
+from deploy.clients import client
+from deploy.names import DEFAULT_NAMES
+from tests.container.conftest import podman
+
+SHA = "feedfacecafe0123456789abcdef0123456789ab"
+
+
+def test_rehearsal_refuses_to_run_without_the_stack(aws):
+    # The workflow deploys into an existing service; so does the rehearsal.
+    with pytest.raises(pipeline.PipelineError, match="workbook stack apply"):
+        pipeline.rehearse(DEFAULT_NAMES, image="unused", sha=SHA)
+
+
+@pytest.mark.container
+def test_local_registry_answers_then_goes_away():
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry is not installed (make system-deps)")
+    with pipeline.local_registry() as address:
+        with urllib.request.urlopen(f"http://{address}/v2/", timeout=5) as resp:
+            assert resp.status == 200
+    host, port = address.split(":")
+    with socket.socket() as s:
+        assert s.connect_ex((host, int(port))) != 0, "the registry is still listening"
+
+
+@pytest.fixture
+def rehearsed(aws, image):
+    """Apply the stack on moto, then rehearse the deploy with the image the tests built."""
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry is not installed (make system-deps)")
+    pipeline.ensure_stack(DEFAULT_NAMES)
+    before = ecs.find_service(DEFAULT_NAMES)["taskDefinition"]
+    try:
+        yield before, pipeline.rehearse(DEFAULT_NAMES, image=image, sha=SHA)
+    finally:
+        podman("rmi", f"localhost/{DEFAULT_NAMES.repository}:{SHA}", check=False)
+
+
+@pytest.mark.container
+@pytest.mark.slow
+def test_rehearsal_deploys_the_commit_image_to_the_service(rehearsed, image):
+    before, steps = rehearsed
+    svc = ecs.find_service(DEFAULT_NAMES)
+    assert svc["taskDefinition"] != before
+    running = client("ecs").describe_task_definition(taskDefinition=svc["taskDefinition"])
+    container = running["taskDefinition"]["containerDefinitions"][0]
+    assert container["image"] == ecr.image_uri(DEFAULT_NAMES, SHA)
+    assert container["name"] == DEFAULT_NAMES.container
+    # ECR holds the manifest the registry got from podman: its config is the built image.
+    got = client("ecr").batch_get_image(
+        repositoryName=DEFAULT_NAMES.repository, imageIds=[{"imageTag": SHA}]
+    )["images"][0]
+    image_id = json.loads(podman("image", "inspect", image).stdout)[0]["Id"]
+    assert json.loads(got["imageManifest"])["config"]["digest"] == f"sha256:{image_id}"
+
+
+@pytest.mark.container
+@pytest.mark.slow
+def test_rehearsal_steps_follow_the_workflow_and_print_a_timeline(rehearsed):
+    _, steps = rehearsed
+    order = [s.mirrors for s in steps]
+    assert order[0] == pipeline.CHECKOUT and order[-1] == pipeline.VERIFY
+    assert order.index(pipeline.BUILD_PUSH) < order.index(pipeline.RENDER)
+    assert order.index(pipeline.RENDER) < order.index(pipeline.DEPLOY)
+    assert all(s.seconds >= 0 for s in steps)
+    console = Console(record=True, width=200)
+    console.print(pipeline.timeline(steps))
+    text = console.export_text()
+    assert all(s.name in text for s in steps)
+    assert f"{len(steps)} steps" in text
+
+
+@pytest.mark.container
+@pytest.mark.slow
+def test_the_verify_step_catches_a_rollback_after_the_rehearsal(rehearsed):
+    before, _ = rehearsed
+    new = ecs.find_service(DEFAULT_NAMES)["taskDefinition"]
+    # What the circuit breaker does on AWS: the service goes back to the last good revision.
+    ecs.rollback(DEFAULT_NAMES, int(before.rsplit(":", 1)[1]))
+    svc = ecs.find_service(DEFAULT_NAMES)
+    with pytest.raises(pipeline.PipelineError, match="rolled back"):
+        pipeline.check_rollout(svc, new, emulated=True)
+
+
+@pytest.mark.container
+@pytest.mark.slow
+def test_rehearsing_the_same_commit_twice_keeps_the_first_image(rehearsed, image):
+    # ECR refuses a second PutImage of the same tag and manifest; the pipeline carries on.
+    steps = pipeline.rehearse(DEFAULT_NAMES, image=image, sha=SHA)
+    record = next(s for s in steps if s.name == "Record the image in ECR")
+    assert "already in ECR" in record.detail
+    assert ecs.find_service(DEFAULT_NAMES)["taskDefinition"].endswith(":3")

@@ -1,0 +1,98 @@
+"""The generated policy documents: least privilege, scoped ARNs, parliament-clean."""
+
+import pytest
+
+from deploy import policies
+from deploy.errors import InvalidInput
+from deploy.names import DEFAULT_NAMES
+
+ACCOUNT = "123456789012"
+
+
+def _statements(doc: dict) -> dict:
+    return {s["Sid"]: s for s in doc["Statement"]}
+
+
+def test_generated_policies_are_parliament_clean():
+    docs = policies.stack_policies(DEFAULT_NAMES, ACCOUNT, ecs_exec=True)
+    assert policies.lint_policies(docs) == []
+
+
+def test_lint_reports_a_wildcard_resource():
+    loose = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}  # fmt: skip
+    findings = policies.lint_policies({"loose": loose})
+    assert [(f["policy"], f["issue"]) for f in findings] == [("loose", "RESOURCE_STAR")]
+
+
+def test_execution_extras_name_only_the_log_group_and_the_secret():
+    secret = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:llmops_prod-AbC123"
+    docs = policies.stack_policies(DEFAULT_NAMES, ACCOUNT, secret_arn=secret)
+    s = _statements(docs["ecsTaskExecutionRole-extras"])
+    assert s["CreateTheLogGroup"]["Action"] == ["logs:CreateLogGroup"]
+    assert s["CreateTheLogGroup"]["Resource"] == [
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/ecs/llmopstdlive"
+    ]
+    assert s["ReadTheAppSecret"] == {
+        "Sid": "ReadTheAppSecret",
+        "Effect": "Allow",
+        "Action": ["secretsmanager:GetSecretValue"],
+        "Resource": [secret],
+    }
+
+
+def test_unknown_secret_suffix_is_matched_by_exactly_six_characters():
+    doc = policies.stack_policies(DEFAULT_NAMES, ACCOUNT)["ecsTaskExecutionRole-extras"]
+    assert _statements(doc)["ReadTheAppSecret"]["Resource"][0].endswith(
+        ":secret:llmops_prod-??????"
+    )
+
+
+def test_ci_policy_passes_only_the_two_roles_and_only_to_ecs():
+    doc = policies.stack_policies(DEFAULT_NAMES, ACCOUNT)["github-actions-llmops-deploy-policy"]
+    s = _statements(doc)
+    assert s["PassTheTaskRolesToEcs"]["Resource"] == [
+        f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole",
+        f"arn:aws:iam::{ACCOUNT}:role/llmops-task-role",
+    ]
+    assert s["PassTheTaskRolesToEcs"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    }
+    assert s["DeployTheService"]["Resource"] == [
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/llmopscluster/llmops-service-2"
+    ]
+    assert s["PushToTheRepository"]["Resource"] == [
+        f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/llmops"
+    ]
+    star = [a for st in doc["Statement"] if st["Resource"] == "*" for a in st["Action"]]
+    assert sorted(star) == ["ecr:GetAuthorizationToken", "ecs:DescribeTaskDefinition"]
+    actions = {a for st in doc["Statement"] for a in st["Action"]}
+    assert not any(a.startswith(("secretsmanager:", "logs:", "s3:")) for a in actions)
+
+
+def test_task_policy_adds_ecs_exec_only_when_asked():
+    plain = policies.task_policy("arn:aws:s3:::b", "arn:aws:dynamodb:us-east-1:1:table/t")
+    execd = policies.task_policy(
+        "arn:aws:s3:::b", "arn:aws:dynamodb:us-east-1:1:table/t", ecs_exec=True
+    )
+    assert "EcsExecSessions" not in _statements(plain)
+    assert _statements(execd)["EcsExecSessions"]["Action"] == policies.ECS_EXEC_ACTIONS
+
+
+def test_github_trust_is_scoped_to_the_main_branch_of_one_repo():
+    doc = policies.github_oidc_trust("arn:aws:iam::1:oidc-provider/x", "acme/rag-app")
+    cond = doc["Statement"][0]["Condition"]["StringEquals"]
+    assert cond == {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": "repo:acme/rag-app:ref:refs/heads/main",
+    }
+
+
+@pytest.mark.parametrize("repo", ["acme", "acme/*", "-acme/app", "acme/app/extra", "", "ac me/app"])
+def test_malformed_github_repo_is_refused(repo):
+    with pytest.raises(InvalidInput, match="owner/name"):
+        policies.github_oidc_trust("arn:aws:iam::1:oidc-provider/x", repo)
+
+
+def test_branch_with_wildcards_is_refused():
+    with pytest.raises(InvalidInput, match="branch"):
+        policies.github_oidc_trust("arn:aws:iam::1:oidc-provider/x", "acme/app", branch="*")

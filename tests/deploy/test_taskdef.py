@@ -1,0 +1,141 @@
+"""The task definition template and its renderer: Fargate sizes, secrets, health check."""
+
+import json
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import botocore.session
+import pytest
+from botocore.validate import ParamValidator
+
+from deploy import taskdef
+from deploy.errors import InvalidInput
+from deploy.names import DEFAULT_NAMES
+
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:llmops_prod-AbCdEf"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/llmops:abc123"
+
+
+def _render(names=DEFAULT_NAMES, **kw):
+    return taskdef.render(names, IMAGE, account_id="123456789012", secret_arn=SECRET, **kw)
+
+
+def test_template_is_the_guides_task_with_placeholders():
+    raw = taskdef.TEMPLATE_PATH.read_text()
+    td = json.loads(raw)
+    c = taskdef.container(td)
+    assert (td["family"], td["cpu"], td["memory"]) == ("llmopstd", "1024", "8192")
+    assert td["requiresCompatibilities"] == ["FARGATE"] and td["networkMode"] == "awsvpc"
+    assert c["name"] == "llmops-container" and c["image"] == "<IMAGE>"
+    assert c["portMappings"][0]["containerPort"] == 8080
+    assert "<ACCOUNT_ID>" in td["executionRoleArn"] and "<ACCOUNT_ID>" in td["taskRoleArn"]
+    assert [e["name"] for e in c["environment"]] == ["ENV", "PORT", "LOG_LEVEL", "LLM_PROVIDER"]
+    assert all(s["valueFrom"].startswith("<SECRET_ARN>:") for s in c["secrets"])
+    assert c["logConfiguration"]["options"]["awslogs-create-group"] == "true"
+    assert c["healthCheck"]["startPeriod"] > 0 and c["stopTimeout"] <= taskdef.MAX_STOP_TIMEOUT
+
+
+def test_render_fills_every_placeholder_and_is_a_valid_register_call():
+    td = _render()
+    text = json.dumps(td)
+    assert not [p for p in taskdef.PLACEHOLDERS if p in text]
+    assert taskdef.container(td)["image"] == IMAGE
+    assert td["executionRoleArn"] == "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
+    # errata 8: full ARN (6-char suffix), then json-key, empty stage and id: `:KEY::`
+    assert taskdef.container(td)["secrets"][0]["valueFrom"] == f"{SECRET}:GROQ_API_KEY::"
+    assert taskdef.secret_keys(td) == ["GROQ_API_KEY", "GOOGLE_API_KEY", "LANGCHAIN_API_KEY"]
+    model = botocore.session.get_session().get_service_model("ecs")
+    shape = model.operation_model("RegisterTaskDefinition").input_shape
+    report = ParamValidator().validate(td, shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_render_follows_name_overrides():
+    names = DEFAULT_NAMES.with_overrides(
+        family="demo", container="web", container_port=9000, log_group="/ecs/demo"
+    )
+    td = _render(names, region="eu-west-1")
+    c = taskdef.container(td)
+    assert td["family"] == "demo" and c["name"] == "web"
+    assert c["portMappings"][0]["containerPort"] == 9000
+    assert {"name": "PORT", "value": "9000"} in c["environment"]
+    assert "127.0.0.1:9000/health'" in c["healthCheck"]["command"][-1]
+    assert c["logConfiguration"]["options"]["awslogs-region"] == "eu-west-1"
+
+
+def test_no_secret_in_plain_environment():
+    env = [e["name"] for e in taskdef.container(_render())["environment"]]
+    assert not set(env) & set(taskdef.secret_names(_render()))
+    leaky = _render()
+    taskdef.container(leaky)["environment"].append({"name": "GROQ_API_KEY", "value": "gsk"})
+    with pytest.raises(taskdef.TaskDefinitionError, match="GROQ_API_KEY"):
+        taskdef.check(leaky)
+
+
+def test_bad_fargate_size_names_the_valid_memory_range():
+    with pytest.raises(taskdef.TaskDefinitionError, match=r"512, 1024 or 2048 MiB"):
+        _render(cpu=256, memory=8192)
+    with pytest.raises(InvalidInput, match=r"2048-8192 MiB in steps of 1024"):
+        taskdef.validate_size(1024, 16384)
+    with pytest.raises(taskdef.TaskDefinitionError, match="no task cpu 300"):
+        taskdef.validate_size(300, 1024)
+    with pytest.raises(taskdef.TaskDefinitionError, match="whole numbers"):
+        taskdef.validate_size("one", "8GB")
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory", "ok"),
+    [
+        (256, 512, True), (256, 3072, False), (512, 4096, True), (1024, 8192, True),
+        (1024, 1024, False), (4096, 30720, True), (8192, 61440, True), (8192, 18432, False),
+        (16384, 122880, True),
+    ],
+)
+def test_fargate_size_table(cpu, memory, ok):
+    if ok:
+        taskdef.validate_size(cpu, memory)
+    else:
+        with pytest.raises(taskdef.TaskDefinitionError):
+            taskdef.validate_size(cpu, memory)
+
+
+def test_curl_health_check_is_refused():
+    td = _render()
+    taskdef.container(td)["healthCheck"]["command"] = ["CMD-SHELL", "curl -f http://x/health"]
+    with pytest.raises(taskdef.TaskDefinitionError, match="curl"):
+        taskdef.check(td)
+
+
+def test_bad_image_is_refused():
+    with pytest.raises(taskdef.TaskDefinitionError, match="image"):
+        taskdef.render(DEFAULT_NAMES, "<IMAGE>", account_id="1", secret_arn=SECRET)
+
+
+class _Health(BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self):
+        self.send_response(self.status if self.path == "/health" else 404)
+        self.end_headers()
+        self.wfile.write(b'{"status": "ok"}')
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize(("status", "healthy"), [(200, True), (500, False)])
+def test_health_check_command_needs_only_python(status, healthy):
+    handler = type("H", (_Health,), {"status": status})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        names = DEFAULT_NAMES.with_overrides(container_port=server.server_address[1])
+        cmd = taskdef.container(_render(names))["healthCheck"]["command"]
+        assert cmd[:3] == ["CMD", "python", "-c"]
+        done = subprocess.run([sys.executable, "-c", cmd[3]], capture_output=True, timeout=30)
+        assert (done.returncode == 0) is healthy
+    finally:
+        server.shutdown()
+        server.server_close()

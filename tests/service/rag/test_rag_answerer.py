@@ -1,0 +1,177 @@
+"""Test the offline extractive answerer, the LLM answerer (with a fake model) and the factory."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from pydantic import Field
+
+from service.rag.answerer import (
+    DONT_KNOW,
+    ExtractiveAnswerer,
+    LLMAnswerer,
+    make_answerer,
+)
+from service.rag.errors import ProviderError, RagError
+
+OFF_TOPIC = [
+    "What is the capital of France?",
+    "write me a poem about cats",
+    "Who won the football world cup in 2014?",
+]
+
+
+class RecordingFake(GenericFakeChatModel):
+    """A fake chat model that also records the messages it was sent."""
+
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.seen.append(messages)
+        return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+
+def fake(*replies: str) -> RecordingFake:
+    return RecordingFake(messages=iter(AIMessage(content=r) for r in replies))
+
+
+def answer_sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"\s*\[\d+\]\s*", text) if s.strip()]
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_extractive_refuses_off_topic_questions(store, question):
+    hits = store.similarity_search_with_score(question, k=4)
+    answer = ExtractiveAnswerer().answer(question, hits)
+    assert answer.grounded is False
+    assert answer.citations == []
+    assert answer.text == DONT_KNOW
+
+
+def test_extractive_refuses_when_nothing_was_retrieved():
+    assert ExtractiveAnswerer().answer("How is Fargate billed?", []).grounded is False
+
+
+def test_extractive_answers_with_sentences_from_the_chunks_and_cites_them(store):
+    question = "How is Fargate billed?"
+    hits = store.similarity_search_with_score(question, k=4)
+    answer = ExtractiveAnswerer().answer(question, hits)
+    assert answer.grounded
+    assert "billed per second" in answer.text
+    assert answer.citations[0].source == "fargate.md"
+    assert answer.citations[0].page is None
+    # never invents: every sentence it says is verbatim in a retrieved chunk
+    texts = " ".join(" ".join(d.page_content.split()) for d, _ in hits)
+    for sentence in answer_sentences(answer.text):
+        assert sentence in texts
+    for citation in answer.citations:
+        assert citation.snippet.split(" … ")[0] in texts
+    # every [n] marker points at a citation
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert markers == set(range(1, len(answer.citations) + 1))
+
+
+def test_extractive_cites_pdf_pages(store):
+    from service.rag.ingest import load_bytes, split_documents
+    from service.rag.samplepdf import text_pdf
+
+    pdf = text_pdf(["Intro page.", "The NAT gateway charges per GB processed and per hour."])
+    store.add_documents(split_documents(load_bytes(pdf, "vpc.pdf")))
+    question = "what does the NAT gateway charge for?"
+    answer = ExtractiveAnswerer().answer(question, store.similarity_search_with_score(question))
+    assert (answer.citations[0].source, answer.citations[0].page) == ("vpc.pdf", 2)
+
+
+def test_llm_answerer_answers_only_from_context_and_cites_retrieved_docs(store):
+    model = fake("Fargate is billed per second for vCPU and memory [1].")
+    question = "How is Fargate billed?"
+    hits = store.similarity_search_with_score(question, k=3)
+    answer = LLMAnswerer(model).answer(question, hits)
+    assert answer.grounded
+    assert answer.text == "Fargate is billed per second for vCPU and memory [1]."
+    assert answer.citations[0].source == "fargate.md"
+    system, human = model.seen[0]
+    assert "ONLY" in system.content and "billed per second" in system.content
+    assert "[1] (fargate.md)" in system.content
+    assert human.content == question
+
+
+def test_llm_answerer_refuses_off_topic_without_calling_the_model(store):
+    model = fake()  # any call would fail: the iterator is empty
+    question = OFF_TOPIC[0]
+    answer = LLMAnswerer(model).answer(question, store.similarity_search_with_score(question))
+    assert answer.grounded is False and answer.citations == []
+    assert model.seen == []
+
+
+def test_llm_answerer_passes_on_the_model_saying_it_does_not_know(store):
+    question = "How is Fargate billed?"
+    answer = LLMAnswerer(fake(DONT_KNOW)).answer(
+        question, store.similarity_search_with_score(question)
+    )
+    assert answer.grounded is False and answer.citations == []
+
+
+def test_llm_condense_sends_history_and_returns_the_rewrite():
+    model = fake("What does Fargate cost?")
+    history = [("user", "What is Fargate?"), ("assistant", "A serverless launch type.")]
+    assert LLMAnswerer(model).condense("and its cost?", history) == "What does Fargate cost?"
+    kinds = [m.type for m in model.seen[0]]
+    assert kinds == ["system", "human", "ai", "human"]
+
+
+def test_llm_condense_without_history_does_not_call_the_model():
+    model = fake()
+    assert LLMAnswerer(model).condense("What is Fargate?", []) == "What is Fargate?"
+
+
+def test_factory_offline_is_the_extractive_answerer():
+    assert isinstance(make_answerer("offline"), ExtractiveAnswerer)
+    assert isinstance(make_answerer(" OFFLINE "), ExtractiveAnswerer)
+
+
+@pytest.mark.parametrize(
+    ("provider", "module", "kwargs"),
+    [
+        ("groq", "langchain_groq", {"api_key": "dummy"}),
+        ("google", "langchain_google_genai", {"api_key": "dummy"}),
+        ("bedrock", "langchain_aws", {"region": "us-east-1"}),
+        ("ollama", "langchain_ollama", {"base_url": "http://127.0.0.1:11434"}),
+    ],
+)
+def test_factory_builds_each_provider_without_network(provider, module, kwargs):
+    pytest.importorskip(module)
+    answerer = make_answerer(provider, model=None, **kwargs)
+    assert isinstance(answerer, LLMAnswerer)
+    assert type(answerer.chat_model).__module__.startswith(module)
+
+
+@pytest.mark.parametrize(
+    ("provider", "module"),
+    [
+        ("groq", "langchain_groq"),
+        ("google", "langchain_google_genai"),
+        ("bedrock", "langchain_aws"),
+        ("ollama", "langchain_ollama"),
+    ],
+)
+def test_factory_names_the_extra_when_the_package_is_missing(monkeypatch, provider, module):
+    monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
+    with pytest.raises(ProviderError, match=rf"pip install 'ecs-workbook\[{provider}\]'") as info:
+        make_answerer(provider, model=None, api_key="k", base_url=None, region=None)
+    assert isinstance(info.value, RagError)
+
+
+def test_factory_rejects_an_unknown_provider():
+    with pytest.raises(ProviderError, match="unknown LLM provider 'openai'.*offline, groq"):
+        make_answerer("openai", model=None, api_key=None, base_url=None, region=None)
+
+
+@pytest.mark.parametrize("provider", ["groq", "google"])
+def test_factory_requires_an_api_key_for_hosted_providers(provider):
+    with pytest.raises(ProviderError, match="needs an API key"):
+        make_answerer(provider, model=None, api_key=None, base_url=None, region=None)

@@ -1,0 +1,113 @@
+"""Test the RAG chain: history-aware retrieval, several stores, input checks."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from service.rag.chain import RagChain
+from service.rag.embeddings import HashingEmbeddings
+from service.rag.errors import RagError
+from service.rag.history import is_follow_up, rewrite_offline
+from service.rag.ingest import load_bytes, split_documents
+from service.rag.llm import LLMAnswerer
+from service.rag.samplepdf import text_pdf
+from service.rag.vectorstore import FaissStore
+
+FARGATE_TURN = [
+    ("user", "What is Fargate?"),
+    ("assistant", "Fargate is the serverless launch type of ECS."),
+]
+
+
+def test_follow_up_uses_the_previous_question_to_retrieve_cost_content(store):
+    chain = RagChain(store)
+    answer = chain.ask("what about its cost?", FARGATE_TURN)
+    assert "Fargate" in answer.standalone_question
+    top = chain.retrieve(answer.standalone_question)[0][0]
+    assert (top.metadata["source"], top.metadata["section"]) == ("fargate.md", "Pricing")
+    assert answer.grounded and answer.citations[0].source == "fargate.md"
+    assert "billed per second" in answer.text
+
+
+def test_the_same_follow_up_follows_whichever_topic_came_before(store):
+    chain = RagChain(store)
+    alb_turn = [("user", "What does the load balancer do?"), ("assistant", "It routes.")]
+    answer = chain.ask("what about its cost?", alb_turn)
+    assert answer.citations[0].source == "alb.md"
+    assert "LCUs" in answer.text
+
+
+def test_chained_follow_ups_keep_the_topic():
+    history = [*FARGATE_TURN, ("user", "and its cost?"), ("assistant", "...")]
+    assert "Fargate" in rewrite_offline("what about Spot for it?", history)
+
+
+def test_standalone_questions_are_not_rewritten():
+    question = "How does the ALB health check work?"
+    assert not is_follow_up(question)
+    assert rewrite_offline(question, FARGATE_TURN) == question
+
+
+def test_off_topic_questions_are_refused_by_the_chain(store):
+    chain = RagChain(store)
+    for question in ["What is the capital of France?", "write me a poem about cats"]:
+        answer = chain.ask(question, [])
+        assert not answer.grounded and not answer.citations
+        assert "don't know" in answer.text
+
+
+def test_for_stores_searches_session_uploads_and_the_library_together(store):
+    session = FaissStore.empty(HashingEmbeddings())
+    pdf = text_pdf(["Our team pays for a NAT gateway in each Availability Zone."])
+    session.add_documents(split_documents(load_bytes(pdf, "team.pdf")))
+    chain = RagChain.for_stores([session, store], k=4)
+    sources = {d.metadata["source"] for d, _ in chain.retrieve("NAT gateway per zone")}
+    assert "team.pdf" in sources
+    answer = chain.ask("Where do we pay for a NAT gateway?", [])
+    assert (answer.citations[0].source, answer.citations[0].page) == ("team.pdf", 1)
+    library = chain.ask("How is Fargate billed?", [])
+    assert library.citations[0].source == "fargate.md"
+
+
+def test_empty_stores_are_skipped(store):
+    chain = RagChain.for_stores([FaissStore.empty(HashingEmbeddings()), store])
+    assert chain.ask("How is Fargate billed?").grounded
+
+
+def test_llm_chain_condenses_then_answers_with_citations(store):
+    model = GenericFakeChatModel(
+        messages=iter(
+            [
+                AIMessage(content="How much does Fargate cost?"),
+                AIMessage(content="Per second, for vCPU and memory [1]."),
+            ]
+        )
+    )
+    answer = RagChain(store, LLMAnswerer(model)).ask("and its cost?", FARGATE_TURN)
+    assert answer.standalone_question == "How much does Fargate cost?"
+    assert answer.text == "Per second, for vCPU and memory [1]."
+    assert answer.citations[0].source == "fargate.md"
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 2001])
+def test_bad_questions_raise(store, question):
+    with pytest.raises(RagError, match="question"):
+        RagChain(store).ask(question, [])
+
+
+@pytest.mark.parametrize(
+    ("history", "message"),
+    [([("system", "hi")], "role 'system'"), ([("user",)], "pair"), (["text"], "pair")],
+)
+def test_bad_history_raises(store, history, message):
+    with pytest.raises(RagError, match=message):
+        RagChain(store).ask("What is Fargate?", history)
+
+
+def test_bad_chain_settings_raise(store):
+    with pytest.raises(RagError, match="at least one store"):
+        RagChain([])
+    with pytest.raises(RagError, match="k must be"):
+        RagChain(store, k=0)

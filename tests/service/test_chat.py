@@ -1,0 +1,106 @@
+"""Chat: answers cite their sources; bad messages and unknown sessions are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.service.builders import GUIDE_MD, make_pdf
+from tests.service.conftest import started, upload
+
+
+def ask(client, session_id, message, **kw):
+    """POST a chat message and return the response."""
+    return client.post("/chat", json={"session_id": session_id, "message": message}, **kw)
+
+
+def test_answer_cites_the_uploaded_document(client):
+    sid = upload(client, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
+    r = ask(client, sid, "What does the circuit breaker do?")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["session_id"] == sid
+    assert body["grounded"] is True
+    assert "roll" in body["answer"].lower()
+    assert body["citations"][0]["source"] == "guide.md"
+    assert body["citations"][0]["snippet"]
+
+
+def test_pdf_citations_carry_the_page(client):
+    pdf = make_pdf(["Nothing here but an introduction.",
+                    "The awsvpc network mode gives every Fargate task its own ENI."])
+    sid = upload(client, ("net.pdf", pdf)).json()["session_id"]
+    body = ask(client, sid, "Which network mode gives a task its own ENI?").json()
+    assert body["citations"][0] == {
+        "source": "net.pdf", "page": 2, "snippet": body["citations"][0]["snippet"]}
+
+
+def test_user_session_searches_only_its_own_documents(client):
+    sid = upload(client, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
+    body = ask(client, sid, "What is the task execution role used for?").json()
+    assert all(c["source"] == "guide.md" for c in body["citations"])
+    assert not any("roles.md" in c["source"] for c in body["citations"])
+
+
+def test_library_session_answers_from_the_notes(client):
+    r = ask(client, "library", "What is the task execution role used for?")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["session_id"] == "library"
+    assert body["citations"][0]["source"] == "roles.md"
+
+
+def test_out_of_scope_question_is_not_answered(client):
+    sid = upload(client, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
+    body = ask(client, sid, "What is the capital of Australia?").json()
+    assert body["grounded"] is False
+    assert body["citations"] == []
+
+
+def test_unknown_session_is_404(client):
+    r = ask(client, "nosuchsession", "hello?")
+    assert r.status_code == 404
+    assert "nosuchsession" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("message", ["", "   \n "])
+def test_empty_message_is_422(client, message):
+    r = ask(client, "library", message)
+    assert r.status_code == 422
+    assert "message" in r.json()["detail"]
+
+
+def test_over_long_message_is_422(make_settings):
+    c = started(make_settings(MAX_MESSAGE_CHARS=50))
+    try:
+        r = ask(c, "library", "why " * 30)
+        assert r.status_code == 422
+        assert "MAX_MESSAGE_CHARS" in r.json()["detail"]
+    finally:
+        c.__exit__(None, None, None)
+
+
+def test_malformed_json_is_422(client):
+    r = client.post("/chat", content=b'{"session_id": "library", "message": ',
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["detail"] == "the request body is not valid JSON"
+
+
+def test_missing_fields_are_named(client):
+    r = client.post("/chat", json={"session_id": "library"})
+    assert r.status_code == 422
+    assert "message" in r.json()["detail"]
+
+
+def test_bad_session_id_is_422(client):
+    r = ask(client, "../../etc", "hi")
+    assert r.status_code == 422
+    assert "session_id" in r.json()["detail"]
+
+
+def test_follow_up_uses_history(client):
+    sid = upload(client, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
+    ask(client, sid, "What does the circuit breaker do?")
+    r = ask(client, sid, "and what is its failure threshold?")
+    assert r.status_code == 200
+    assert "desired count" in r.json()["answer"]

@@ -1,0 +1,112 @@
+"""S3 + DynamoDB: two service instances share uploads, index snapshots and history."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from service.storage.aws import client as aws_client
+from service.storage.dynamodb import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, create_table
+from tests.service.builders import GUIDE_MD
+from tests.service.conftest import started, upload
+
+BUCKET = "llmops-documents"
+TABLE = "chat_history"
+
+
+@pytest.fixture
+def shared(aws, make_settings, tmp_path):
+    """Return a factory of started clients that share one bucket and one table."""
+    region = aws.region
+    aws_client("s3", region, aws.endpoint_url).create_bucket(Bucket=BUCKET)
+    create_table(aws_client("dynamodb", region, aws.endpoint_url), TABLE)
+    clients = []
+
+    def make(name: str, **env):
+        values = {"DATA_DIR": tmp_path / name, "DOCUMENT_BUCKET": BUCKET,
+                  "CHAT_HISTORY_TABLE": TABLE, "AWS_REGION": region,
+                  "AWS_ENDPOINT_URL": aws.endpoint_url, **env}
+        c = started(make_settings(**values))
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        c.__exit__(None, None, None)
+
+
+def ask(c, sid, message):
+    return c.post("/chat", json={"session_id": sid, "message": message})
+
+
+def test_two_instances_share_uploads_and_history(shared):
+    a, b = shared("a"), shared("b")
+    assert a.get("/ready").status_code == 200
+    sid = upload(a, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
+    # B never saw the upload: it loads the index snapshot from S3.
+    r = ask(b, sid, "What does the circuit breaker do?")
+    assert r.status_code == 200, r.text
+    assert r.json()["citations"][0]["source"] == "guide.md"
+    history = a.get(f"/sessions/{sid}/history").json()["messages"]
+    assert [m["role"] for m in history] == ["user", "assistant"]
+    assert history[1]["citations"][0]["source"] == "guide.md"
+
+
+def test_a_stale_index_is_reloaded(shared):
+    a, b = shared("a"), shared("b")
+    sid = upload(a, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
+    assert ask(b, sid, "What does the circuit breaker do?").status_code == 200  # B caches v1
+    extra = b"# ECR\n\nLifecycle policies expire untagged images after a number of days."
+    assert upload(a, ("ecr.md", extra), session_id=sid).status_code == 200  # A commits v2
+    r = ask(b, sid, "What do lifecycle policies expire?")
+    assert r.json()["citations"][0]["source"] == "ecr.md"
+    assert [d["name"] for d in b.get(f"/sessions/{sid}/history").json()["documents"]] == [
+        "guide.md", "ecr.md"]
+
+
+def test_objects_and_items_have_the_documented_shape(shared, aws):
+    a = shared("a")
+    sid = upload(a, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
+    ask(a, sid, "What does the circuit breaker do?")
+    s3 = aws_client("s3", aws.region, aws.endpoint_url)
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert f"sessions/{sid}/manifest.json" in keys
+    assert f"sessions/{sid}/documents/guide.md" in keys
+    assert any(k.startswith(f"sessions/{sid}/index/") for k in keys)
+    db = aws_client("dynamodb", aws.region, aws.endpoint_url)
+    items = db.query(TableName=TABLE, KeyConditionExpression="#p = :s",
+                     ExpressionAttributeNames={"#p": PARTITION_KEY},
+                     ExpressionAttributeValues={":s": {"S": sid}})["Items"]
+    assert len(items) == 2
+    seqs = [i[SORT_KEY]["S"] for i in items]
+    assert seqs == sorted(seqs) and all(len(s.split("-")[0]) == 20 for s in seqs)
+    expires = int(items[0][TTL_ATTRIBUTE]["N"])
+    assert 29 * 86400 < expires - time.time() <= 30 * 86400
+
+
+def test_delete_is_seen_by_the_other_instance(shared, aws):
+    a, b = shared("a"), shared("b")
+    sid = upload(a, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
+    ask(b, sid, "What does the circuit breaker do?")
+    assert a.delete(f"/sessions/{sid}").status_code == 200
+    assert ask(b, sid, "hello").status_code == 404
+    assert b.get(f"/sessions/{sid}/history").status_code == 404
+    s3 = aws_client("s3", aws.region, aws.endpoint_url)
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix=f"sessions/{sid}/").get("KeyCount") == 0
+
+
+def test_ready_is_503_when_the_bucket_is_missing(shared):
+    c = shared("c", DOCUMENT_BUCKET="no-such-bucket")
+    r = c.get("/ready")
+    assert r.status_code == 503
+    assert "no-such-bucket" in r.json()["checks"]["documents"]
+    assert r.json()["checks"]["history"] == "ok"
+
+
+def test_missing_table_gives_a_clear_503(shared):
+    c = shared("c", CHAT_HISTORY_TABLE="no_such_table")
+    assert c.get("/ready").status_code == 503
+    r = ask(c, "library", "What is the task role?")
+    assert r.status_code == 503
+    assert "no_such_table" in r.json()["detail"]
