@@ -36,7 +36,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PORT=8080 \
     DATA_DIR=/app/data \
     LIBRARY_DIR=/app/notes \
-    GIT_SHA=${GIT_SHA}
+    GIT_SHA=${GIT_SHA} \
+    APP_VERSION=${VERSION}
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app
 WORKDIR /app

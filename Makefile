@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
 
-.PHONY: help install lock system-deps run serve lab test test-fast lint format bench bench-quick emulator clean
+.PHONY: help install lock system-deps run serve lab test test-fast lint format bench bench-quick emulator rehearse clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,6 +49,11 @@ test-fast: install ## Tests without the browser and container layers
 lint: install ## ruff, hadolint, actionlint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile compose/moto.Dockerfile compose/lab.Dockerfile
+	$(BIN)/actionlint
+
+rehearse: install system-deps ## Rehearse the deploy workflow (aws.yml) locally: podman + local registry + moto
+	$(BIN)/workbook stack rehearse --base-image "$${PYTHON_IMAGE:-$$(bash scripts/podman-base-image.sh)}"
 
 format: install ## Format the code
 	$(BIN)/ruff format .

@@ -38,6 +38,30 @@ def free_text_items(bank_dir: Path, sections: Path) -> tuple[dict, str]:
         return items, f"per-file parse (bank did not load as a whole: {exc})"
 
 
+SEPARATORS = {"space": " ", "comma": ", ", "period": ". ", "and": " and ", "newline": "\n"}
+
+
+def stuffing(items: list) -> dict:
+    """Grade each item's own rubric phrasings pasted as an answer; return how often it passes."""
+    out = {}
+    for name, sep in SEPARATORS.items():
+        for mode in ("all", "first"):
+            good = sum(
+                grade_free_text(
+                    it,
+                    sep.join(
+                        ph
+                        for p in it.rubric.points
+                        for ph in (p.phrasings if mode == "all" else p.phrasings[:1])
+                    ),
+                ).verdict
+                == "good"
+                for it in items
+            )
+            out[f"{name}/{mode}"] = f"{good}/{len(items)}"
+    return out
+
+
 def run(labels_path: Path, bank_dir: Path, sections: Path) -> dict:
     """Grade every labelled answer and return the report as a dict."""
     items, how = free_text_items(bank_dir, sections)
@@ -74,6 +98,8 @@ def run(labels_path: Path, bank_dir: Path, sections: Path) -> dict:
         for k, c in sorted(kinds.items())
     }
     dangerous = [r for r in rows if r["label"] == "wrong" and r["predicted"] == "good"]
+    stuffed = stuffing(list(items.values()))
+    model_ok = sum(grade_free_text(i, i.model_answer).verdict == "good" for i in items.values())
     return {
         "answers": n,
         "items": len({r["item"] for r in rows}),
@@ -82,6 +108,8 @@ def run(labels_path: Path, bank_dir: Path, sections: Path) -> dict:
         "confusion (rows=label, cols=grader)": confusion,
         "agreement_by_kind": per_kind,
         "wrong_marked_good": len(dangerous),
+        "model_answers_good": f"{model_ok}/{len(items)}",
+        "rubric_stuffing_marked_good": stuffed,
         "mean_latency_ms": round(statistics.mean(times) * 1000, 3) if times else None,
         "p95_latency_ms": round(sorted(times)[int(0.95 * (len(times) - 1))] * 1000, 3)
         if times
@@ -110,6 +138,10 @@ def main() -> None:
         print(f"  {lab:<9}" + "".join(f"{row[v]:>9}" for v in VERDICTS))
     print("by kind:", report["agreement_by_kind"])
     print(f"wrong answers marked good: {report['wrong_marked_good']}")
+    print(f"model answers graded good: {report['model_answers_good']}")
+    print(
+        "rubric phrasings pasted as an answer, graded good:", report["rubric_stuffing_marked_good"]
+    )
     print(
         f"mean latency: {report['mean_latency_ms']} ms/answer (p95 {report['p95_latency_ms']} ms)"
     )

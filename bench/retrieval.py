@@ -26,6 +26,19 @@ OFF_TOPIC = [
     "What is the boiling point of water at sea level?",
     "Recommend a good science fiction novel",
     "How many legs does a spider have?",
+    "What is the meaning of life?",
+    "How do I cook pasta?",
+    "Tell me a joke",
+    "What's the weather like today?",
+    "How do I fix my car's brakes?",
+    "What is quantum computing?",
+    "Give me a recipe for chocolate cake",
+    "Who painted the Mona Lisa?",
+    "What is the speed of light?",
+    "Summarize the plot of Hamlet",
+    "How tall is Mount Everest?",
+    "Explain photosynthesis",
+    "Who is the president of the United States?",
 ]
 
 
@@ -59,7 +72,7 @@ def summarize(ranks: list[int | None]) -> dict[str, float]:
 def evaluate(store: FaissStore, items: list[dict], depth: int) -> dict:
     """Score every eval question at section level and note level."""
     section_ranks, note_ranks, misses, best_scores = [], [], [], []
-    answered = 0
+    answered = cites_note = 0
     answerer = ExtractiveAnswerer()
     for item in items:
         hits = store.similarity_search_with_score(item["question"], k=depth)
@@ -67,7 +80,9 @@ def evaluate(store: FaissStore, items: list[dict], depth: int) -> dict:
         s_rank = rank_of(hits, item["note"], item["section"])
         section_ranks.append(s_rank)
         note_ranks.append(rank_of(hits, item["note"], None))
-        answered += answerer.answer(item["question"], hits[:4]).grounded
+        answer = answerer.answer(item["question"], hits[:4])
+        answered += answer.grounded
+        cites_note += bool(answer.citations) and answer.citations[0].source == item["note"]
         if s_rank is None or s_rank > 3:
             misses.append(
                 {
@@ -88,6 +103,7 @@ def evaluate(store: FaissStore, items: list[dict], depth: int) -> dict:
         "section": summarize(section_ranks),
         "note": summarize(note_ranks),
         "answered_by_extractive": answered / len(items),
+        "first_citation_from_expected_note": cites_note / len(items),
         "off_topic_refused": 1 - len(answered_off) / len(OFF_TOPIC),
         "off_topic_answered": answered_off,
         "best_score_min_on_topic": min(best_scores),
@@ -160,7 +176,8 @@ def main() -> None:
     )
     print(
         f"extractive answerer answers {result['answered_by_extractive']:.1%} of eval questions, "
-        f"refuses {result['off_topic_refused']:.0%} of {len(OFF_TOPIC)} off-topic ones"
+        f"refuses {result['off_topic_refused']:.0%} of {len(OFF_TOPIC)} off-topic ones; "
+        f"first citation from the expected note: {result['first_citation_from_expected_note']:.1%}"
     )
     print(
         f"best-hit score: lowest on-topic {result['best_score_min_on_topic']:.3f}, "

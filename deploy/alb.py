@@ -33,26 +33,24 @@ def _missing(exc: ClientError) -> bool:
     return exc.response["Error"]["Code"] in ("TargetGroupNotFound", "LoadBalancerNotFound")
 
 
-def find_target_group(names: StackNames) -> dict | None:
-    """Return describe_target_groups' row for the stack's target group, or None."""
-    with aws_errors(f"target group {names.target_group}", "elbv2"):
+def _find(call: str, key: str, name: str, what: str) -> dict | None:
+    with aws_errors(f"{what} {name}", "elbv2"):
         try:
-            return _elb().describe_target_groups(Names=[names.target_group])["TargetGroups"][0]
+            return getattr(_elb(), call)(Names=[name])[key][0]
         except ClientError as exc:
             if _missing(exc):
                 return None
             raise
+
+
+def find_target_group(names: StackNames) -> dict | None:
+    """Return describe_target_groups' row for the stack's target group, or None."""
+    return _find("describe_target_groups", "TargetGroups", names.target_group, "target group")
 
 
 def find_load_balancer(names: StackNames) -> dict | None:
     """Return describe_load_balancers' row for the stack's ALB, or None."""
-    with aws_errors(f"load balancer {names.alb}", "elbv2"):
-        try:
-            return _elb().describe_load_balancers(Names=[names.alb])["LoadBalancers"][0]
-        except ClientError as exc:
-            if _missing(exc):
-                return None
-            raise
+    return _find("describe_load_balancers", "LoadBalancers", names.alb, "load balancer")
 
 
 def target_group_arn(names: StackNames) -> str:
@@ -73,7 +71,8 @@ def load_balancer_arn(names: StackNames) -> str:
 
 def dns_name(names: StackNames) -> str:
     """Return the ALB's public DNS name (what a browser or a Route 53 alias points at)."""
-    return find_load_balancer(names)["DNSName"] if find_load_balancer(names) else ""
+    lb = find_load_balancer(names)
+    return lb["DNSName"] if lb else ""
 
 
 def health_check(names: StackNames) -> dict:
@@ -88,6 +87,17 @@ def health_check(names: StackNames) -> dict:
         "UnhealthyThresholdCount": 2,
         "Matcher": {"HttpCode": "200"},
     }
+
+
+def _tag_drift(arn: str, names: StackNames, apply: bool) -> dict:
+    """Return {"tags": (have, want)} when the project tags are missing (adding them if apply)."""
+    described = _elb().describe_tags(ResourceArns=[arn])["TagDescriptions"]
+    have = {t["Key"]: t["Value"] for d in described for t in d["Tags"]}
+    if all(have.get(k) == v for k, v in names.tags.items()):
+        return {}
+    if apply:
+        _elb().add_tags(ResourceArns=[arn], Tags=names.tag_list())
+    return {"tags": (have, names.tags)}
 
 
 def _check_delay(seconds: int) -> int:
@@ -126,7 +136,8 @@ def _target_group(names: StackNames, delay: int, apply: bool) -> Change:
         frozen = {k: (tg.get(k), v) for k, v in fixed.items() if tg.get(k) != v}
         if frozen:  # AWS cannot change these in place: delete the group and ensure again
             raise ResourceError(f"target group {names.target_group} has {frozen}; recreate it")
-        if apply and (detail.keys() - {"deregistration_delay"}):
+        detail.update(_tag_drift(arn, names, apply))
+        if apply and (detail.keys() - {"deregistration_delay", "tags"}):
             elb.modify_target_group(TargetGroupArn=arn, **want)
         if apply and "deregistration_delay" in detail:
             _set_delay(arn, delay)
@@ -169,6 +180,7 @@ def _load_balancer(names: StackNames, apply: bool) -> Change:
             detail["security_groups"] = (lb.get("SecurityGroups"), [sg_id])
         if lb["Scheme"] != "internet-facing":
             raise ResourceError(f"load balancer {names.alb} is internal; delete it and ensure")
+        detail.update(_tag_drift(arn, names, apply))
         if apply and "subnets" in detail:
             elb.set_subnets(LoadBalancerArn=arn, Subnets=subnets)
         if apply and "security_groups" in detail:
@@ -292,7 +304,7 @@ def describe(names: StackNames) -> dict:
 
 
 def target_health(names: StackNames) -> list[dict]:
-    """Return describe_target_health rows: target id, port, state, reason."""
+    """Return describe_target_health rows (id, port, state, reason); moto says healthy to all."""
     # moto reports every registered target "healthy" at once and runs no checks: the
     # timings AWS would show come from deploy.rollout, a labelled model.
     with aws_errors(f"target group {names.target_group}", "elbv2"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from deploy.changes import Change, diff
 from deploy.clients import client
-from deploy.config import get_settings
 from deploy.errors import DeployError, InvalidInput, aws_errors
 from deploy.names import StackNames
 
@@ -69,16 +68,6 @@ def _key(names: StackNames) -> dict:
         "ResourceId": resource_id(names),
         "ScalableDimension": DIMENSION,
     }
-
-
-def is_moto() -> bool:
-    """Return True when calls go to a moto server (embedded or one named by the settings)."""
-    from deploy.backend import current_backend
-
-    backend = current_backend()
-    if backend is not None:
-        return backend.kind == "moto"
-    return bool(get_settings().moto_port)
 
 
 def request_count_label(names: StackNames) -> str | None:
@@ -307,6 +296,8 @@ def ensure(
 
 def scaling_activities(names: StackNames, max_results: int = 10) -> list[dict] | None:
     """Return recent scaling activities, or None where the backend does not implement them."""
+    from deploy.backend import is_moto
+
     if is_moto():
         return None  # moto: NotImplementedError -> HTTP 500, and retries only slow it down
     try:

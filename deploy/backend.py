@@ -19,6 +19,8 @@ MOTO_FLAGS = {
     "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
     # Services report this many running tasks, so `aws ecs wait services-stable` returns.
     "MOTO_ECS_SERVICE_RUNNING": "1",
+    # The stack needs no AMIs; loading them makes every reset seconds slower.
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
 }
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -95,17 +97,41 @@ class Backend:
 _CURRENT: Backend | None = None
 
 
-def _start_moto(region: str, port: int) -> Backend:
+def serve_moto(port: int = 0, region: str = "us-east-1") -> Backend:
+    """Start a moto server in this process on 127.0.0.1:`port` (0 = any free port)."""
     for key, value in MOTO_FLAGS.items():
         os.environ.setdefault(key, value)
     from moto.server import ThreadedMotoServer  # imported late: ~0.3 s, lab extra only
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
-    backend = Backend("moto", f"http://{host}:{bound}", region, _server=server)
+    return Backend("moto", f"http://{host}:{bound}", region, _server=server)
+
+
+def moto_answers(endpoint: str) -> bool:
+    """Say whether a moto server answers at `endpoint`."""
+    try:
+        with urllib.request.urlopen(endpoint.rstrip("/") + "/moto-api/", timeout=2):
+            return True
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _start_moto(region: str, port: int, endpoint: str | None, fresh: bool) -> Backend:
+    # A moto server that already runs (`workbook stack emulator`, the compose `moto`
+    # service) is used as it is, so a stack outlives one command or kernel.
+    if not fresh:
+        known = endpoint or (f"http://127.0.0.1:{port}" if port else None)
+        if known and moto_answers(known):
+            backend = Backend("moto", known.rstrip("/"), region)
+            backend._set_env(
+                {**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": backend.endpoint_url,
+                 "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
+            )  # fmt: skip
+            return backend
+    backend = serve_moto(port if not fresh else 0, region)
     backend._set_env(
         {
             **DUMMY_CREDENTIALS,
@@ -150,8 +176,14 @@ def _start_localstack(region: str, endpoint: str) -> Backend:
     return backend
 
 
-def start_backend(kind: str | None = None, *, region: str | None = None) -> Backend:
-    """Start (or reuse) the backend `kind` and point this process's AWS calls at it."""
+def start_backend(
+    kind: str | None = None, *, region: str | None = None, fresh: bool = False
+) -> Backend:
+    """Start (or reuse) the backend `kind` and point this process's AWS calls at it.
+
+    With moto, a server already answering at AWS_ENDPOINT_URL (or WORKBOOK_MOTO_PORT) is
+    reused; `fresh=True` always starts a private one (tests do, so they never wipe yours).
+    """
     global _CURRENT
     s = get_settings()
     kind = kind or s.backend
@@ -163,7 +195,7 @@ def start_backend(kind: str | None = None, *, region: str | None = None) -> Back
             return _CURRENT
         _CURRENT.stop()
     if kind == "moto":
-        _CURRENT = _start_moto(region, s.moto_port)
+        _CURRENT = _start_moto(region, s.moto_port, s.aws_endpoint_url, fresh)
     elif kind == "localstack":
         _CURRENT = _start_localstack(region, s.localstack_endpoint)
     else:
@@ -177,3 +209,10 @@ def start_backend(kind: str | None = None, *, region: str | None = None) -> Back
 def current_backend() -> Backend | None:
     """Return the backend started in this process, if any."""
     return _CURRENT
+
+
+def is_moto() -> bool:
+    """Return True when calls go to a moto server (embedded or one named by the settings)."""
+    if _CURRENT is not None:
+        return _CURRENT.kind == "moto"
+    return bool(get_settings().moto_port)

@@ -131,7 +131,7 @@ def _converge(names: StackNames, email: str | None, limit_usd: float | None, app
     if have != want:
         delta["alerts_at"] = (have, want)
     if apply and delta:
-        from deploy.autoscaling import is_moto
+        from deploy.backend import is_moto
 
         with aws_errors(_what(names), "budgets"):
             if is_moto():

@@ -9,12 +9,9 @@ credentials); every later command then talks to that server.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import time
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from typing import Annotated
 
@@ -48,18 +45,9 @@ def _names() -> StackNames:
     return StackNames(project=s.project_tag, region=s.aws_region)
 
 
-def _answers(endpoint: str) -> bool:
-    try:
-        with urllib.request.urlopen(endpoint.rstrip("/") + "/moto-api/", timeout=2):
-            return True
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
 def _connect(backend: str | None) -> str:
     """Point this process at the backend; reuse a running moto server when one is named."""
-    from deploy.backend import DUMMY_CREDENTIALS, current_backend, start_backend
-    from deploy.clients import reset_clients
+    from deploy.backend import current_backend, moto_answers, start_backend
 
     s = get_settings()
     kind = backend or s.backend
@@ -68,16 +56,8 @@ def _connect(backend: str | None) -> str:
     current = current_backend()
     if current is not None and current.kind == kind:
         return kind
-    if kind == "moto":
-        endpoint = s.aws_endpoint_url or (
-            f"http://127.0.0.1:{s.moto_port}" if s.moto_port else None
-        )
-        if endpoint and _answers(endpoint):  # a server from `workbook stack emulator`
-            for key, value in DUMMY_CREDENTIALS.items():
-                os.environ.setdefault(key, value)
-            os.environ["AWS_ENDPOINT_URL"] = endpoint
-            reset_clients()
-            return kind
+    named = s.aws_endpoint_url or (f"http://127.0.0.1:{s.moto_port}" if s.moto_port else None)
+    if kind == "moto" and not (named and moto_answers(named)):
         err.print(
             "[dim]moto: embedded server for this command only; run `workbook stack emulator` "
             "to keep the stack between commands[/]"
@@ -340,16 +320,11 @@ def emulator(
     ] = None,
 ) -> None:
     """Run a moto server in the foreground so a moto stack persists between commands."""
-    from deploy.backend import DUMMY_CREDENTIALS, MOTO_FLAGS
+    from deploy.backend import DUMMY_CREDENTIALS, serve_moto
 
-    for key, value in MOTO_FLAGS.items():
-        os.environ.setdefault(key, value)  # read by moto at request time
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    host, bound = server.get_host_and_port()
-    endpoint = f"http://{host}:{bound}"
+    server = serve_moto(port, get_settings().aws_region)
+    endpoint = server.endpoint_url
+    bound = endpoint.rsplit(":", 1)[1]
     exports = {
         "AWS_ENDPOINT_URL": endpoint,
         "WORKBOOK_MOTO_PORT": str(bound),
@@ -369,3 +344,14 @@ def emulator(
         pass
     finally:
         server.stop()
+
+
+def _mount_rehearsal() -> None:
+    from deploy.pipeline import rehearse_command
+
+    app.command("rehearse", help="Rehearse aws.yml locally: podman, a local registry, moto.")(
+        rehearse_command
+    )
+
+
+_mount_rehearsal()

@@ -576,6 +576,12 @@ def delete(names: StackNames) -> list[Change]:
         with aws_errors(_what(names), "ecs"):
             ecs.update_service(cluster=names.cluster, service=names.service, desiredCount=0)
             ecs.delete_service(cluster=names.cluster, service=names.service, force=True)
+            # A DRAINING service (tasks still stopping) blocks delete_cluster on AWS.
+            ecs.get_waiter("services_inactive").wait(
+                cluster=names.cluster,
+                services=[names.service],
+                WaiterConfig={"Delay": 5, "MaxAttempts": 120},
+            )
         changes.append(Change("ecs-service", names.service, "delete", {}, svc["serviceArn"]))
     revs = revisions(names)
     if not revs:

@@ -30,7 +30,6 @@ from deploy.errors import DeployError
 from deploy.names import DEFAULT_NAMES, StackNames
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW_PATH = ROOT / ".github/workflows/aws.yml"
 TASK_DEFINITION = "deploy/task-definition.json"
 WAIT_MINUTES = 15  # the deploy action's default is 30 (errata 20); the workflow sets this
 # Flags that make podman build on hosts like the workbook's (scripts/podman-base-image.sh):
@@ -371,7 +370,7 @@ def rehearse_command(
     console = Console()
     with start_backend("moto"):
         if apply:
-            ensure_stack(DEFAULT_NAMES)
+            ensure_stack(DEFAULT_NAMES, progress=True)
         try:
             steps = rehearse(DEFAULT_NAMES, image=image, base_image=base_image)
         except DeployError as exc:
@@ -380,15 +379,22 @@ def rehearse_command(
     console.print(timeline(steps))
 
 
-def ensure_stack(names: StackNames) -> None:
-    """Create the stack the workflow deploys into (deploy.stack.apply when it exists)."""
+# What the workflow deploys into; scaling, state and budget do not matter to a deploy.
+REHEARSAL_STACK = ("secrets", "iam", "ecr", "logs", "network", "alb", "ecs")
+
+
+def ensure_stack(names: StackNames, *, progress: bool = False) -> None:
+    """Create the part of the stack the workflow deploys into (on the current backend)."""
     try:
         from deploy.stack import apply
-    except ImportError:  # the stack module is newer than this one: the minimum by hand
-        from deploy import alb, ecr, ecs, iam, logs, network, secrets
+    except ImportError:  # an older tree without deploy/stack.py: the same modules by hand
+        import importlib
 
-        for module in (iam, ecr, secrets, logs, network, alb):
-            module.ensure(names)
-        ecs.ensure(names, image="bootstrap")
+        for name in REHEARSAL_STACK:
+            importlib.import_module(f"deploy.{name}").ensure(names)
         return
-    apply(names)
+    apply(names, only=REHEARSAL_STACK, progress=progress)
+
+
+if __name__ == "__main__":  # `python -m deploy.pipeline` until the CLI mounts the command
+    typer.run(rehearse_command)

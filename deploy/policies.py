@@ -142,7 +142,11 @@ def task_policy(bucket_arn: str, table_arn: str, *, ecs_exec: bool = False) -> d
 
 
 def ci_policy(
-    repository_arn: str, service_arn: str, role_arns: list[str], task_definition_arn: str
+    repository_arn: str,
+    service_arn: str,
+    role_arns: list[str],
+    task_definition_arn: str,
+    secret_arn: str,
 ) -> dict:
     """Return the CI deploy policy: push to one repo, deploy one service, pass two roles to ECS."""
     return _doc(
@@ -152,6 +156,9 @@ def ci_policy(
         # RegisterTaskDefinition now accepts a task-definition ARN: scope it to the family.
         _allow("RegisterTheFamily", ["ecs:RegisterTaskDefinition"], [task_definition_arn]),
         _allow("DeployTheService", ["ecs:DescribeServices", "ecs:UpdateService"], [service_arn]),
+        # aws.yml looks up the secret's full ARN (with its suffix) to fill the task definition;
+        # DescribeSecret returns metadata only, never the value (no GetSecretValue for CI).
+        _allow("FindTheSecretArn", ["secretsmanager:DescribeSecret"], [secret_arn]),
         _allow(
             "PassTheTaskRolesToEcs",
             ["iam:PassRole"],
@@ -176,6 +183,7 @@ def stack_policies(
             a["service"],
             [a["execution_role"], a["task_role"]],
             a["task_definition"],
+            secret_arn or a["secret"],
         ),
     }
 

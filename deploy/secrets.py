@@ -30,16 +30,20 @@ def _sm():
     return client("secretsmanager")
 
 
-def find_secret(names: StackNames) -> dict | None:
-    """Return describe_secret for the stack's secret, or None when it does not exist."""
+def _describe(names: StackNames) -> dict | None:
     with aws_errors(_what(names), "secretsmanager"):
         try:
-            found = _sm().describe_secret(SecretId=names.secret)
+            return _sm().describe_secret(SecretId=names.secret)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ResourceNotFoundException":
                 return None
             raise
-    return None if found.get("DeletedDate") else found
+
+
+def find_secret(names: StackNames) -> dict | None:
+    """Return describe_secret for the stack's secret, or None (absent or scheduled deletion)."""
+    found = _describe(names)
+    return None if found is None or found.get("DeletedDate") else found
 
 
 def secret_arn(names: StackNames) -> str:
@@ -95,7 +99,14 @@ def _changed_keys(current: dict[str, str], new: dict[str, str]) -> list[str]:
 
 def _converge(names: StackNames, values: Mapping[str, str] | None, apply: bool) -> list[Change]:
     new = _check_mapping(values) if values is not None else None
-    found = find_secret(names)
+    found = _describe(names)
+    if found is not None and found.get("DeletedDate"):
+        # Scheduled for deletion (a recovery window): the name is taken, so restore it.
+        if not apply:
+            return [Change(KIND, names.secret, "update", {"restore": True}, found["ARN"])]
+        with aws_errors(_what(names), "secretsmanager"):
+            _sm().restore_secret(SecretId=found["ARN"])
+        found = find_secret(names)
     if found is None:
         initial = {**PLACEHOLDERS, **(new or {})}
         arn = None

@@ -4,8 +4,8 @@ Tasks are disposable and several run at once behind the ALB, so nothing worth ke
 on a task's disk. The chat-history key design corrects the guide's Q8: it keyed the table by
 user_id with a second-resolution timestamp, so two messages in the same second overwrite each
 other and reading one session needs a GSI. Here the partition key is the session (every read
-of a conversation is one Query), the sort key a per-session sequence number (ordered, never
-colliding), and a GSI by user and last activity lists a user's sessions newest first.
+of a conversation is one Query), the sort key a sortable string (zero-padded nanosecond time
+plus a random suffix: ordered, and two tasks writing at once never collide), and a GSI by user and last activity lists a user's sessions newest first.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from deploy.names import StackNames
 
 # Chat-history table design (the service's DynamoDB store must use the same names).
 HISTORY_PARTITION_KEY = "session_id"  # S
-HISTORY_SORT_KEY = "seq"  # N: 1, 2, 3 ... within a session
+HISTORY_SORT_KEY = "seq"  # S: "<zero-padded ns time>-<random>", written by service/storage
 HISTORY_USER_INDEX = "by-user"
 HISTORY_USER_KEY = "user_id"  # S
 HISTORY_ACTIVITY_KEY = "last_activity"  # N: epoch seconds
@@ -210,7 +210,7 @@ def table_spec(names: StackNames) -> dict:
         "BillingMode": "PAY_PER_REQUEST",  # on-demand: no capacity to guess for a demo
         "AttributeDefinitions": [
             {"AttributeName": HISTORY_PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": HISTORY_SORT_KEY, "AttributeType": "N"},
+            {"AttributeName": HISTORY_SORT_KEY, "AttributeType": "S"},
             {"AttributeName": HISTORY_USER_KEY, "AttributeType": "S"},
             {"AttributeName": HISTORY_ACTIVITY_KEY, "AttributeType": "N"},
         ],

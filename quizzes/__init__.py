@@ -1,1 +1,1 @@
-"""quizzes package."""
+"""Quiz engine: bank schema and loader, graders, FSRS reviews, progress, drills, CLI, widget."""

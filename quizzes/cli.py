@@ -25,7 +25,7 @@ from quizzes.schema import (
     OrderingItem,
     SpotTheBugItem,
 )
-from quizzes.session import Session
+from quizzes.session import Session, follow_up_of
 from quizzes.session import drill as make_drill
 from quizzes.session import mock as make_mock
 from quizzes.stats import next_to_review, topic_stats, weakest
@@ -44,7 +44,7 @@ class ExportFormat(StrEnum):
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False)
 
 
 def _open() -> tuple[Bank, ProgressStore]:
@@ -57,7 +57,9 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(1)
 
 
-def _show(con: Console, n: int, total: int, item: Item, order: list[int] | None) -> None:
+def _show(
+    con: Console, n: int, total: int, item: Item, order: list[int] | None, parent: str | None
+) -> None:
     body = item.question
     if isinstance(item, SpotTheBugItem):
         body += "\n\n" + item.snippet.rstrip()
@@ -72,6 +74,8 @@ def _show(con: Console, n: int, total: int, item: Item, order: list[int] | None)
         FreeTextItem: "answer in a few sentences, one line",
     }
     title = f"[{n}/{total}] {item.id} ({item.topic}, chapter {item.chapter})"
+    if parent:
+        title = f"follow-up to {parent}: {title}"
     con.print(Panel(body, title=title, subtitle=hint.get(type(item), "type one number")))
 
 
@@ -96,6 +100,7 @@ def _ask(con: Console, session: Session, item: Item, order: list[int] | None) ->
 
 def _run(con: Console, session: Session, seed: int | None) -> None:
     rng = random.Random(seed)
+    parents = follow_up_of(session.items) if session.deadline is not None else {}
     for n, item in enumerate(session.items, 1):
         if session.expired():
             con.print("[yellow]Time is up.[/yellow]")
@@ -108,7 +113,7 @@ def _run(con: Console, session: Session, seed: int | None) -> None:
             order = list(range(len(item.steps)))
             while order == sorted(order):
                 rng.shuffle(order)
-        _show(con, n, len(session.items), item, order)
+        _show(con, n, len(session.items), item, order, parents.get(item.id))
         if not _ask(con, session, item, order):
             break
 

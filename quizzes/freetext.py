@@ -10,6 +10,7 @@ from quizzes.textnorm import (
     clauses,
     content,
     is_negation,
+    list_like,
     prose_ratio,
     sentences,
     tokens,
@@ -18,6 +19,11 @@ from quizzes.verdict import Grade, rubric_verdict
 
 THRESHOLD = 0.75  # share of a phrasing's content words that must appear close together
 MIN_PROSE = 0.1  # function-word share below which a long clause is a keyword list
+MAX_POINTS_PER_CLAUSE = 4
+WORDS_PER_POINT = 6  # a clause earns one point, plus one per 6 words, at most 4
+CLAIM_THRESHOLD = 0.8  # wrong claims need stronger evidence than points
+RUN_ON = 40  # words without any punctuation: not a sentence
+LISTY_SHARE = 0.75  # share of an answer's words in list-like clauses that makes it a list
 _ATTRIBUTION = re.compile(
     r"\b(guide|myth|misconception|people (think|say|believe)|claims?|wrong|false|incorrect|"
     r"mistaken|not true|untrue|contrary)\b",
@@ -42,8 +48,12 @@ def _phrase(text: str) -> tuple[list[str], bool]:
 
 
 def _is_prose(clause: list[str]) -> bool:
-    # Short clauses pass; a long run of content words without function words is a keyword dump.
-    return len(clause) < 6 or prose_ratio(clause) >= MIN_PROSE
+    # Short clauses pass; a long run of content words without function words, or a 40-word
+    # run without a single comma, is a keyword dump and earns nothing.
+    words = [t for t in clause if t != BAR]
+    if len(words) > RUN_ON and BAR not in clause:
+        return False
+    return len(words) < 6 or prose_ratio(words) >= MIN_PROSE
 
 
 def _same(want: str, tok: str) -> bool:
@@ -72,8 +82,13 @@ def find(
     answer_clauses: list[list[str]],
     threshold: float = THRESHOLD,
     skip: frozenset[int] = frozenset(),
+    strict: bool = False,
 ):
-    """Return the best Match of a phrasing in the answer's clauses (minus `skip`), or None."""
+    """Return the best Match of a phrasing in the answer's clauses (minus `skip`), or None.
+
+    strict (for wrong claims): phrasings of up to 4 words must match in full.
+    """
+    short, threshold = (4, max(threshold, CLAIM_THRESHOLD)) if strict else (2, threshold)
     want, _ = _phrase(phrasing)
     if not want:
         return None
@@ -88,7 +103,7 @@ def find(
             span = clause[start : start + window]
             got = {t for t in need if _present(t, span)}
             overlap = len(got) / len(need)
-            ok = overlap >= (1.0 if len(need) <= 2 else threshold) and numbers <= got
+            ok = overlap >= (1.0 if len(need) <= short else threshold) and numbers <= got
             if not ok or (best and best.overlap >= overlap):
                 continue
             hits = [start + i for i, t in enumerate(span) if any(_same(g, t) for g in got)]
@@ -97,17 +112,25 @@ def find(
     return best
 
 
-def _matched(phrasings, answer_clauses, threshold, skip=frozenset()) -> tuple[list[Match], bool]:
-    """Return (asserting matches, denied?) for phrasings, comparing polarity with each."""
+def _matched(
+    phrasings, answer_clauses, threshold, skip=frozenset(), per_clause=False, strict=False
+):
+    """Return (asserting matches, denied?) for phrasings, comparing polarity with each.
+
+    per_clause: look for the best match in every clause, not only the best overall.
+    """
     asserted, denied = [], False
+    every = range(len(answer_clauses))
+    skips = [frozenset(every) - {ci} for ci in every] if per_clause else [skip]
     for p in phrasings:
-        m = find(p, answer_clauses, threshold, skip)
-        if m is None:
-            continue
-        if m.negated == _phrase(p)[1]:
-            asserted.append(m)
-        else:
-            denied = True
+        for sk in skips:
+            m = find(p, answer_clauses, threshold, sk, strict)
+            if m is None:
+                continue
+            if m.negated == _phrase(p)[1]:
+                asserted.append(m)
+            else:
+                denied = True
     return asserted, denied
 
 
@@ -120,12 +143,43 @@ def _mask(answer_clauses: list[list[str]], spans: list[Match]) -> list[list[str]
     return out
 
 
+def _capacity(clause: list[str]) -> int:
+    # A sentence carries one or two ideas; a long run-on listing every point is stuffing.
+    words = sum(t != BAR for t in clause)
+    return min(MAX_POINTS_PER_CLAUSE, 1 + words // WORDS_PER_POINT)
+
+
+def _assign(points, answer_clauses: list[list[str]], threshold: float) -> list[str]:
+    """Credit points, heaviest first, each to a clause that states it and has room left."""
+    room = [_capacity(c) for c in answer_clauses]
+    covered = []
+    for p in sorted(points, key=lambda p: -p.weight):
+        where = sorted(
+            {
+                m.clause
+                for m in _matched(
+                    [p.text, *p.phrasings], answer_clauses, threshold, per_clause=True
+                )[0]
+            }
+        )
+        free = [ci for ci in where if room[ci] > 0]
+        if free:
+            room[free[0]] -= 1
+            covered.append(p.id)
+    return [p.id for p in points if p.id in covered]
+
+
 def looks_like_keywords(answer: str) -> bool:
     """Return True when the answer is a keyword list rather than sentences."""
-    cl = clauses(answer)
+    raw = clauses(answer)
+    cl = [[t for t in c if t != BAR] for c in raw]
     words = sum(len(c) for c in cl)
+    if words < 4:
+        return False
     prose = [c for c in cl if len(c) >= 4 and prose_ratio(c) >= 0.15]
-    return words >= 4 and not prose
+    fragments = len(cl) >= 3 and words / len(cl) < 4  # "No cache. CPU only. Buildx."
+    listy = sum(len(c) for c, r in zip(cl, raw, strict=True) if list_like(r)) / words
+    return not prose or fragments or listy >= LISTY_SHARE
 
 
 def grade_free_text(item: FreeTextItem, answer: str, threshold: float = THRESHOLD) -> Grade:
@@ -146,16 +200,13 @@ def grade_free_text(item: FreeTextItem, answer: str, threshold: float = THRESHOL
         # Penalties need specific evidence: match the claim's phrasings, not its description
         # (which shares the topic's vocabulary with right answers).
         phrasings = claim.phrasings or [claim.text]
-        asserted, denied = _matched(phrasings, cl, threshold, skip=reported)
+        asserted, denied = _matched(phrasings, cl, threshold, skip=reported, strict=True)
         if asserted:
             made.append(claim.text)
             spans += asserted
-        elif denied or _matched(phrasings, cl, threshold, skip=own)[0]:
+        elif denied or _matched(phrasings, cl, threshold, skip=own, strict=True)[0]:
             rejected.append(claim.text)
-    masked = _mask(cl, spans)
-    covered = [
-        p.id for p in rubric.points if _matched([p.text, *p.phrasings], masked, threshold)[0]
-    ]
+    covered = _assign(rubric.points, _mask(cl, spans), threshold)
     note = ""
     if looks_like_keywords(answer):
         note = "This reads like a list of keywords; answer in sentences, as in an interview."

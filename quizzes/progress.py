@@ -2,6 +2,7 @@
 
 import json
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,11 @@ CREATE TABLE IF NOT EXISTS cards (
 CREATE INDEX IF NOT EXISTS reviews_item ON reviews(item_id);
 """
 _HEADER = b"SQLite format 3\x00"
+_CORRUPT_MARKERS = ("not a database", "malformed", "corrupt")
+
+
+class _Corrupt(Exception):
+    """Internal: the file is not a healthy SQLite database."""
 
 
 @dataclass(frozen=True)
@@ -69,29 +75,44 @@ class ProgressStore:
     def _open(self) -> sqlite3.Connection:
         conn = None
         try:
+            if self.path.is_dir():
+                raise ProgressError(f"progress database {self.path} is a directory")
             if self.path.exists() and self.path.stat().st_size > 0:
                 with self.path.open("rb") as fh:
                     if fh.read(16) != _HEADER:
-                        raise sqlite3.DatabaseError("file is not a database")
-            conn = sqlite3.connect(self.path, timeout=10)
+                        raise _Corrupt("file is not a database")
+            # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE in record()).
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
-                raise sqlite3.DatabaseError(check)
-            with conn:
-                conn.executescript(_SCHEMA)
+                raise _Corrupt(check)
+            conn.executescript(_SCHEMA)
             return conn
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, _Corrupt) as exc:
             if conn is not None:
                 conn.close()
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                raise ProgressError(f"progress database {self.path} is locked: {exc}") from exc
+            text = str(exc)
+            if not isinstance(exc, _Corrupt) and not any(m in text for m in _CORRUPT_MARKERS):
+                raise ProgressError(f"cannot open progress database {self.path}: {exc}") from exc
             backup = _backup(self.path)
             raise CorruptProgressError(
                 f"progress database {self.path} is corrupt ({exc}); it was moved to {backup}. "
                 "Run again to start a fresh progress file, or restore the backup."
             ) from exc
+
+    @contextmanager
+    def _transaction(self):
+        # BEGIN IMMEDIATE takes the write lock up front, so read-then-write is atomic even
+        # with the CLI and a notebook open on the same file.
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     def close(self) -> None:
         """Close the connection."""
@@ -114,11 +135,11 @@ class ProgressStore:
     ) -> CardState:
         """Record one answer and reschedule its card, atomically."""
         now = now or datetime.now(UTC)
-        previous = self.card(item_id)
-        card = scheduler.review(previous.card if previous else None, grade, now)
-        n = (previous.n_reviews if previous else 0) + 1
         rating = int(scheduler.rating_for(grade))
-        with self._conn:  # one transaction: both rows or neither
+        with self._transaction():  # one transaction: both rows or neither
+            previous = self.card(item_id)
+            card = scheduler.review(previous.card if previous else None, grade, now)
+            n = (previous.n_reviews if previous else 0) + 1
             self._conn.execute(
                 "INSERT INTO reviews (item_id, topic, ts, score, verdict, rating, grader, answer)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -4,13 +4,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from quizzes.grading import grade
 from quizzes.loader import Bank
 from quizzes.progress import ProgressStore
 from quizzes.schema import FreeTextItem, Item
-from quizzes.stats import next_to_review
 from quizzes.verdict import Grade
 
 # Interview order: the big picture first, then deep dives, then operations and money.
@@ -95,15 +94,22 @@ def drill(
     now: datetime | None = None,
     seed: int | None = None,
 ) -> Session:
-    """Return a drill: due items first, then unseen, then random others, for a topic/chapter."""
+    """Return a drill for a topic/chapter: overdue items, then unseen (shuffled), then the rest."""
+    now = now or datetime.now(UTC)
+    rng = random.Random(seed)
     pool = bank.select(topic=topic, chapter=chapter)
-    if store is not None:
-        picked = next_to_review(bank, store, now=now, n=count, topic=topic, chapter=chapter)
-    else:
-        picked = []
-    rest = [it for it in pool if it not in picked]
-    random.Random(seed).shuffle(rest)
-    return Session(items=(picked + rest)[:count], store=store)
+    states = {s.item_id: s for s in store.cards()} if store is not None else {}
+    due = sorted(
+        (it for it in pool if it.id in states and states[it.id].due <= now),
+        key=lambda it: states[it.id].due,
+    )
+    unseen = [it for it in pool if it.id not in states]
+    rng.shuffle(unseen)
+    later = sorted(
+        (it for it in pool if it.id in states and states[it.id].due > now),
+        key=lambda it: states[it.id].due,
+    )
+    return Session(items=(due + unseen + later)[:count], store=store)
 
 
 def mock_plan(
@@ -149,6 +155,17 @@ def mock_plan(
     for it in leftovers:  # fill remaining time with more free-text deep dives
         add(it)
     return plan
+
+
+def follow_up_of(plan: list[Item]) -> dict[str, str]:
+    """Return {item id: id of the earlier item in the plan that it follows up}."""
+    parents: dict[str, str] = {}
+    for i, item in enumerate(plan):
+        for earlier in plan[:i]:
+            if item.id in earlier.follow_ups:
+                parents[item.id] = earlier.id
+                break
+    return parents
 
 
 def mock(

@@ -3,41 +3,28 @@
 import re
 import unicodedata
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def _table(text: str) -> dict[str, str]:
+    # "a=b c=d" -> {"a": "b", "c": "d"}: word tables kept compact
+    return dict(pair.split("=") for pair in text.split())
+
+
 _UNITS = {
-    "zero": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-    "once": 1,
-    "twice": 2,
-    "single": 1,
-    "double": 2,
-}
+    w: n
+    for n, w in enumerate(
+        _words("""
+    zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
+    fifteen sixteen seventeen eighteen nineteen
+""")
+    )
+} | {"once": 1, "twice": 2, "single": 1, "double": 2}
 _TENS = {
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
+    w: 10 * n
+    for n, w in enumerate(_words("twenty thirty forty fifty sixty seventy eighty ninety"), 2)
 }
 _CONTRACTIONS = [
     (r"\bcan't\b", "can not"),
@@ -52,191 +39,38 @@ _CONTRACTIONS = [
     (r"'m\b", " am"),
 ]
 STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "for",
-        "from",
-        "by",
-        "with",
-        "about",
-        "as",
-        "into",
-        "onto",
-        "than",
-        "that",
-        "this",
-        "these",
-        "those",
-        "it",
-        "its",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "am",
-        "do",
-        "does",
-        "did",
-        "has",
-        "have",
-        "had",
-        "having",
-        "will",
-        "would",
-        "shall",
-        "should",
-        "can",
-        "could",
-        "may",
-        "might",
-        "must",
-        "and",
-        "or",
-        "if",
-        "so",
-        "such",
-        "there",
-        "here",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "what",
-        "when",
-        "where",
-        "why",
-        "how",
-        "i",
-        "you",
-        "he",
-        "she",
-        "we",
-        "they",
-        "me",
-        "him",
-        "her",
-        "us",
-        "them",
-        "my",
-        "your",
-        "our",
-        "their",
-        "also",
-        "just",
-        "really",
-        "basically",
-        "actually",
-        "very",
-        "quite",
-        "get",
-        "gets",
-        "got",
-        "via",
-        "per",
-    ]
+    _words("""
+    a about actually also am an and are as at basically be been being by can could did do
+    does for from get gets got had has have having he her here him how i if in into is it
+    its just may me might must my of on onto or our per quite really shall she should so
+    such than that the their them there these they this those to us very via was we were
+    what when where which who whom whose why will with would you your
+""")
 )
 NEGATIONS = frozenset(
-    {
-        "not",
-        "no",
-        "never",
-        "without",
-        "nor",
-        "neither",
-        "cannot",
-        "none",
-        "nothing",
-        "instead",
-        "rather",
-        "nobody",
-        "nowhere",
-    }
+    _words("cannot instead neither never no nobody none nor not nothing nowhere rather without")
 )
 _NOT_NEGATING_NEXT = frozenset({"only", "just", "merely", "simply"})
-_SYNONYMS = {
-    "minimum": "min",
-    "floor": "min",
-    "least": "min",
-    "lowest": "min",
-    "maximum": "max",
-    "ceil": "max",
-    "ceiling": "max",
-    "cap": "max",
-    "most": "max",
-    "pct": "percent",
-    "revert": "rollback",
-    "failur": "fail",
-    "unhealthi": "unhealthy",
-    "price": "cost",
-    "bill": "cost",
-    "charg": "cost",
-    "sec": "second",
-    "seconds": "second",
-    "hr": "hour",
-    "hrs": "hour",
-    "minut": "minute",
-    "mins": "minute",
-    "restart": "relaunch",
-}
-_IRREGULAR = {
-    "using": "use",
-    "ran": "run",
-    "running": "run",
-    "kept": "keep",
-    "lost": "lose",
-    "stopped": "stop",
-    "went": "go",
-    "gone": "go",
-    "did": "do",
-    "done": "do",
-}
-_AFTER_NUMBER = {
-    "s": "second",
-    "sec": "second",
-    "secs": "second",
-    "min": "minute",
-    "mins": "minute",
-    "m": "minute",
-    "h": "hour",
-    "hr": "hour",
-    "hrs": "hour",
-    "x": "times",
-    "gb": "gb",
-    "gib": "gb",
-    "mb": "mb",
-}
-_SUFFIXES = (
-    "ational",
-    "ization",
-    "fulness",
-    "iveness",
-    "ingly",
-    "edly",
-    "ities",
-    "ments",
-    "ness",
-    "ment",
-    "ings",
-    "ing",
-    "ied",
-    "ies",
-    "ed",
-    "ly",
-    "ions",
-    "ion",
-    "s",
+_SYNONYMS = _table("""
+    minimum=min floor=min least=min lowest=min maximum=max ceil=max ceiling=max cap=max
+    most=max pct=percent revert=rollback failur=fail unhealthi=unhealthy price=cost pay=cost
+    paid=cost fee=cost bill=cost charg=cost sec=second seconds=second hr=hour hrs=hour
+    minut=minute mins=minute restart=relaunch
+""")
+_IRREGULAR = _table("""
+    using=use ran=run running=run kept=keep lost=lose stopped=stop went=go gone=go did=do
+    done=do
+""")
+_AFTER_NUMBER = _table("""
+    s=second sec=second secs=second min=minute mins=minute m=minute h=hour hr=hour hrs=hour
+    x=times gb=gb gib=gb mb=mb
+""")
+_SUFFIXES = tuple(
+    _words(
+        "ational ization fulness iveness ingly edly ities ments ness ment ings ing ied ies ed ly ions ion s"
+    )
 )
-_CLAUSE_SPLIT = re.compile(r"[.!?](?!\d)|:\s|[;\n\u2022]|\s-\s|\bbut\b|\bwhereas\b|\bhowever\b")
+_CLAUSE_SPLIT = re.compile(r"[.!?](?=\s|$)|:\s|[;\n\u2022]|\s-\s|\bbut\b|\bwhereas\b|\bhowever\b")
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[a-z]+|[,:()]")
 BAR = "|"  # a comma/colon/bracket: ends the scope of a negation
 MASK = "#"  # a word already used as evidence elsewhere
@@ -372,7 +206,7 @@ def clauses(text: str) -> list[list[str]]:
 
 def sentences(text: str) -> list[str]:
     """Split text into sentences (for the attribution check)."""
-    return [s for s in re.split(r"[.!?](?!\d)|\n", text) if s.strip()]
+    return [s for s in re.split(r"[.!?](?=\s|$)|\n", text) if s.strip()]
 
 
 def content(toks: list[str]) -> list[str]:
@@ -386,6 +220,32 @@ def is_negation(toks: list[str], i: int) -> bool:
         return False
     nxt = toks[i + 1] if i + 1 < len(toks) else ""
     return nxt not in _NOT_NEGATING_NEXT
+
+
+def segments(clause: list[str]) -> list[list[str]]:
+    """Split a clause's tokens at commas/colons/brackets."""
+    out: list[list[str]] = [[]]
+    for t in clause:
+        if t == BAR:
+            out.append([])
+        else:
+            out[-1].append(t)
+    return [seg for seg in out if seg]
+
+
+def list_like(clause: list[str]) -> bool:
+    """Return True for a clause that lists keywords instead of saying something."""
+    words = [t for t in clause if t != BAR]
+    segs = segments(clause)
+    # function words other than and/or: "x and y and z" is a list, not a sentence
+    real = sum((t in STOPWORDS or t in NEGATIONS) and t not in ("and", "or") for t in words)
+    ands = sum(t in ("and", "or") for t in words)
+    return (
+        (len(words) >= 6 and real / len(words) < 0.1)
+        or (ands >= 3 and ands > real)  # "x and y and z and w"
+        or (len(segs) >= 3 and len(words) / len(segs) < 4)
+        or (len(words) > 40 and len(segs) == 1)
+    )
 
 
 def prose_ratio(toks: list[str]) -> float:

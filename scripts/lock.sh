@@ -7,6 +7,7 @@ export UV_PYTHON_DOWNLOADS=never
 uv lock --quiet
 common=(--frozen --no-emit-project --format requirements-txt --quiet)
 uv export "${common[@]}" --extra service -o requirements/service.txt
+uv export "${common[@]}" --extra lab -o requirements/lab.txt
 uv export "${common[@]}" --extra dev --extra groq --extra google --extra bedrock --extra ollama \
   -o requirements/dev.txt
-echo "wrote requirements/service.txt requirements/dev.txt"
+echo "wrote requirements/service.txt requirements/lab.txt requirements/dev.txt"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests drive for real: chromium (e2e page tests),
-# tmux (terminal quiz test), podman + runc + debootstrap (the container tests).
+# tmux (terminal quiz test), podman + runc + debootstrap (the container tests),
+# docker-registry + skopeo (pipeline rehearsal), wrk (load benchmarks).
 # Needs root and apt-get; elsewhere it says what is missing and the tests that need
 # those tools skip with a reason.
 set -euo pipefail
@@ -12,6 +13,9 @@ command -v runc >/dev/null || want+=(runc)
 command -v debootstrap >/dev/null || want+=(debootstrap)
 command -v docker-registry >/dev/null || want+=(docker-registry)
 command -v skopeo >/dev/null || want+=(skopeo)
+command -v wrk >/dev/null || want+=(wrk)
+# Container-name DNS for compose: podman here uses CNI, which needs the dnsname plugin.
+[ -e /usr/lib/cni/dnsname ] || want+=(golang-github-containernetworking-plugin-dnsname)
 ((${#want[@]})) || exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "system-deps: not root or no apt-get; missing: ${want[*]} (tests needing them will skip)" >&2

@@ -44,14 +44,16 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errs = list(exc.errors())
         detail = "; ".join(dict.fromkeys(_describe(e) for e in errs)) or "invalid request"
-        simple = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
-                  for e in errs]
+        simple = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+            for e in errs
+        ]
         return JSONResponse({"detail": detail, "errors": simple}, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        rid = request_id_var.get()
+        rid = getattr(request.state, "request_id", None) or request_id_var.get()
+        log.exception("unhandled error", extra={"request_id": rid})
         return JSONResponse(
             {"detail": f"internal error; quote request id {rid} when reporting it"},
             status_code=500,

@@ -27,7 +27,9 @@ class SettingsError(ValueError):
 class Settings(BaseSettings):
     """Settings for the RAG service, read once from the environment and `.env`."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     # The guide's plain environment variables (task definition "environment").
     env: Environment = Field("development", validation_alias="ENV")
@@ -66,6 +68,8 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(1.5, ge=0, validation_alias="SHUTDOWN_GRACE_S")
     # The image's commit, shown by /health so you can see which build a task runs.
     git_sha: str | None = Field(None, validation_alias="GIT_SHA")
+    # The release shown by /health (default: the installed package's version).
+    app_version: str | None = Field(None, validation_alias="APP_VERSION")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

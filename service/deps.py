@@ -11,7 +11,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from service.config import Settings, get_settings
 from service.sessions import SessionManager
 
-_bearer = HTTPBearer(auto_error=False, description="Needed on upload, chat, delete when API_KEY is set")
+_bearer = HTTPBearer(
+    auto_error=False, description="Needed on upload, chat, delete when API_KEY is set"
+)
 
 
 def get_manager(request: Request) -> SessionManager:

@@ -60,6 +60,7 @@ def _save_cache(store: FaissStore, cache_root: Path, key: str) -> None:
     staging = cache_root / f".{key}.{uuid.uuid4().hex}.tmp"
     try:
         store.save(staging)
+        shutil.rmtree(cache_root / key, ignore_errors=True)  # an unreadable cache, if any
         os.replace(staging, cache_root / key)
     except OSError as exc:  # a read-only or full disk only costs the next start some time
         log.warning("cannot cache the library index", extra={"error": str(exc)})

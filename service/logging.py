@@ -17,7 +17,12 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 log = logging.getLogger("service.access")
 
 # Attributes every LogRecord has; anything else came in through `extra=` and is emitted.
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", "color_message"}
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 MASK = "***"
 
 
@@ -97,6 +102,8 @@ class RequestLogMiddleware:
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
         token = request_id_var.set(rid)
+        # Also on the request state: the 500 handler runs after this middleware has returned.
+        scope.setdefault("state", {})["request_id"] = rid
         started = time.perf_counter()
         status = 500
 

@@ -99,6 +99,8 @@ class SessionManager:
     # -- start-up -----------------------------------------------------------------------
     def start(self) -> None:
         """Load the answerer and the library in a background thread (start-up stays fast)."""
+        if self._thread is not None:  # idempotent: a second lifespan reuses the first load
+            return
         self._thread = threading.Thread(target=self._load, name="library-loader", daemon=True)
         self._thread.start()
 
@@ -254,8 +256,9 @@ class SessionManager:
 
         current = self.documents.read_manifest(session_id)
         store = (
-            FaissStore.load(self.documents.fetch_index(session_id, current.version),
-                            get_embeddings("hashing"))
+            FaissStore.load(
+                self.documents.fetch_index(session_id, current.version), get_embeddings("hashing")
+            )
             if current
             else FaissStore.empty(get_embeddings("hashing"))
         )
@@ -301,7 +304,9 @@ class SessionManager:
             {"source": c.source, "page": c.page, "snippet": c.snippet} for c in answer.citations
         ]
         self.history_store.append(session_id, Message("user", message))
-        self.history_store.append(session_id, Message("assistant", answer.text, citations=citations))
+        self.history_store.append(
+            session_id, Message("assistant", answer.text, citations=citations)
+        )
         return answer
 
     def history(self, session_id: str) -> list[Message]:

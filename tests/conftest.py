@@ -9,7 +9,7 @@ from deploy.clients import reset_clients
 @pytest.fixture(scope="session")
 def moto_backend() -> Backend:
     """Start one ThreadedMotoServer on a free 127.0.0.1 port for the test session."""
-    backend = start_backend("moto")
+    backend = start_backend("moto", fresh=True)
     yield backend
     backend.stop()
 

@@ -30,8 +30,9 @@ def chat(body: ChatIn, manager: ManagerDep, settings: SettingsDep) -> ChatOut:
     answer = manager.ask(body.session_id, message)
     return ChatOut(
         answer=answer.text,
-        citations=[CitationOut(source=c.source, page=c.page, snippet=c.snippet)
-                   for c in answer.citations],
+        citations=[
+            CitationOut(source=c.source, page=c.page, snippet=c.snippet) for c in answer.citations
+        ],
         session_id=body.session_id,
         grounded=answer.grounded,
     )

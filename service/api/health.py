@@ -27,7 +27,7 @@ def service_version() -> str:
 @router.get("/health", response_model=HealthOut)
 def health(settings: SettingsDep) -> HealthOut:
     """Say the process is alive (no dependency is checked: the ALB health check hits this)."""
-    return HealthOut(version=service_version(), commit=settings.git_sha)
+    return HealthOut(version=settings.app_version or service_version(), commit=settings.git_sha)
 
 
 @router.get("/ready", response_model=ReadyOut, responses={503: {"model": ReadyOut}})

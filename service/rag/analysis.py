@@ -9,9 +9,15 @@ from service.rag.synonyms import RELATED, SYNONYMS
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
+
+def wordset(text: str) -> frozenset[str]:
+    """Return the whitespace-separated words of text as a frozenset."""
+    return frozenset(text.split())
+
+
 # Function words that carry no topic. Question words are here too: "how do I ..." and
 # "what is ..." say nothing about which note answers.
-STOPWORDS = frozenset(
+STOPWORDS = wordset(
     """a about above after again against all also am an and any are as at be because been
     before being below between both but by can cannot could did do does doing done down during
     each either else etc every few for from further had has have having he her here hers him
@@ -20,14 +26,14 @@ STOPWORDS = frozenset(
     really same shall she should so some such than that the their theirs them then there these
     they this those through thus to too under until up upon us use used uses using very via was
     we were what whats when where whether which while who whom why will with within without
-    would yes yet you your yours""".split()
+    would yes yet you your yours s t d ll m re ve"""
 )
 
 # Words that ask for something rather than name a topic ("explain", "write me ..."). They
 # count for retrieval but not as evidence that a question is on the notes' topic.
-REQUEST_WORDS = frozenset(
+REQUEST_WORDS = wordset(
     """ask answer best better call come describe difference different example explain give go
-    good happen know like list make mean new show tell thing think want way work write""".split()
+    good happen know like list make mean new show tell thing think want way work write"""
 )
 
 _DOUBLE_KEEP = "lszaeiou"

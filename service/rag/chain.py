@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from service.rag.answers import Answer, Answerer, Hit, History
+from service.rag.answers import Answer, Answerer, History, Hit
 from service.rag.errors import RagError
 from service.rag.extractive import ExtractiveAnswerer
 from service.rag.history import check_history

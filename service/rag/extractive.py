@@ -8,10 +8,10 @@ import numpy as np
 from langchain_core.documents import Document
 
 from service.rag.analysis import terms, topic_terms
-from service.rag.answers import Answer, Citation, Hit, History, citation_for, refusal, trim
+from service.rag.answers import Answer, Citation, History, Hit, citation_for, refusal, trim
 from service.rag.embeddings import HashingEmbeddings
 from service.rag.history import rewrite_offline
-from service.rag.relevance import MIN_SCORE, relevant_hits
+from service.rag.relevance import MIN_SCORE, relevant_hits, shares_enough
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(\[*])")
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s*)")
@@ -41,6 +41,10 @@ def sentences(text: str) -> list[str]:
 class ExtractiveAnswerer:
     """Answer with the retrieved sentences that best match the question, cited; never invent."""
 
+    # A sentence's score mixes how many of the question's terms it holds, how similar it is
+    # as a whole, and how well its chunk was retrieved (relative to the best chunk).
+    weights = (0.35, 0.25, 0.4)
+
     def __init__(
         self,
         *,
@@ -64,6 +68,9 @@ class ExtractiveAnswerer:
         wanted = topic_terms(question)
         q_vec = self._embeddings.vector(question)
         scored: list[tuple[float, int, str, Document]] = []
+        supported = False  # does any one sentence hold enough of the question's terms?
+        w_overlap, w_similarity, w_retrieval = self.weights
+        top = max(score for _, score in hits)
         for rank, (doc, score) in enumerate(hits):
             headings = doc.metadata.get("headings")
             for n, sentence in enumerate(sentences(doc.page_content)):
@@ -72,10 +79,14 @@ class ExtractiveAnswerer:
                 overlap = len(wanted & set(terms(sentence))) / len(wanted)
                 if not overlap:
                     continue
+                supported = supported or shares_enough(wanted, sentence)
                 similarity = float(np.dot(q_vec, self._embeddings.vector(sentence)))
-                total = 0.5 * overlap + 0.3 * similarity + 0.2 * score
+                total = w_overlap * overlap + w_similarity * similarity
+                total += w_retrieval * score / top
                 scored.append((total, rank, sentence, doc))
-        if not scored:
+        if not supported:
+            # Chunk-level matches spread over unrelated sentences ("United States" meeting
+            # "request units" and "state") are coincidence, not an answer.
             return refusal(question)
         scored.sort(key=lambda item: (-item[0], item[1]))
         best = scored[0][0]
@@ -112,4 +123,3 @@ class ExtractiveAnswerer:
             standalone_question=question,
             sources=[c.source for c in citations],
         )
-

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import re
 
-from service.rag.analysis import REQUEST_WORDS, STOPWORDS, tokens, topic_terms
+from service.rag.analysis import REQUEST_WORDS, STOPWORDS, tokens, topic_terms, wordset
 from service.rag.answers import History
 from service.rag.errors import RagError
 
 ROLES = ("user", "assistant")
 
 # Words that point back at something said before ("what about its cost?").
-_ANAPHORA = frozenset(
-    "it its it's this that these those they them their theirs there same one ones".split()
-)
+_ANAPHORA = wordset("it its this that these those they them their theirs there same one ones")
 # Verbs too generic to carry a topic into the follow-up ("how does Fargate *run* ...").
-_GENERIC = frozenset("run runs running work works set get gets make makes need needs happen".split())
+_GENERIC = wordset("run runs running work works set get gets make makes need needs happen")
 _WORD = re.compile(r"[A-Za-z0-9]+")
+# How many words of the earlier question a follow-up takes over: enough to name the topic,
+# few enough that the follow-up's own words ("cost") still lead retrieval.
+MAX_CARRIED = 4
 _FOLLOW_UP_START = re.compile(r"^\s*(and|also|what about|how about|what if|then|so)\b", re.I)
 
 CONDENSE_SYSTEM = (
@@ -43,16 +44,22 @@ def is_follow_up(question: str) -> bool:
     )
 
 
-def key_words(question: str) -> list[str]:
-    """Return the words of a question that name its topic, in order, as written, once each."""
-    seen: list[str] = []
-    for word in _WORD.findall(question):
+def key_words(question: str, limit: int = MAX_CARRIED) -> list[str]:
+    """Return up to `limit` topic words of a question as written, names first."""
+    skip = STOPWORDS | REQUEST_WORDS | _ANAPHORA | _GENERIC
+    names: list[str] = []
+    others: list[str] = []
+    seen: set[str] = set()
+    for n, word in enumerate(_WORD.findall(question)):
         low = word.lower()
-        if low in STOPWORDS or low in REQUEST_WORDS or low in _ANAPHORA or low in _GENERIC:
+        if low in skip or low in seen:
             continue
-        if low not in (w.lower() for w in seen):
-            seen.append(word)
-    return seen
+        seen.add(low)
+        # An acronym, or a capitalized word that does not open the question, is usually a
+        # name ("ALB", "Fargate"), and names are what "it" and "its" point back to.
+        is_name = (word.isupper() and len(word) > 1) or (n > 0 and word[0].isupper())
+        (names if is_name else others).append(word)
+    return (names + others)[:limit]
 
 
 def rewrite_offline(question: str, history: History) -> str:

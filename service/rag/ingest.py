@@ -59,8 +59,7 @@ def _load_text(data: bytes, filename: str) -> list[Document]:
 
 def _load_pdf(data: bytes, filename: str) -> list[Document]:
     # Imported here so that importing the package stays cheap.
-    from pypdf import PdfReader
-    from pypdf import PasswordType
+    from pypdf import PasswordType, PdfReader
 
     if b"%PDF-" not in data[:1024]:
         raise CorruptDocumentError(filename, "not a PDF (no %PDF- header)")
@@ -116,7 +115,10 @@ def split_documents(
 ) -> list[Document]:
     """Split documents into overlapping chunks; keep metadata and add a per-source "chunk"."""
     if chunk_size <= 0 or not 0 <= chunk_overlap < chunk_size:
-        raise RagError(f"need chunk_size > 0 and 0 <= chunk_overlap < chunk_size, got {chunk_size}, {chunk_overlap}")
+        raise RagError(
+            "need chunk_size > 0 and 0 <= chunk_overlap < chunk_size, "
+            f"got chunk_size={chunk_size}, chunk_overlap={chunk_overlap}"
+        )
     chunks: list[Document] = []
     counters: dict[str, int] = {}
     for doc in docs:

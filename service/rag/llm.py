@@ -6,7 +6,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
-from service.rag.answers import DONT_KNOW, Answer, Hit, History, citation_for, refusal
+from service.rag.answers import DONT_KNOW, Answer, History, Hit, citation_for, refusal
 from service.rag.history import CONDENSE_SYSTEM, check_history
 from service.rag.relevance import MIN_SCORE, relevant_hits
 

@@ -1,5 +1,10 @@
 """Split Markdown into heading sections and unwrap hard-wrapped prose."""
 
+# langchain-text-splitters' MarkdownHeaderTextSplitter is not used for the headings: it joins
+# the lines of a section and drops blank lines, so paragraphs of hard-wrapped notes run
+# together and chunks start mid-sentence. This keeps paragraphs; the recursive character
+# splitter from langchain-text-splitters then cuts sections into chunks (see ingest.py).
+
 from __future__ import annotations
 
 import re
@@ -32,7 +37,7 @@ def sections(markdown: str) -> list[Section]:
     lines: list[str] = []
     in_fence = False
 
-    def flush() -> None:
+    def _flush() -> None:
         text = "\n".join(lines).strip()
         if text:
             out.append(Section(headings=list(path), text=text))
@@ -45,14 +50,14 @@ def sections(markdown: str) -> list[Section]:
         if match is None:
             lines.append(line)
             continue
-        flush()
+        _flush()
         level, title = len(match.group(1)), match.group(2).strip()
         while levels and levels[-1] >= level:
             levels.pop()
             path.pop()
         levels.append(level)
         path.append(title)
-    flush()
+    _flush()
     return out
 
 

@@ -45,13 +45,14 @@ function addMessage(role, text, citations) {
   box.appendChild(el("div", "text", text));
   if (citations && citations.length) {
     const list = el("ul", "citations");
-    for (const c of citations) {
+    citations.forEach((c, i) => {
       const item = el("li", "citation");
       const where = c.page ? c.source + ", page " + c.page : c.source;
+      item.appendChild(el("span", "num", "[" + (i + 1) + "] "));
       item.appendChild(el("span", "src", where));
       item.appendChild(el("span", "snip", c.snippet));
       list.appendChild(item);
-    }
+    });
     box.appendChild(list);
   }
   $("messages").appendChild(box);
@@ -70,7 +71,7 @@ function showDocuments(docs) {
   list.replaceChildren();
   for (const d of docs || []) {
     const item = el("li", null, d.name + " ");
-    item.appendChild(el("span", null, d.chunks + " chunks" + (d.pages ? ", " + d.pages + " pages" : "")));
+    item.appendChild(el("span", null, d.chunks + (d.chunks === 1 ? " chunk" : " chunks") + (d.pages ? ", " + d.pages + " pages" : "")));
     list.appendChild(item);
   }
 }

@@ -53,8 +53,13 @@ class S3DocumentStore:
         """Commit a manifest (one PUT: S3 makes it visible whole or not at all)."""
         key = self._prefix(manifest.session_id) + "manifest.json"
         body = json.dumps(manifest.to_dict()).encode()
-        self._call("write the manifest", self.s3.put_object, Key=key, Body=body,
-                   ContentType="application/json")
+        self._call(
+            "write the manifest",
+            self.s3.put_object,
+            Key=key,
+            Body=body,
+            ContentType="application/json",
+        )
 
     def put_document(self, session_id: str, name: str, data: bytes) -> None:
         """Store an uploaded file under its safe name."""
@@ -66,8 +71,7 @@ class S3DocumentStore:
         for path in sorted(Path(source).iterdir()):
             if path.is_file():
                 key = self._prefix(session_id) + f"index/{version}/{path.name}"
-                self._call("upload the index", self.s3.put_object, Key=key,
-                           Body=path.read_bytes())
+                self._call("upload the index", self.s3.put_object, Key=key, Body=path.read_bytes())
 
     def fetch_index(self, session_id: str, version: str) -> Path:
         """Return a local copy of snapshot `version`, downloading it once."""
@@ -107,8 +111,9 @@ class S3DocumentStore:
         keys = self._keys(prefix)
         for start in range(0, len(keys), 1000):
             batch = [{"Key": k} for k in keys[start : start + 1000]]
-            self._call("delete objects", self.s3.delete_objects,
-                       Delete={"Objects": batch, "Quiet": True})
+            self._call(
+                "delete objects", self.s3.delete_objects, Delete={"Objects": batch, "Quiet": True}
+            )
 
     def delete_index(self, session_id: str, version: str) -> None:
         """Remove an old snapshot."""

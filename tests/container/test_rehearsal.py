@@ -26,19 +26,22 @@ def test_rehearsal_refuses_to_run_without_the_stack(aws):
 def test_local_registry_answers_then_goes_away():
     if shutil.which("docker-registry") is None:
         pytest.skip("docker-registry is not installed (make system-deps)")
-    with pipeline.local_registry() as address:
-        with urllib.request.urlopen(f"http://{address}/v2/", timeout=5) as resp:
-            assert resp.status == 200
+    with (
+        pipeline.local_registry() as address,
+        urllib.request.urlopen(f"http://{address}/v2/", timeout=5) as resp,
+    ):
+        assert resp.status == 200
     host, port = address.split(":")
     with socket.socket() as s:
         assert s.connect_ex((host, int(port))) != 0, "the registry is still listening"
 
 
-@pytest.fixture
-def rehearsed(aws, image):
-    """Apply the stack on moto, then rehearse the deploy with the image the tests built."""
+@pytest.fixture(scope="module")
+def rehearsed(moto_backend, image):
+    """Apply the stack on an emptied moto, then rehearse the deploy once for the module."""
     if shutil.which("docker-registry") is None:
         pytest.skip("docker-registry is not installed (make system-deps)")
+    moto_backend.reset()
     pipeline.ensure_stack(DEFAULT_NAMES)
     before = ecs.find_service(DEFAULT_NAMES)["taskDefinition"]
     try:
@@ -50,7 +53,7 @@ def rehearsed(aws, image):
 @pytest.mark.container
 @pytest.mark.slow
 def test_rehearsal_deploys_the_commit_image_to_the_service(rehearsed, image):
-    before, steps = rehearsed
+    before, _ = rehearsed
     svc = ecs.find_service(DEFAULT_NAMES)
     assert svc["taskDefinition"] != before
     running = client("ecs").describe_task_definition(taskDefinition=svc["taskDefinition"])
@@ -83,7 +86,19 @@ def test_rehearsal_steps_follow_the_workflow_and_print_a_timeline(rehearsed):
 
 @pytest.mark.container
 @pytest.mark.slow
+def test_rehearsing_the_same_commit_twice_keeps_the_first_image(rehearsed, image):
+    # Runs after the tests that read the first rehearsal's result (module-scoped fixture).
+    # ECR refuses a second PutImage of the same tag and manifest; the pipeline carries on.
+    steps = pipeline.rehearse(DEFAULT_NAMES, image=image, sha=SHA)
+    record = next(s for s in steps if s.name == "Record the image in ECR")
+    assert "already in ECR" in record.detail
+    assert ecs.find_service(DEFAULT_NAMES)["taskDefinition"].endswith(":3")
+
+
+@pytest.mark.container
+@pytest.mark.slow
 def test_the_verify_step_catches_a_rollback_after_the_rehearsal(rehearsed):
+    # Last in the module: it moves the service back to the revision before the rehearsal.
     before, _ = rehearsed
     new = ecs.find_service(DEFAULT_NAMES)["taskDefinition"]
     # What the circuit breaker does on AWS: the service goes back to the last good revision.
@@ -91,13 +106,3 @@ def test_the_verify_step_catches_a_rollback_after_the_rehearsal(rehearsed):
     svc = ecs.find_service(DEFAULT_NAMES)
     with pytest.raises(pipeline.PipelineError, match="rolled back"):
         pipeline.check_rollout(svc, new, emulated=True)
-
-
-@pytest.mark.container
-@pytest.mark.slow
-def test_rehearsing_the_same_commit_twice_keeps_the_first_image(rehearsed, image):
-    # ECR refuses a second PutImage of the same tag and manifest; the pipeline carries on.
-    steps = pipeline.rehearse(DEFAULT_NAMES, image=image, sha=SHA)
-    record = next(s for s in steps if s.name == "Record the image in ECR")
-    assert "already in ECR" in record.detail
-    assert ecs.find_service(DEFAULT_NAMES)["taskDefinition"].endswith(":3")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deploy import pipeline, taskdef
+from deploy import pipeline, policies, taskdef
 from deploy.names import DEFAULT_NAMES, StackNames
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,9 +54,20 @@ def deploy_problems(wf: dict, names: StackNames, td: dict) -> list[str]:
         problems.append("aws.yml must run on workflow_run of CI, types [completed]")
     if "workflow_dispatch" not in wf["on"]:
         problems.append("aws.yml has no workflow_dispatch (manual runs)")
+    # The role trusts one subject; the token GitHub signs must carry exactly that one.
+    trust = policies.github_oidc_trust("arn:aws:iam::1:oidc-provider/x", names.github_repo)
+    subject = next(iter(trust["Statement"]))["Condition"]["StringEquals"]
+    branch = next(v for k, v in subject.items() if k.endswith(":sub")).rsplit("/", 1)[1]
+    if trigger.get("branches") != [branch]:
+        problems.append(f"workflow_run must be limited to {branch}, the branch the role trusts")
     for job_name, job in wf["jobs"].items():
         if GATE not in str(job.get("if", "")):
             problems.append(f"job {job_name} is not gated on {GATE}")
+        if "environment" in job:
+            problems.append(
+                f"job {job_name} sets an environment: the OIDC subject becomes "
+                "environment:NAME, which the role's trust policy refuses"
+            )
     if wf.get("permissions") != {"id-token": "write", "contents": "read"}:
         problems.append(
             f"permissions must be id-token: write, contents: read: {wf.get('permissions')}"
@@ -157,6 +168,13 @@ def test_a_plain_docker_build_without_layer_cache_is_reported():
     del build["cache-from"], build["cache-to"]
     problems = deploy_problems(wf, DEFAULT_NAMES, taskdef.load_template())
     assert problems == ["the build must use the GitHub Actions layer cache (errata 15)"]
+
+
+def test_a_deployment_environment_breaking_the_oidc_trust_is_reported():
+    wf = _load("aws.yml")
+    next(iter(wf["jobs"].values()))["environment"] = "production"
+    problems = deploy_problems(wf, DEFAULT_NAMES, taskdef.load_template())
+    assert len(problems) == 1 and "trust policy refuses" in problems[0]
 
 
 def test_the_workflow_triggers_on_the_ci_workflow_by_its_name():

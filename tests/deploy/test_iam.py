@@ -97,7 +97,8 @@ def test_secret_created_later_narrows_the_execution_policy(aws):
     iam.ensure(N)
     secrets.ensure(N)
     assert [(c.name, c.action) for c in iam.plan(N) if c.changed] == [
-        ("ecsTaskExecutionRole", "update")
+        ("ecsTaskExecutionRole", "update"),
+        ("github-actions-llmops-deploy-policy", "update"),
     ]
     iam.ensure(N)
     assert {c.action for c in iam.plan(N)} == {"unchanged"}

@@ -105,6 +105,16 @@ def test_recovery_window_outside_aws_range_is_refused(aws):
         secrets.delete(N, recovery_days=3)
 
 
+def test_secret_in_its_recovery_window_is_restored_by_ensure(aws):
+    secrets.ensure(N, values={"GROQ_API_KEY": FAKE_KEY})
+    secrets.delete(N, recovery_days=7)
+    assert secrets.describe(N)["exists"] is False
+    assert [(c.action, c.detail) for c in secrets.plan(N)] == [("update", {"restore": True})]
+    secrets.ensure(N)
+    assert secrets.describe(N)["exists"] is True
+    assert [c.action for c in secrets.plan(N)] == ["unchanged"]
+
+
 def test_denied_call_names_the_action(aws):
     aws.enforce_iam(0)
     with pytest.raises(PermissionDenied, match="secretsmanager:DescribeSecret"):

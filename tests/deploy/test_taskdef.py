@@ -88,8 +88,14 @@ def test_bad_fargate_size_names_the_valid_memory_range():
 @pytest.mark.parametrize(
     ("cpu", "memory", "ok"),
     [
-        (256, 512, True), (256, 3072, False), (512, 4096, True), (1024, 8192, True),
-        (1024, 1024, False), (4096, 30720, True), (8192, 61440, True), (8192, 18432, False),
+        (256, 512, True),
+        (256, 3072, False),
+        (512, 4096, True),
+        (1024, 8192, True),
+        (1024, 1024, False),
+        (4096, 30720, True),
+        (8192, 61440, True),
+        (8192, 18432, False),
         (16384, 122880, True),
     ],
 )

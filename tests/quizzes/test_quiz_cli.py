@@ -59,12 +59,13 @@ def test_mock_interview_reports_per_topic(quiz_env):
         "It rolls back after three failed health checks.",
     ]
     result = runner.invoke(
-        app, ["mock", "--minutes", "5", "--seed", "1"], input="\n".join(essays) + "\nq\n"
+        app, ["mock", "--minutes", "10", "--seed", "1"], input="\n".join(essays) + "\nq\n"
     )
     assert result.exit_code == 0, result.output
     assert "Mock interview report" in result.output
     assert "architecture" in result.output and "ecs-service" in result.output
     assert "min" in result.output and "left" in result.output
+    assert "follow-up to architecture-001" in result.output
 
 
 def test_stats_after_a_drill(quiz_env):

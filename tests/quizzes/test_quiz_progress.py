@@ -111,3 +111,20 @@ def test_unwritable_location_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(ProgressError, match="cannot create"):
         ProgressStore(blocker / "sub" / "p.sqlite")
+
+
+def test_a_directory_is_not_mistaken_for_a_corrupt_file(tmp_path):
+    (tmp_path / "p.sqlite").mkdir()
+    with pytest.raises(ProgressError, match="is a directory") as err:
+        ProgressStore(tmp_path / "p.sqlite")
+    assert not isinstance(err.value, CorruptProgressError)
+    assert (tmp_path / "p.sqlite").is_dir() and not list(tmp_path.glob("*.corrupt-*"))
+
+
+def test_two_stores_on_one_file_count_every_review(tmp_path):
+    path = tmp_path / "p.sqlite"
+    with ProgressStore(path) as cli, ProgressStore(path) as notebook:
+        cli.record("iam-001", "iam", g("good", 1.0), now=NOW)
+        notebook.record("iam-001", "iam", g("wrong", 0.0), now=NOW)
+        cli.record("iam-001", "iam", g("good", 0.8), now=NOW)
+        assert notebook.card("iam-001").n_reviews == 3 and len(cli.reviews()) == 3

@@ -84,3 +84,24 @@ def test_mock_session_expires_with_the_clock(bank):
     assert s.time_left() == 600 and not s.expired()
     t[0] += 601
     assert s.expired() and s.time_left() == 0
+
+
+def test_drill_puts_recently_mastered_items_last(bank, store):
+    store.record(
+        "autoscaling-001",
+        "autoscaling",
+        Grade(item_id="autoscaling-001", verdict="good", score=1.0),
+        now=NOW,
+    )
+    s = drill(bank, store, topic="autoscaling", count=2, now=NOW + timedelta(minutes=1), seed=0)
+    assert [it.id for it in s.items] == ["autoscaling-002", "autoscaling-001"]
+
+
+def test_follow_ups_are_labelled_in_the_plan(bank):
+    from quizzes.session import follow_up_of
+
+    plan = mock_plan(bank, minutes=30, seed=3)
+    parents = follow_up_of(plan)
+    assert parents["ecs-service-006"] == "architecture-001"
+    assert parents["ecs-service-003"] == "ecs-service-006"
+    assert "architecture-001" not in parents

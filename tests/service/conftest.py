@@ -53,8 +53,12 @@ def client(settings: Settings) -> Iterator[TestClient]:
     c.__exit__(None, None, None)
 
 
-def upload(client: TestClient, *files: tuple[str, bytes], session_id: str | None = None,
-           headers: dict | None = None):
+def upload(
+    client: TestClient,
+    *files: tuple[str, bytes],
+    session_id: str | None = None,
+    headers: dict | None = None,
+):
     """POST files to /upload and return the response."""
     data = {"session_id": session_id} if session_id else None
     parts = [("files", (name, content)) for name, content in files]

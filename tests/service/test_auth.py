@@ -37,8 +37,9 @@ def test_right_key_works(locked):
     r = upload(locked, ("a.md", b"# Note\n\nECR stores images."), headers=auth)
     assert r.status_code == 200
     sid = r.json()["session_id"]
-    r = locked.post("/chat", json={"session_id": sid, "message": "What stores images?"},
-                    headers=auth)
+    r = locked.post(
+        "/chat", json={"session_id": sid, "message": "What stores images?"}, headers=auth
+    )
     assert r.status_code == 200
     assert locked.delete(f"/sessions/{sid}", headers=auth).status_code == 200
 
@@ -53,3 +54,10 @@ def test_reads_stay_open(locked):
 
 def test_no_key_configured_means_open(client):
     assert client.post("/chat", json={"session_id": "library", "message": "hi"}).status_code == 200
+
+
+def test_settings_can_be_swapped_with_dependency_overrides(client, make_settings):
+    from service.config import get_settings
+
+    client.app.dependency_overrides[get_settings] = lambda: make_settings(API_KEY=KEY)
+    assert client.post("/chat", json={"session_id": "library", "message": "hi"}).status_code == 401

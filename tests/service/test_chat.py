@@ -26,12 +26,19 @@ def test_answer_cites_the_uploaded_document(client):
 
 
 def test_pdf_citations_carry_the_page(client):
-    pdf = make_pdf(["Nothing here but an introduction.",
-                    "The awsvpc network mode gives every Fargate task its own ENI."])
+    pdf = make_pdf(
+        [
+            "Nothing here but an introduction.",
+            "The awsvpc network mode gives every Fargate task its own ENI.",
+        ]
+    )
     sid = upload(client, ("net.pdf", pdf)).json()["session_id"]
     body = ask(client, sid, "Which network mode gives a task its own ENI?").json()
     assert body["citations"][0] == {
-        "source": "net.pdf", "page": 2, "snippet": body["citations"][0]["snippet"]}
+        "source": "net.pdf",
+        "page": 2,
+        "snippet": body["citations"][0]["snippet"],
+    }
 
 
 def test_user_session_searches_only_its_own_documents(client):
@@ -80,8 +87,11 @@ def test_over_long_message_is_422(make_settings):
 
 
 def test_malformed_json_is_422(client):
-    r = client.post("/chat", content=b'{"session_id": "library", "message": ',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/chat",
+        content=b'{"session_id": "library", "message": ',
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 422
     assert r.json()["detail"] == "the request body is not valid JSON"
 

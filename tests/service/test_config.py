@@ -27,8 +27,9 @@ def test_environment_variables_are_read(monkeypatch, tmp_path):
     assert "gsk_abc" not in repr(s)
 
 
-@pytest.mark.parametrize(("provider", "variable"), [("groq", "GROQ_API_KEY"),
-                                                    ("google", "GOOGLE_API_KEY")])
+@pytest.mark.parametrize(
+    ("provider", "variable"), [("groq", "GROQ_API_KEY"), ("google", "GOOGLE_API_KEY")]
+)
 def test_production_refuses_a_missing_provider_key(make_settings, provider, variable):
     with pytest.raises(ValidationError, match=variable):
         make_settings(ENV="production", LLM_PROVIDER=provider)

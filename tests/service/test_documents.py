@@ -12,8 +12,12 @@ from tests.service.conftest import started, upload
 
 def stored_files(data_dir: Path) -> list[Path]:
     """Return every file under DATA_DIR that belongs to a session or its history."""
-    return [p for sub in ("sessions", "history") for p in (data_dir / sub).rglob("*")
-            if p.is_file() and not p.name.startswith(".")]
+    return [
+        p
+        for sub in ("sessions", "history")
+        for p in (data_dir / sub).rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    ]
 
 
 def test_upload_markdown_creates_a_session(client, settings):
@@ -59,8 +63,9 @@ def test_same_name_twice_is_kept_apart(client):
         ("fake.pdf", b"just text, not a pdf", 422, ["fake.pdf"]),
     ],
 )
-def test_bad_files_are_refused_and_nothing_is_written(client, settings, name, content, status,
-                                                      words):
+def test_bad_files_are_refused_and_nothing_is_written(
+    client, settings, name, content, status, words
+):
     content = make_encrypted_pdf() if content is None else content
     r = upload(client, ("good.md", b"# Good\n\nA fine note."), (name, content))
     assert r.status_code == status, r.text
@@ -111,8 +116,16 @@ def test_no_files_is_422(client):
     assert "files" in r.json()["detail"]
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd.md", "/etc/cron.d/evil.md",
-                                  "..\\..\\windows\\x.md", "....//....//up.md", "..md"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../etc/passwd.md",
+        "/etc/cron.d/evil.md",
+        "..\\..\\windows\\x.md",
+        "....//....//up.md",
+        "..md",
+    ],
+)
 def test_path_traversal_names_stay_inside_data_dir(client, settings, name):
     r = upload(client, (name, b"# Note\n\nHarmless text."))
     assert r.status_code == 200, r.text
@@ -138,3 +151,37 @@ def test_upload_to_the_library_is_refused(client):
 def test_bad_session_id_form_value_is_422(client):
     r = upload(client, ("a.md", b"text"), session_id="../etc")
     assert r.status_code == 422
+
+
+def test_old_index_snapshots_are_pruned(client, settings):
+    sid = upload(client, ("a.md", b"# A\n\nAlpha about ECR.")).json()["session_id"]
+    for name in ("b.md", "c.md", "d.md"):
+        assert upload(client, (name, b"# N\n\nMore about ECS."), session_id=sid).status_code == 200
+    versions = sorted(p.name for p in (settings.data_dir / "sessions" / sid / "index").iterdir())
+    manifest = client.app.state.sessions.manifest(sid)
+    assert versions == sorted([manifest.version, manifest.previous])
+
+
+def test_oversize_chunked_request_without_length_is_413(make_settings):
+    c = started(make_settings(MAX_UPLOAD_MB=0.01, MAX_FILES=1))
+    boundary = "xyz"
+
+    def body():
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="a.md"\r\n\r\n'
+        ).encode()
+        for _ in range(300):
+            yield b"x" * 10_000
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    try:
+        r = c.post(
+            "/upload",
+            content=body(),
+            headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+        )
+        assert r.status_code == 413
+        assert stored_files(c.app.state.settings.data_dir) == []
+        assert c.get("/health").status_code == 200
+    finally:
+        c.__exit__(None, None, None)

@@ -72,6 +72,20 @@ def test_missing_library_dir_does_not_block_readiness(make_settings, tmp_path):
 
 def test_openapi_is_served(client):
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/health", "/ready", "/upload", "/chat", "/sessions/{session_id}/history",
-            "/sessions/{session_id}"} <= set(paths)
+    assert {
+        "/health",
+        "/ready",
+        "/upload",
+        "/chat",
+        "/sessions/{session_id}/history",
+        "/sessions/{session_id}",
+    } <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+def test_health_shows_the_configured_release(make_settings):
+    c = started(make_settings(APP_VERSION="1.2.3", GIT_SHA="abc1234"))
+    try:
+        assert c.get("/health").json() == {"status": "ok", "version": "1.2.3", "commit": "abc1234"}
+    finally:
+        c.__exit__(None, None, None)

@@ -31,10 +31,13 @@ def test_sigterm_finishes_and_exits_zero(proc_env, tmp_path):
 
         def slow_request() -> None:
             req = urllib.request.Request(
-                svc.url + "/chat", method="POST",
-                data=json.dumps({"session_id": "library",
-                                 "message": "What does the execution role do?"}).encode(),
-                headers={"Content-Type": "application/json"})
+                svc.url + "/chat",
+                method="POST",
+                data=json.dumps(
+                    {"session_id": "library", "message": "What does the execution role do?"}
+                ).encode(),
+                headers={"Content-Type": "application/json"},
+            )
             with urllib.request.urlopen(req, timeout=10) as r:
                 results.append(r.status)
 
@@ -73,8 +76,14 @@ def test_production_without_the_key_refuses_to_start(proc_env):
     env = {**proc_env, "ENV": "production", "LLM_PROVIDER": "groq", "GROQ_API_KEY": ""}
     import os
 
-    out = subprocess.run([sys.executable, "-m", "service", "--port", "1"], cwd=REPO,
-                         env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "service", "--port", "1"],
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2
     assert "GROQ_API_KEY" in out.stderr
     assert "Traceback" not in out.stderr

@@ -24,9 +24,14 @@ def shared(aws, make_settings, tmp_path):
     clients = []
 
     def make(name: str, **env):
-        values = {"DATA_DIR": tmp_path / name, "DOCUMENT_BUCKET": BUCKET,
-                  "CHAT_HISTORY_TABLE": TABLE, "AWS_REGION": region,
-                  "AWS_ENDPOINT_URL": aws.endpoint_url, **env}
+        values = {
+            "DATA_DIR": tmp_path / name,
+            "DOCUMENT_BUCKET": BUCKET,
+            "CHAT_HISTORY_TABLE": TABLE,
+            "AWS_REGION": region,
+            "AWS_ENDPOINT_URL": aws.endpoint_url,
+            **env,
+        }
         c = started(make_settings(**values))
         clients.append(c)
         return c
@@ -54,7 +59,7 @@ def test_two_instances_share_uploads_and_history(shared):
 
 
 def test_a_stale_index_is_reloaded(shared):
-    a, b = shared("a"), shared("b")
+    a, b = shared("a"), shared("b", HISTORY_TURNS=0)  # no follow-up rewriting
     sid = upload(a, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
     assert ask(b, sid, "What does the circuit breaker do?").status_code == 200  # B caches v1
     extra = b"# ECR\n\nLifecycle policies expire untagged images after a number of days."
@@ -62,7 +67,9 @@ def test_a_stale_index_is_reloaded(shared):
     r = ask(b, sid, "What do lifecycle policies expire?")
     assert r.json()["citations"][0]["source"] == "ecr.md"
     assert [d["name"] for d in b.get(f"/sessions/{sid}/history").json()["documents"]] == [
-        "guide.md", "ecr.md"]
+        "guide.md",
+        "ecr.md",
+    ]
 
 
 def test_objects_and_items_have_the_documented_shape(shared, aws):
@@ -75,9 +82,12 @@ def test_objects_and_items_have_the_documented_shape(shared, aws):
     assert f"sessions/{sid}/documents/guide.md" in keys
     assert any(k.startswith(f"sessions/{sid}/index/") for k in keys)
     db = aws_client("dynamodb", aws.region, aws.endpoint_url)
-    items = db.query(TableName=TABLE, KeyConditionExpression="#p = :s",
-                     ExpressionAttributeNames={"#p": PARTITION_KEY},
-                     ExpressionAttributeValues={":s": {"S": sid}})["Items"]
+    items = db.query(
+        TableName=TABLE,
+        KeyConditionExpression="#p = :s",
+        ExpressionAttributeNames={"#p": PARTITION_KEY},
+        ExpressionAttributeValues={":s": {"S": sid}},
+    )["Items"]
     assert len(items) == 2
     seqs = [i[SORT_KEY]["S"] for i in items]
     assert seqs == sorted(seqs) and all(len(s.split("-")[0]) == 20 for s in seqs)

@@ -6,6 +6,7 @@ import re
 import sys
 
 import pytest
+from langchain_core.documents import Document
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import Field
@@ -50,6 +51,16 @@ def test_extractive_refuses_off_topic_questions(store, question):
     assert answer.grounded is False
     assert answer.citations == []
     assert answer.text == DONT_KNOW
+
+
+def test_extractive_refuses_when_matching_words_are_scattered_over_unrelated_sentences():
+    # The chunk shares two words with the question, but no sentence answers it.
+    chunk = Document(
+        page_content="On-demand tables bill per million request units. Keep no state in the task.",
+        metadata={"source": "state.md"},
+    )
+    question = "Who is the president of the United States?"
+    assert ExtractiveAnswerer().answer(question, [(chunk, 0.3)]).grounded is False
 
 
 def test_extractive_refuses_when_nothing_was_retrieved():
@@ -167,7 +178,7 @@ def test_factory_names_the_extra_when_the_package_is_missing(monkeypatch, provid
 
 
 def test_factory_rejects_an_unknown_provider():
-    with pytest.raises(ProviderError, match="unknown LLM provider 'openai'.*offline, groq"):
+    with pytest.raises(ProviderError, match=r"unknown LLM provider 'openai'.*offline, groq"):
         make_answerer("openai", model=None, api_key=None, base_url=None, region=None)
 
 

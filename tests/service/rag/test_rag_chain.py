@@ -44,6 +44,13 @@ def test_chained_follow_ups_keep_the_topic():
     assert "Fargate" in rewrite_offline("what about Spot for it?", history)
 
 
+def test_a_follow_up_carries_the_names_of_the_earlier_question_first():
+    history = [("user", "How do I configure the health check path of the ALB on Fargate?")]
+    assert rewrite_offline("what about its cost?", history) == (
+        "what about its cost? (ALB Fargate configure health)"
+    )
+
+
 def test_standalone_questions_are_not_rewritten():
     question = "How does the ALB health check work?"
     assert not is_follow_up(question)

@@ -84,18 +84,18 @@ def test_bad_input_raises_a_typed_error_naming_the_file(data, name, error, words
 
 def test_truncated_pdf_is_corrupt():
     data = text_pdf(["Some text that will be cut off."])
-    with pytest.raises(CorruptDocumentError, match="cut.pdf"):
+    with pytest.raises(CorruptDocumentError, match=r"cut.pdf"):
         load_bytes(data[: len(data) // 3], "cut.pdf")
 
 
 def test_pdf_without_any_text_is_empty():
-    with pytest.raises(EmptyDocumentError, match="scan.pdf.*no extractable text"):
+    with pytest.raises(EmptyDocumentError, match=r"scan.pdf.*no extractable text"):
         load_bytes(text_pdf(["", ""]), "scan.pdf")
 
 
 def test_password_protected_pdf_is_refused():
     data = encrypted(text_pdf(["secret text"]), user_password="s3cret")
-    with pytest.raises(EncryptedDocumentError, match="locked.pdf.*password"):
+    with pytest.raises(EncryptedDocumentError, match=r"locked.pdf.*password"):
         load_bytes(data, "locked.pdf")
 
 

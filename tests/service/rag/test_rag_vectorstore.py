@@ -145,14 +145,14 @@ def test_a_pickle_file_in_place_of_the_docstore_is_rejected(tmp_path):
 
 
 def test_missing_index_raises_a_clear_error(tmp_path):
-    with pytest.raises(IndexLoadError, match="no saved index.*docstore.json is missing"):
+    with pytest.raises(IndexLoadError, match=r"no saved index.*docstore.json is missing"):
         FaissStore.load(tmp_path / "nothing", HashingEmbeddings())
 
 
 def test_missing_index_file_raises(store, tmp_path):
     store.save(tmp_path)
     next(tmp_path.glob("*.faiss")).unlink()
-    with pytest.raises(IndexLoadError, match="index file .* is missing"):
+    with pytest.raises(IndexLoadError, match=r"index file .* is missing"):
         FaissStore.load(tmp_path, HashingEmbeddings())
 
 
@@ -192,9 +192,10 @@ def test_loading_with_another_dim_or_embedder_version_re_embeds(store, tmp_path,
     )
     monkeypatch.setattr(embeddings_module, "ALGORITHM", "hashing/next")
     again = FaissStore.load(tmp_path, HashingEmbeddings())
-    assert again.embeddings.state()["version"] != json.loads(
-        (tmp_path / DOCSTORE).read_text()
-    )["embedding"]["state"]["version"]
+    assert (
+        again.embeddings.state()["version"]
+        != json.loads((tmp_path / DOCSTORE).read_text())["embedding"]["state"]["version"]
+    )
     assert again.similarity_search("how is Fargate billed", k=1)[0].metadata["section"] == (
         "Pricing"
     )
@@ -216,3 +217,11 @@ def test_metadata_that_is_not_json_is_refused_on_save(tmp_path):
 def test_mismatched_lengths_are_refused():
     with pytest.raises(RagError, match="same length"):
         FaissStore.empty(HashingEmbeddings()).add_texts(["a", "b"], [{}])
+
+
+def test_store_plugs_into_langchain_retrievers(store):
+    retriever = store.as_retriever(search_type="mmr", search_kwargs={"k": 2, "fetch_k": 5})
+    docs = retriever.invoke("how much does serverless Fargate cost?")
+    assert len(docs) == 2 and docs[0].metadata["source"] == "fargate.md"
+    scored = store.similarity_search_with_relevance_scores("Fargate pricing", k=3)
+    assert all(0.0 <= score <= 1.0 for _, score in scored)

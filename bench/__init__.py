@@ -1,0 +1,1 @@
+"""Benchmarks: each module yields Figures; `python -m bench.run` writes BENCHMARKS.md."""

@@ -1,0 +1,86 @@
+"""Turn the JSON of the script-style benchmarks (retrieval, quiz grading, image) into Figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bench.figures import Figure, median
+
+AGREEMENT_GOAL = 0.85  # bench/quiz_grading.py's own goal
+# How many times `python -m bench.run` runs each script (after one warm-up run when > 1).
+REPEATS = {"retrieval": 5, "quiz_grading": 1, "image": 1}
+
+
+def script_flags(name: str) -> set[str]:
+    """Return the optional flags a script benchmark accepts besides --out."""
+    return {"--quick"} if name == "image" else set()
+
+
+def retrieval(area: str, datas: list[dict]) -> list[Figure]:
+    """Return retrieval quality (first run) and ingest timings (every run)."""
+    cmd = "python -m bench.retrieval"
+    d = datas[0]
+    n = f"{d['questions']} eval questions, {d['corpus']['chunks']} chunks"
+    ingest = [x["ingest_pdf"]["total_s"] for x in datas]
+    index = [x["notes_index_s"] for x in datas]
+    pdf = d["ingest_pdf"]
+    figs = [
+        Figure(area, f"section {k}", None, "", d["section"][k], [], cmd, n, True)
+        for k in ("recall@1", "recall@3", "recall@5", "mrr")
+    ]
+    figs += [
+        Figure(area, "note recall@3", None, "", d["note"]["recall@3"], [], cmd, n, True),
+        Figure(area, "off-topic questions refused", None, "", d["off_topic_refused"], [], cmd,
+               f"{len(d['off_topic_answered'])} answered", True),
+        Figure(area, "eval questions answered (extractive)", None, "",
+               d["answered_by_extractive"], [], cmd, n, True),
+        Figure(area, f"ingest a {pdf['pages']}-page PDF in-process", 5.0, "s", median(ingest),
+               ingest, cmd, f"load {pdf['load_s']} s + split {pdf['split_s']} s + index "
+               f"{pdf['index_s']} s (first run); same goal as POST /upload"),
+        Figure(area, "index the notes library in-process", None, "s", median(index), index, cmd,
+               f"{d['corpus']['notes']} notes"),
+    ]  # fmt: skip
+    return figs
+
+
+def quiz_grading(area: str, datas: list[dict]) -> list[Figure]:
+    """Return the free-text grader's agreement with the labels, its dangerous errors, speed."""
+    cmd = "python -m bench.quiz_grading"
+    d = datas[0]
+    n = f"{d['answers']} labelled answers over {d['items']} items"
+    return [
+        Figure(area, "grader agrees with the labels", AGREEMENT_GOAL, "", d["agreement"], [], cmd,
+               n, True),
+        Figure(area, "wrong answers graded good", 0, "answers", d["wrong_marked_good"], [], cmd,
+               n),
+        Figure(area, "grading latency (mean per answer)", None, "ms", d["mean_latency_ms"], [],
+               cmd, f"p95 {d['p95_latency_ms']} ms"),
+    ]  # fmt: skip
+
+
+def image(area: str, datas: list[dict]) -> list[Figure]:
+    """Return the image's size, start-to-healthy, stop and rebuild figures."""
+    cmd = "python -m bench.image"
+    d = datas[0]
+    size, start, rebuild = d["size"], d["start"], d["rebuild"]
+    runs = f"median of {d.get('runs', 1)} container runs"
+    return [
+        Figure(area, "image size", None, "MB", size["image_bytes"] / 1e6, [], cmd,
+               f"base {size['base_bytes'] / 1e6:.0f} MB + added {size['added_bytes'] / 1e6:.0f} MB"),
+        Figure(area, "container start → first /health 200", None, "s",
+               start["first_health_200_s"], [], cmd, runs),
+        Figure(area, "container start → HEALTHCHECK passes", None, "s",
+               start["healthcheck_pass_s"], [], cmd, runs),
+        Figure(area, "podman stop (SIGTERM → exit)", None, "s", start["stop_s"], [], cmd,
+               f"exit codes {d.get('stop_exit_codes')}"),
+        Figure(area, "rebuild after a one-line code change", None, "s",
+               rebuild["one_line_change_s"], [], cmd,
+               f"nothing changed: {rebuild['nothing_changed_s']:.1f} s"),
+    ]  # fmt: skip
+
+
+CONVERTERS: dict[str, Callable[[str, list[dict]], list[Figure]]] = {
+    "retrieval": retrieval,
+    "quiz_grading": quiz_grading,
+    "image": image,
+}

@@ -1,0 +1,149 @@
+"""Render the figures as BENCHMARKS.md: machine, one table per area, the goals not met."""
+
+from __future__ import annotations
+
+from bench.figures import Figure
+
+SPEED_UNITS = {"s", "ms", "req/s"}
+# Why a goal fails, as diagnosed when the benchmark was written (shown only while it fails).
+# Keyed by the start of the figure's name; the numbers stay in the tables.
+WHY = {
+    "start → first /health 200": (
+        "start-up is import-bound: `python -X importtime -m service` shows fastapi (with "
+        "pydantic and starlette) and uvicorn imported before the socket opens, while the "
+        "library thread imports langchain_core (which pulls langsmith), faiss and pypdf at the "
+        "same moment and competes for the GIL. The venv holds almost no bytecode "
+        "(PYTHONDONTWRITEBYTECODE=1 is set and uv does not compile by default), so every start "
+        "compiles those packages from source; the image sets UV_COMPILE_BYTECODE=1 and starts "
+        "faster (see the container table). On a busy machine this figure also grows with the "
+        "load average."
+    ),
+    "/chat p50": (
+        "each /chat spends most of its time in the local history store, not in retrieval: "
+        "every answer appends two messages to the shared `library` session's JSON file, and "
+        "each append reads the whole file, rewrites it and fsyncs it under a process-wide "
+        "lock. The file grows with every request, so requests serialise and slow down as the "
+        "run goes on. With N closed-loop clients, p50 ≈ N / throughput, so the goal needs "
+        "the throughput shown in the note."
+    ),
+    "/chat p99": "same cause as p50: appends to one shared history file are serialised.",
+    "apply, whole stack (cold)": (
+        "the cold apply is dominated by moto's first call to each service: moto imports the "
+        "backend modules lazily, botocore loads and decodes each service's JSON model, "
+        "IAM loads its managed-policy set once per partition (MOTO_IAM_LOAD_MANAGED_POLICIES), "
+        "and nothing in the venv is byte-compiled. The warm apply on the same server shows the "
+        "stack code itself is well inside the goal; see the per-module rows for where it goes."
+    ),
+}
+
+
+def _num(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "s":
+        return f"{value:.2f}"
+    if unit in ("ms", "req/s"):
+        return f"{value:.1f}"
+    if unit == "MB":
+        return f"{value:.0f}"
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value)}"
+    return f"{value:.3f}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def table(figures: list[Figure], quick: bool) -> list[str]:
+    """Return the Markdown rows of one area's table."""
+    rows = [
+        "| figure | goal | value | min–max (n) | ratio to goal | met | note | reproduce |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        unit = f" {f.unit}" if f.unit else ""
+        goal = (
+            "—"
+            if f.goal is None
+            else f"{'≥' if f.higher_is_better else '≤'} {_num(f.goal, f.unit)}{unit}"
+        )
+        spread = (
+            f"{_num(f.spread[0], f.unit)}–{_num(f.spread[1], f.unit)}{unit} ({len(f.samples)})"
+            if f.spread
+            else "—"
+        )
+        ratio = "—" if f.ratio is None else f"{f.ratio:.2f}"
+        met = {True: "yes", False: "**no**", None: "—"}[f.met]
+        if quick and f.unit in SPEED_UNITS and f.met is not None:
+            met = "not judged"
+        rows.append(
+            f"| {_cell(f.name)} | {goal} | {_num(f.value, f.unit)}{unit} | {spread} | {ratio} "
+            f"| {met} | {_cell(f.note)} | `{f.command}` |"
+        )  # fmt: skip
+    return rows
+
+
+def _why(f: Figure, figures: list[Figure]) -> str:
+    why = next((text for key, text in WHY.items() if f.name.startswith(key)), "not diagnosed yet")
+    if f.name.startswith("/chat p50") and f.goal:
+        rps = next((g.value for g in figures if g.name == "/chat throughput"), None)
+        from bench.service import CLIENTS
+
+        need = CLIENTS / (f.goal / 1000)
+        if rps:
+            why += f" Needed: about {need:.0f} req/s; measured {rps:.0f} req/s."
+    return why
+
+
+def render(figures: list[Figure], info: dict, *, quick: bool, areas: list[str]) -> str:
+    """Return the whole BENCHMARKS.md text."""
+    load_b, load_a = info["load_before"], info["load_after"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `python -m bench.run{' --quick' if quick else ''}` on {info['date']} "
+        f"({info['mode']}; the run took {info['took_s']} s). Do not edit by hand: "
+        "re-run `make bench`.",
+        "",
+        (
+            "Quick mode: every figure is measured once and speed goals are not judged."
+            if quick
+            else "Timing figures: the median of the runs after a warm-up run, with min–max; "
+            "`n` is the number of runs."
+        )
+        + " Ratio to goal: value ÷ goal (≤ 1 meets a ≤ goal, ≥ 1 meets a ≥ goal).",
+        "",
+        "## Machine",
+        "",
+        f"- cores: {info['cores']}, memory: {info['memory_gb']} GB",
+        f"- Python {info['python']} on {info['os']}",
+        f"- load average (1/5/15 min) before: {' / '.join(f'{x:.1f}' for x in load_b)}, "
+        f"after: {' / '.join(f'{x:.1f}' for x in load_a)}",
+    ]
+    if max(load_b[0], load_a[0]) > (info["cores"] or 1):
+        lines.append(
+            f"- **the machine was busy** (load average above its {info['cores']} cores: other "
+            "work shared the CPUs), so wall-clock figures are higher than on an idle machine"
+        )
+    for area in areas:
+        rows = [f for f in figures if f.area == area]
+        lines += ["", f"## {area}", ""]
+        lines += table(rows, quick) if rows else ["No figures: the benchmark did not run."]
+    failed = [f for f in figures if f.met is False and not (quick and f.unit in SPEED_UNITS)]
+    broken = [f for f in figures if f.value is None and f.name.endswith("failed")]
+    lines += ["", "## Goals not met", ""]
+    if quick:
+        lines.append("Quick mode measures everything once and does not judge speed.")
+        lines.append("")
+    if not failed and not broken:
+        lines.append("None: every figure with a goal meets it.")
+    for f in failed:
+        ratio = "" if f.ratio is None else f" (ratio {f.ratio:.2f})"
+        lines.append(
+            f"- **{f.area} / {f.name}**: {_num(f.value, f.unit)} {f.unit} against a goal of "
+            f"{_num(f.goal, f.unit)} {f.unit}{ratio}. Why: {_why(f, figures)}"
+        )
+    for f in broken:
+        lines.append(f"- **{f.area} / {f.name}** to produce its figures: {f.note}")
+    return "\n".join(lines) + "\n"

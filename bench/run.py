@@ -1,0 +1,166 @@
+"""Run every benchmark in bench/ and rewrite BENCHMARKS.md: `python -m bench.run [--quick]`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import os
+import pkgutil
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import adapters
+from bench.figures import Figure
+from bench.report import render
+
+ROOT = Path(__file__).resolve().parents[1]
+NOT_BENCHMARKS = {"run", "figures", "adapters", "report", "__main__"}
+# Area of each module (a table per area in BENCHMARKS.md, in this order).
+AREAS = {
+    "service": "service",
+    "image": "container",
+    "stack": "stack",
+    "workbook_run": "workbook run",
+    "quiz_grading": "quizzes",
+    "retrieval": "retrieval",
+}
+
+
+def discover() -> list[str]:
+    """Return the benchmark module names in bench/, in the order of AREAS, then the rest."""
+    found = [m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)])]
+    names = [n for n in found if n not in NOT_BENCHMARKS and not n.startswith("_")]
+    order = list(AREAS)
+    return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
+
+
+def has_run(module) -> bool:
+    """Say whether a module exposes the framework's `run(quick: bool) -> list[Figure]`."""
+    fn = getattr(module, "run", None)
+    if not callable(fn):
+        return False
+    # bench/quiz_grading.py has a run(labels, bank, sections) of its own: not this protocol.
+    return list(inspect.signature(fn).parameters) == ["quick"]
+
+
+def run_script(name: str, quick: bool) -> dict:
+    """Run a script-style benchmark (`python -m bench.NAME --out FILE`); return its JSON."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+        out = Path(tmp) / f"{name}.json"
+        cmd = [sys.executable, "-m", f"bench.{name}", "--out", str(out)]
+        if quick and "--quick" in adapters.script_flags(name):
+            cmd.append("--quick")
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+        if proc.returncode != 0 or not out.exists():
+            tail = (proc.stderr or proc.stdout)[-1200:]
+            raise RuntimeError(f"`{' '.join(cmd[1:])}` exited {proc.returncode}: {tail}")
+        data = json.loads(out.read_text())
+    if quick:
+        return data  # quick figures never replace the script's own results file
+    # Keep the script's own results file up to date, as running it by hand would.
+    results = ROOT / "bench" / "results" / f"{name}.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(data, indent=2) + "\n")
+    return data
+
+
+def run_module(name: str, quick: bool) -> list[Figure]:
+    """Return one benchmark module's figures (its run(), else its script through an adapter)."""
+    area = AREAS.get(name, name)
+    module = importlib.import_module(f"bench.{name}")
+    if has_run(module):
+        return module.run(quick)
+    convert = adapters.CONVERTERS.get(name)
+    if convert is None:
+        run_script(name, quick)
+        return [Figure(area, f"`{name}` ran", None, "", None, note="no adapter reads its JSON")]
+    repeats = 1 if quick else adapters.REPEATS.get(name, 1)
+    warmup = 0 if quick or repeats == 1 else 1
+    datas = [run_script(name, quick) for _ in range(warmup + repeats)][warmup:]
+    return convert(area, datas)
+
+
+def machine() -> dict:
+    """Describe the machine the figures come from."""
+    try:
+        import psutil
+
+        memory_gb = psutil.virtual_memory().total / 2**30
+    except ImportError:
+        kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        )
+        memory_gb = kb / 2**20
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory_gb, 1),
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "load_before": os.getloadavg(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks; write the report and the figures' JSON; return 0 unless one broke."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="every measurement once, short")
+    parser.add_argument("--only", help="comma-separated module names (e.g. service,stack)")
+    parser.add_argument("--out", type=Path, help="report path (default BENCHMARKS.md; "
+                        "quick: build/BENCHMARKS-quick.md)")  # fmt: skip
+    args = parser.parse_args(argv)
+    names = discover()
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - set(names))
+        if unknown:
+            parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {names}")
+        names = [n for n in names if n in wanted]
+    out = args.out or (
+        ROOT / "build" / "BENCHMARKS-quick.md" if args.quick else ROOT / "BENCHMARKS.md"
+    )
+    info = machine()
+    started = time.perf_counter()
+    figures: list[Figure] = []
+    broken: list[str] = []
+    for name in names:
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        try:
+            got = run_module(name, args.quick)
+        except Exception as exc:  # one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            broken.append(name)
+            msg = " ".join(str(exc).split())[:400]
+            got = [Figure(AREAS.get(name, name), f"`{name}` failed", None, "", None, note=msg)]
+        figures += got
+        print(f"bench: {name} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    info["load_after"] = os.getloadavg()
+    info["took_s"] = round(time.perf_counter() - started)
+    info["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    info["mode"] = "quick (each figure measured once; speeds not judged)" if args.quick else "full"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(figures, info, quick=args.quick, areas=list(dict.fromkeys(
+        [AREAS.get(n, n) for n in names]))))  # fmt: skip
+    default = out == ROOT / "BENCHMARKS.md"
+    as_json = (
+        ROOT / "bench" / "results" / "benchmarks.json" if default else out.with_suffix(".json")
+    )
+    as_json.write_text(
+        json.dumps({"machine": info, "figures": [f.to_dict() for f in figures]}, indent=2) + "\n"
+    )
+    print(f"bench: wrote {out}", file=sys.stderr)
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The benchmark runner: a quick run writes BENCHMARKS-format output; bad input is refused."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.figures import Figure, percentile
+from bench.report import render
+from bench.run import discover, has_run
+
+ROOT = Path(__file__).resolve().parents[2]
+INFO = {
+    "cores": 2,
+    "memory_gb": 8.0,
+    "python": "3.11.7",
+    "os": "Linux",
+    "load_before": (0.1, 0.1, 0.1),
+    "load_after": (0.2, 0.1, 0.1),
+    "date": "2026-01-01 00:00 UTC",
+    "mode": "full",
+    "took_s": 1,
+}
+
+
+def test_figure_judges_lower_and_higher_is_better_goals():
+    slow = Figure("service", "start", 1.5, "s", 3.0, [2.0, 3.0, 4.0])
+    good = Figure("quizzes", "agreement", 0.85, "", 0.9, higher_is_better=True)
+    assert (slow.met, slow.ratio, slow.spread) == (False, 2.0, (2.0, 4.0))
+    assert good.met is True and good.ratio == pytest.approx(0.9 / 0.85)
+    assert Figure("x", "no goal", None, "s", 1.0).met is None
+
+
+def test_percentile_is_nearest_rank_and_refuses_no_samples():
+    assert percentile(list(range(1, 101)), 99) == 99
+    assert percentile([5.0], 50) == 5.0
+    with pytest.raises(RuntimeError, match="no samples"):
+        percentile([], 50)
+
+
+def test_report_lists_every_goal_not_met_with_its_numbers():
+    figures = [
+        Figure("service", "start → first /health 200", 1.5, "s", 3.0, [2.5, 3.0, 3.5], "cmd"),
+        Figure("service", "installed size", 300, "MB", 200.0, [], "cmd"),
+        Figure("stack", "`stack` failed", None, "", None, note="moto did not start"),
+    ]
+    text = render(figures, INFO, quick=False, areas=["service", "stack"])
+    missed = text.split("## Goals not met")[1]
+    assert "start → first /health 200**: 3.00 s against a goal of 1.50 s (ratio 2.00)" in missed
+    assert "installed size" not in missed
+    assert "moto did not start" in missed
+    assert "| 2.50–3.50 s (3) |" in text
+
+
+def test_quick_report_does_not_judge_speed():
+    slow = Figure("service", "start → first /health 200", 1.5, "s", 9.0, [9.0], "cmd")
+    text = render([slow], INFO, quick=True, areas=["service"])
+    assert "not judged" in text
+    assert "ratio 6.00" not in text
+
+
+def test_every_benchmark_module_is_found_and_run_protocol_is_checked():
+    names = discover()
+    assert {"service", "stack", "retrieval", "quiz_grading"} <= set(names)
+    assert not {"run", "figures", "report", "adapters"} & set(names)
+    import bench.quiz_grading
+    import bench.stack
+
+    assert has_run(bench.stack)
+    assert not has_run(bench.quiz_grading)  # its run() takes paths: it is run as a script
+
+
+def test_unknown_benchmark_name_is_refused_by_name(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--only", "nope", "--out", str(tmp_path / "B.md")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "unknown benchmark(s) nope" in proc.stderr
+    assert not (tmp_path / "B.md").exists()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) is not installed")
+def test_quick_run_of_service_and_stack_writes_the_report(tmp_path):
+    out = tmp_path / "BENCHMARKS.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--only", "service,stack", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = out.read_text()
+    for heading in ("# Benchmarks", "## Machine", "## service", "## stack", "## Goals not met"):
+        assert heading in text
+    assert "| figure | goal | value | min–max (n) | ratio to goal |" in text
+    data = json.loads(out.with_suffix(".json").read_text())
+    figures = data["figures"]
+    names = {f["name"] for f in figures}
+    assert {"start → first /health 200", "/chat p99 latency", "apply, whole stack (cold)"} <= names
+    assert all(f["value"] is not None for f in figures), [f for f in figures if f["value"] is None]
+    assert data["machine"]["cores"] >= 1

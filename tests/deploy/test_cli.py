@@ -1,0 +1,123 @@
+"""`workbook stack ...` through typer's CliRunner against the test's moto account."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from deploy import cli, ecs, logs, stack
+from deploy.clients import client
+from deploy.names import DEFAULT_NAMES as N
+
+runner = CliRunner()
+
+
+def run(*args: str, input: str | None = None):
+    return runner.invoke(cli.app, list(args), input=input)
+
+
+@pytest.fixture
+def applied(aws):
+    result = run("apply", "--backend", "moto")
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_plan_then_apply_then_status(aws):
+    planned = run("plan")
+    assert planned.exit_code == 0 and "create" in planned.output
+    assert client("ecs").list_clusters()["clusterArns"] == []
+    applied = run("apply")
+    assert applied.exit_code == 0 and "llmops-service-2" in applied.output
+    status = run("status")
+    assert status.exit_code == 0
+    assert "present" in status.output and "missing" not in status.output
+    assert "PRIMARY" in status.output
+
+
+def test_deploy_rollback_scale_redeploy(applied):
+    deployed = run("deploy", "--image", "v2", "--wait")
+    assert deployed.exit_code == 0 and "revision 2" in deployed.output
+    assert ecs.find_service(N)["taskDefinition"].endswith(":2")
+    back = run("rollback", "--revision", "1")
+    assert back.exit_code == 0 and ecs.find_service(N)["taskDefinition"].endswith(":1")
+    scaled = run("scale", "2")
+    assert scaled.exit_code == 0 and "1 -> 2" in scaled.output
+    assert run("redeploy").exit_code == 0
+
+
+def test_unknown_revision_is_a_clear_error(applied):
+    result = run("rollback", "--revision", "42")
+    assert result.exit_code == 2
+    assert "unknown revision 42" in result.output and "ACTIVE revisions: 1" in result.output
+
+
+def test_secret_set_never_echoes_values(applied):
+    result = run(
+        "secret-set", "GROQ_API_KEY=gsk-very-secret", "GOOGLE_API_KEY", input="gk-hidden\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "gsk-very-secret" not in result.output and "gk-hidden" not in result.output
+    assert "GOOGLE_API_KEY" in result.output and "redeploy" in result.output
+    stored = json.loads(
+        client("secretsmanager").get_secret_value(SecretId=N.secret)["SecretString"]
+    )
+    assert (stored["GROQ_API_KEY"], stored["GOOGLE_API_KEY"]) == ("gsk-very-secret", "gk-hidden")
+
+
+@pytest.mark.parametrize("bad", ["1BAD=x", "=value", "MY-KEY=x"])
+def test_bad_key_value_is_refused_without_showing_the_value(aws, bad):
+    result = run("secret-set", bad)
+    assert result.exit_code == 2
+    assert "not a valid KEY" in result.output
+    assert client("secretsmanager").list_secrets()["SecretList"] == []
+
+
+def test_empty_secret_value_is_refused(aws):
+    result = run("secret-set", "GROQ_API_KEY", input="\n")
+    assert result.exit_code == 2 and "empty value" in result.output
+
+
+def test_logs_filter_and_since(applied):
+    logs.put_test_events(N, ["INFO started", "ERROR boom", "INFO ok"])
+    result = run("logs", "--filter", "ERROR", "--since", "10m")
+    assert result.exit_code == 0
+    assert "ERROR boom" in result.output and "INFO started" not in result.output
+    bad = run("logs", "--since", "ten minutes")
+    assert bad.exit_code == 2 and "--since" in bad.output
+
+
+def test_teardown_reports_nothing_left(applied):
+    result = run("teardown")
+    assert result.exit_code == 0, result.output
+    assert "nothing tagged for the project is left" in result.output
+    assert stack.leftovers(N) == []
+
+
+def test_commands_before_apply_fail_cleanly(aws):
+    result = run("deploy", "--image", "v2")
+    assert result.exit_code == 1 and "workbook stack apply" in result.output
+    assert run("scale", "2", "--backend", "azure").exit_code == 2
+
+
+def test_reuses_a_running_moto_server(aws, monkeypatch):
+    import deploy.backend as backend
+
+    monkeypatch.setattr(backend, "current_backend", lambda: None)
+    started = []
+    monkeypatch.setattr(backend, "serve_moto", lambda *a, **k: started.append(a))
+    monkeypatch.setattr(backend, "_CURRENT", None)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    from deploy.clients import reset_clients
+
+    reset_clients()
+    assert cli._connect("moto") == "moto"
+    assert started == []  # attached to the server at AWS_ENDPOINT_URL, started none
+    assert backend._CURRENT.endpoint_url == aws.endpoint_url
+    backend._CURRENT._saved_env.clear()  # the fixture's environment stays as it is
+
+def test_emulator_prints_the_exports(aws):
+    result = run("emulator", "--port", "0", "--for", "0.1")
+    assert result.exit_code == 0, result.output
+    assert "export AWS_ENDPOINT_URL=http://127.0.0.1:" in result.output
+    assert "WORKBOOK_MOTO_PORT=" in result.output

@@ -1,0 +1,39 @@
+"""Execute every chapter with papermill (BACKEND=moto), then check outputs with nbval --nbval-lax."""
+
+import subprocess
+import sys
+
+import pytest
+
+from workbook import notebooks
+
+CHAPTERS = notebooks.select()
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_chapter_runs_and_checked_outputs_are_stable(path, kernel):
+    """A chapter runs top to bottom on moto, and its NBVAL_CHECK_OUTPUT cells repeat exactly."""
+    result = notebooks.run_chapter(path, kernel=kernel)
+    assert result.ok, f"{path.name} failed: {result.error}"
+    # nbval re-executes the executed copy in a fresh kernel and compares only the cells that
+    # start with `# NBVAL_CHECK_OUTPUT` (--nbval-lax); every other cell must still run.
+    check = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", str(result.output),
+         "--nbval-kernel-name", kernel, "-p", "no:cacheprovider", "-q",
+         "--rootdir", str(result.output.parent), "-o", "addopts="],
+        capture_output=True, text=True, timeout=600, cwd=str(path.parent),
+    )  # fmt: skip
+    assert check.returncode == 0, check.stdout[-4000:] + check.stderr[-2000:]
+
+
+def test_select_refuses_an_unknown_chapter():
+    """A chapter filter that matches nothing names the chapters that exist."""
+    with pytest.raises(notebooks.NotebookRunError, match="chapters present"):
+        notebooks.select(["99"])
+
+
+def test_select_filters_by_number_and_name():
+    """'03' and 'iam' both pick chapter 03."""
+    assert [p.name[:2] for p in notebooks.select(["03"])] == ["03"]
+    assert [p.name[:2] for p in notebooks.select(["iam"])] == ["03"]

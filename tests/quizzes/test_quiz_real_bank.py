@@ -1,0 +1,42 @@
+"""The shipped bank (quizzes/bank, quizzes/sections.yaml) loads and grades sensibly."""
+
+import pytest
+
+from quizzes.config import PACKAGE_DIR
+from quizzes.coverage import coverage
+from quizzes.freetext import grade_free_text
+from quizzes.loader import load_bank
+
+BANK, SECTIONS = PACKAGE_DIR / "bank", PACKAGE_DIR / "sections.yaml"
+pytestmark = pytest.mark.skipif(
+    not (BANK.is_dir() and SECTIONS.exists()), reason="the real question bank is not written yet"
+)
+
+
+@pytest.fixture(scope="module")
+def real_bank():
+    return load_bank(BANK, SECTIONS)
+
+
+def test_real_bank_loads_with_computed_numbers(real_bank):
+    numeric = real_bank.select(types=("numeric",))
+    assert len(real_bank) > 0 and all(it.answer is not None for it in numeric)
+
+
+def test_every_section_and_erratum_has_an_item(real_bank):
+    cov = coverage(real_bank)
+    assert cov.missing_sections == [] and cov.missing_errata == []
+
+
+def test_model_answers_pass_their_own_rubric(real_bank):
+    failing = {it.id: grade_free_text(it, it.model_answer).verdict for it in real_bank.free_text()}
+    assert {k: v for k, v in failing.items() if v != "good"} == {}
+
+
+def test_empty_and_stuffed_answers_never_pass(real_bank):
+    for it in real_bank.free_text():
+        assert grade_free_text(it, "").verdict == "wrong"
+        dump = ". ".join(ph for p in it.rubric.points for ph in p.phrasings)
+        assert grade_free_text(it, dump).verdict == "wrong", it.id
+        listing = ", ".join(ph for p in it.rubric.points for ph in p.phrasings)
+        assert grade_free_text(it, listing).verdict != "good", it.id
