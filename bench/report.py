@@ -129,6 +129,9 @@ def render(figures: list[Figure], info: dict, *, quick: bool, areas: list[str]) 
     for area in areas:
         rows = [f for f in figures if f.area == area]
         lines += ["", f"## {area}", ""]
+        when = info.get("area_dates", {}).get(area, info["date"])
+        if when != info["date"]:
+            lines += [f"Measured {when} (not re-run this time; see bench/results/).", ""]
         lines += table(rows, quick) if rows else ["No figures: the benchmark did not run."]
     failed = [f for f in figures if f.met is False and not (quick and f.unit in SPEED_UNITS)]
     broken = [f for f in figures if f.value is None and f.name.endswith("failed")]

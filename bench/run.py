@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import inspect
 import json
@@ -88,6 +89,26 @@ def run_module(name: str, quick: bool) -> list[Figure]:
     return convert(area, datas)
 
 
+def keep_previous(
+    as_json: Path, figures: list[Figure], areas: list[str], dates: dict[str, str]
+) -> tuple[list[Figure], list[str]]:
+    """Add the previous report's figures for the areas this run (--only) did not measure."""
+    if not as_json.exists():
+        return figures, areas
+    old = json.loads(as_json.read_text())
+    fields = {f.name for f in dataclasses.fields(Figure)}
+    old_dates = old["machine"].get("area_dates", {})
+    for item in old["figures"]:
+        if item["area"] in areas:
+            continue
+        figures.append(Figure(**{k: v for k, v in item.items() if k in fields}))
+        dates.setdefault(item["area"], old_dates.get(item["area"], old["machine"]["date"]))
+    order = list(AREAS.values())
+    every = list(dict.fromkeys([*areas, *(f.area for f in figures)]))
+    every.sort(key=lambda a: order.index(a) if a in order else len(order))
+    return figures, every
+
+
 def machine() -> dict:
     """Describe the machine the figures come from."""
     try:
@@ -148,13 +169,17 @@ def main(argv: list[str] | None = None) -> int:
     info["took_s"] = round(time.perf_counter() - started)
     info["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     info["mode"] = "quick (each figure measured once; speeds not judged)" if args.quick else "full"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(figures, info, quick=args.quick, areas=list(dict.fromkeys(
-        [AREAS.get(n, n) for n in names]))))  # fmt: skip
+    areas = list(dict.fromkeys(AREAS.get(n, n) for n in names))
     default = out == ROOT / "BENCHMARKS.md"
     as_json = (
         ROOT / "bench" / "results" / "benchmarks.json" if default else out.with_suffix(".json")
     )
+    info["area_dates"] = {area: info["date"] for area in areas}
+    if default and args.only:
+        figures, areas = keep_previous(as_json, figures, areas, info["area_dates"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(figures, info, quick=args.quick, areas=areas))
+    as_json.parent.mkdir(parents=True, exist_ok=True)
     as_json.write_text(
         json.dumps({"machine": info, "figures": [f.to_dict() for f in figures]}, indent=2) + "\n"
     )

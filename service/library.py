@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 LIBRARY_SESSION = "library"
 # Bump when the way the library is chunked or embedded changes: old caches are then ignored.
-CACHE_FORMAT = "library-cache/1"
+CACHE_FORMAT = "library-cache/2"
 CHUNK_SIZE = 800
 CHUNK_OVERLAP = 120
 

@@ -38,10 +38,17 @@ def run(host: str | None = None, port: int | None = None) -> None:
 
     settings = load_settings()
     app = create_app(settings)
-    # uvicorn re-raises the signal it caught once it has shut down; with this handler in
-    # place that re-raise is harmless, so SIGTERM ends the process with exit code 0.
-    signal.signal(signal.SIGTERM, lambda *_: None)
-    uvicorn.run(
+    # Index the library only once the port is bound: the loader's imports (numpy, faiss,
+    # langchain_core) hold the GIL for long stretches and would delay the first /health.
+    app.state.load_in_lifespan = False
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                app.state.sessions.start()
+
+    config = uvicorn.Config(
         app,
         host=host or settings.host,
         port=port or settings.port,
@@ -50,4 +57,9 @@ def run(host: str | None = None, port: int | None = None) -> None:
         timeout_graceful_shutdown=settings.shutdown_grace_s,
         proxy_headers=True,
         server_header=False,
+        ws="none",  # no websocket routes: skip importing a websocket implementation
     )
+    # uvicorn re-raises the signal it caught once it has shut down; with this handler in
+    # place that re-raise is harmless, so SIGTERM ends the process with exit code 0.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    Server(config).run()

@@ -23,6 +23,7 @@ from service.errors import (
 )
 from service.library import LIBRARY_SESSION, load_library
 from service.storage import (
+    Deferred,
     DocumentInfo,
     DocumentStore,
     HistoryStore,
@@ -56,14 +57,11 @@ class UploadResult:
     session_id: str
     chunks_indexed: int
     documents: list[DocumentInfo]
+    library: bool = False
 
 
 def _make_answerer(s: Settings) -> Answerer:
-    if s.llm_provider == "offline":
-        # Same as make_answerer("offline"), minus importing the LLM prompt stack (seconds).
-        from service.rag.extractive import ExtractiveAnswerer
-
-        return ExtractiveAnswerer()
+    # make_answerer imports the LLM prompt stack only for a real provider.
     from service.rag.providers import make_answerer
 
     key = {"groq": s.groq_api_key, "google": s.google_api_key}.get(s.llm_provider)
@@ -112,6 +110,7 @@ class SessionManager:
         started = time.perf_counter()
         try:
             s = self.settings
+            self._resolve_stores()
             self._answerer = _make_answerer(s)
             if not s.library_dir.is_dir():
                 self._library_state = f"missing: LIBRARY_DIR {s.library_dir} is not a directory"
@@ -133,6 +132,15 @@ class SessionManager:
             log.exception("start-up loading failed")
         finally:
             self._loaded.set()
+
+    def _resolve_stores(self) -> None:
+        # Build deferred AWS stores here, not in a request; a failure shows in /ready.
+        for store in (self.history_store, self.documents):
+            if isinstance(store, Deferred):
+                try:
+                    store.resolve()
+                except Exception:
+                    log.exception("cannot create a storage client", extra={"store": repr(store)})
 
     # -- status -------------------------------------------------------------------------
     def checks(self) -> dict[str, str]:
@@ -171,6 +179,13 @@ class SessionManager:
         """Say whether a session exists (the library always does)."""
         return session_id == LIBRARY_SESSION or self.documents.read_manifest(session_id) is not None
 
+    def create(self, library: bool = True) -> Manifest:
+        """Create an empty session; `library` makes it search the notes besides its uploads."""
+        manifest = Manifest(session_id=uuid.uuid4().hex, version="", library=library)
+        self.documents.write_manifest(manifest)
+        log.info("session created", extra={"session_id": manifest.session_id, "library": library})
+        return manifest
+
     def _store(self, session_id: str) -> FaissStore:
         """Return the session's index, reloading it when another task committed a newer one."""
         from service.rag.embeddings import get_embeddings
@@ -179,6 +194,8 @@ class SessionManager:
 
         for attempt in range(2):
             manifest = self.manifest(session_id)
+            if not manifest.version:  # created empty: nothing uploaded yet
+                return FaissStore.empty(get_embeddings("hashing"))
             with self._cache_lock:
                 hit = self._cache.get(session_id)
                 if hit and hit[0] == manifest.version:
@@ -211,8 +228,11 @@ class SessionManager:
         return self._library
 
     # -- upload -------------------------------------------------------------------------
-    def upload(self, files: list[Upload], session_id: str | None = None) -> UploadResult:
+    def upload(
+        self, files: list[Upload], session_id: str | None = None, library: bool = False
+    ) -> UploadResult:
         """Index files into a new or existing session; validate everything before writing."""
+        # `library` applies to a new session only; an existing one keeps what it was made with.
         from service.rag.errors import IngestError, UnsupportedTypeError
         from service.rag.ingest import load_bytes, split_documents
 
@@ -243,14 +263,17 @@ class SessionManager:
         # Everything parsed: now write. The manifest goes last; until then nothing is visible.
         session_id = session_id or uuid.uuid4().hex
         with self._lock(session_id):
-            self._commit(session_id, payloads, chunks, added)
+            self._commit(session_id, payloads, chunks, added, library)
         log.info(
             "documents indexed",
             extra={"session_id": session_id, "files": len(added), "chunks": len(chunks)},
         )
-        return UploadResult(session_id, len(chunks), added)
+        library = manifest.library if manifest else library
+        return UploadResult(session_id, len(chunks), added, library)
 
-    def _commit(self, session_id: str, payloads: list, chunks: list, added: list) -> None:
+    def _commit(
+        self, session_id: str, payloads: list, chunks: list, added: list, library: bool
+    ) -> None:
         from service.rag.embeddings import get_embeddings
         from service.rag.vectorstore import FaissStore
 
@@ -259,7 +282,7 @@ class SessionManager:
             FaissStore.load(
                 self.documents.fetch_index(session_id, current.version), get_embeddings("hashing")
             )
-            if current
+            if current and current.version
             else FaissStore.empty(get_embeddings("hashing"))
         )
         store.add_documents(chunks)
@@ -274,7 +297,8 @@ class SessionManager:
             version=version,
             documents=[*(current.documents if current else []), *added],
             created=current.created if current else time.time(),
-            previous=current.version if current else None,
+            previous=(current.version or None) if current else None,
+            library=current.library if current else library,
         )
         self.documents.write_manifest(manifest)
         if current and current.previous:  # keep one older generation for readers mid-load
@@ -283,23 +307,18 @@ class SessionManager:
 
     # -- chat ---------------------------------------------------------------------------
     def ask(self, session_id: str, message: str) -> Answer:
-        """Answer a message from the session's documents (the library's for "library")."""
-        from service.rag.chain import RagChain
-        from service.rag.errors import RagError
-
-        store = self._library_store() if session_id == LIBRARY_SESSION else self._store(session_id)
-        if self._answerer is None:
-            raise NotReadyError("the answerer is not available: see /ready")
-        turns = self.history_store.messages(session_id, limit=2 * self.settings.history_turns)
-        history = [(m.role, m.text) for m in turns]
-        chain = RagChain(store, self._answerer, k=self.settings.retrieval_k)
-        try:
-            answer = chain.ask(message, history)
-        except RagError as exc:
-            raise InvalidInputError(str(exc)) from exc
-        except Exception as exc:  # a provider's network or quota error
-            log.exception("answerer failed", extra={"session_id": session_id})
-            raise AnswerError(f"the {self.settings.llm_provider} model failed to answer") from exc
+        """Answer a message from a session's documents (plus the notes if library-backed)."""
+        if session_id == LIBRARY_SESSION:
+            # The shared id: every user may send it, so it keeps no history at all.
+            return self._answer(session_id, [self._library_store()], message, [])
+        manifest = self.manifest(session_id)
+        stores = [self._store(session_id)]
+        if manifest.library:
+            stores.append(self._library_store())
+        turns = []
+        if self.settings.history_turns:
+            turns = self.history_store.messages(session_id, limit=2 * self.settings.history_turns)
+        answer = self._answer(session_id, stores, message, [(m.role, m.text) for m in turns])
         citations = [
             {"source": c.source, "page": c.page, "snippet": c.snippet} for c in answer.citations
         ]
@@ -309,10 +328,34 @@ class SessionManager:
         )
         return answer
 
+    def _answer(
+        self, session_id: str, stores: list[FaissStore], message: str, history: list
+    ) -> Answer:
+        from service.rag.chain import RagChain
+        from service.rag.errors import RagError
+
+        self._loaded.wait(LIBRARY_WAIT_S)  # the answerer is made by the start-up loader
+        if self._answerer is None:
+            raise NotReadyError("the answerer is not available: see /ready")
+        chain = RagChain.for_stores(
+            stores,
+            self._answerer,
+            k=self.settings.retrieval_k,
+            max_question_chars=self.settings.max_message_chars,
+        )
+        try:
+            return chain.ask(message, history)
+        except RagError as exc:
+            raise InvalidInputError(str(exc)) from exc
+        except Exception as exc:  # a provider's network or quota error
+            log.exception("answerer failed", extra={"session_id": session_id})
+            raise AnswerError(f"the {self.settings.llm_provider} model failed to answer") from exc
+
     def history(self, session_id: str) -> list[Message]:
-        """Return a session's messages, oldest first."""
-        if session_id != LIBRARY_SESSION:
-            self.manifest(session_id)
+        """Return a session's messages, oldest first (none for the stateless "library")."""
+        if session_id == LIBRARY_SESSION:
+            return []
+        self.manifest(session_id)
         return self.history_store.messages(session_id)
 
     def delete(self, session_id: str) -> None:

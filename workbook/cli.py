@@ -13,6 +13,7 @@ app = typer.Typer(
 SUBCOMMANDS = [
     ("stack", "deploy.cli", "Provision, inspect, deploy, roll back and tear down the ECS stack."),
     ("quiz", "quizzes.cli", "Drill questions, run a mock interview, see stats, export decks."),
+    ("notebooks", "workbook.notebooks", "Execute the chapter notebooks and build their reports."),
 ]
 
 for name, module, help_text in SUBCOMMANDS:
@@ -33,11 +34,12 @@ except ImportError:
 @app.command("run")
 def run(
     questions: int = typer.Option(3, help="How many library questions to ask the service."),
+    notebooks: bool = typer.Option(True, help="Also execute every chapter notebook."),
 ) -> None:
-    """Apply the stack on the emulator, start the service and ask it questions."""
+    """Build the stack on emulated AWS, ask the service questions, execute the chapters."""
     from workbook.run import main
 
-    raise typer.Exit(main(questions=questions))
+    raise typer.Exit(main(questions=questions, notebooks=notebooks))
 
 
 if __name__ == "__main__":

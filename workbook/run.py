@@ -1,4 +1,4 @@
-"""`make run`: the guide's stack on emulated AWS, then the RAG service answering from the notes."""
+"""`make run`: the stack on emulated AWS, the RAG service answering, every chapter executed."""
 
 from __future__ import annotations
 
@@ -114,16 +114,29 @@ def ask_library(console: Console, questions: int) -> bool:
     return ok
 
 
-def main(questions: int = 3) -> int:
+def run_chapters(console: Console) -> bool:
+    """Execute every chapter notebook against the embedded backend; True when all pass."""
+    from workbook.notebooks import BUILD_DIR, run_all
+
+    console.rule("[bold]3. The chapters, executed (papermill, BACKEND=moto)")
+    results = run_all(console=console)
+    console.print(f"executed notebooks and HTML reports: {BUILD_DIR}")
+    return all(r.ok for r in results)
+
+
+def main(questions: int = 3, notebooks: bool = True) -> int:
     """Run the whole tour; return 0 when every step did what it claims."""
     console = Console()
     ok = build_stack(console)
     ok = ask_library(console, questions) and ok
+    if notebooks:
+        ok = run_chapters(console) and ok
     console.rule("[bold]Next")
     console.print(
-        "  make lab                  open the chapters in JupyterLab\n"
-        "  .venv/bin/workbook quiz drill    practise interview questions\n"
-        "  .venv/bin/workbook stack --help  the stack commands (plan, apply, status, deploy...)\n"
-        "  make test                 prove all of it"
+        "  make lab                          open the chapters in JupyterLab\n"
+        "  .venv/bin/workbook quiz drill     practise interview questions\n"
+        "  .venv/bin/workbook quiz mock      a timed mock interview\n"
+        "  .venv/bin/workbook stack --help   plan, apply, status, deploy, rollback, teardown\n"
+        "  make test                         prove all of it"
     )
     return 0 if ok else 1

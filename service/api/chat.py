@@ -16,6 +16,15 @@ router = APIRouter(tags=["chat"])
     response_model=ChatOut,
     dependencies=[AuthDep],
     responses=errors(401, 404, 422, 502, 503),
+    description=(
+        "Answer `message` from the session's documents, citing source and page. A session "
+        "made with `library: true` also searches the notes library, and its history "
+        'lets follow-up questions ("and what does it cost?") find their topic.\n\n'
+        'The fixed id `"library"` asks the notes without a session: it is **stateless**. '
+        "Every question is answered on its own (no follow-ups) and nothing is stored, "
+        "because every client shares that id. Create your own session with `POST /sessions` "
+        "to keep a conversation."
+    ),
 )
 def chat(body: ChatIn, manager: ManagerDep, settings: SettingsDep) -> ChatOut:
     """Answer `message` from the session's documents, citing source and page."""

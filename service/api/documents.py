@@ -29,6 +29,10 @@ def upload(
         str | None,
         Form(pattern=SESSION_ID_PATTERN, description="Add to this session instead of a new one."),
     ] = None,
+    library: Annotated[
+        bool,
+        Form(description="For a new session: also search the notes library (default false)."),
+    ] = False,
 ) -> UploadOut:
     """Index uploaded files into a new session (or `session_id`); all or nothing."""
     if len(files) > settings.max_files:
@@ -48,10 +52,11 @@ def upload(
                 413,
             )
         received.append(Upload(file.filename or "", data))
-    result = manager.upload(received, session_id or None)
+    result = manager.upload(received, session_id or None, library=library)
     docs = [DocumentOut(**vars(d)) for d in result.documents]
     return UploadOut(
         session_id=result.session_id,
+        library=result.library,
         chunks_indexed=result.chunks_indexed,
         documents=docs,
         message=f"indexed {len(docs)} file(s) into {result.chunks_indexed} chunk(s)",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import importlib.metadata
 from functools import cache
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from service.api.schemas import HealthOut, ReadyOut
-from service.deps import ManagerDep, SettingsDep
+from service.deps import ManagerDep
 
 router = APIRouter(tags=["health"])
 
@@ -25,8 +25,10 @@ def service_version() -> str:
 
 
 @router.get("/health", response_model=HealthOut)
-def health(settings: SettingsDep) -> HealthOut:
+async def health(request: Request) -> HealthOut:
     """Say the process is alive (no dependency is checked: the ALB health check hits this)."""
+    # async and no Depends: answered on the event loop, no worker thread per probe.
+    settings = request.app.state.settings
     return HealthOut(version=settings.app_version or service_version(), commit=settings.git_sha)
 
 

@@ -9,7 +9,8 @@ from service.storage.base import SESSION_ID_PATTERN
 SessionId = Field(
     pattern=SESSION_ID_PATTERN,
     max_length=64,
-    description='A session id returned by /upload, or "library" for the built-in notes.',
+    description='A session id returned by POST /sessions or /upload, or "library" to ask '
+    "the built-in notes statelessly (no history kept).",
     examples=["library"],
 )
 
@@ -69,10 +70,27 @@ class DocumentOut(BaseModel):
     pages: int | None = None
 
 
+class SessionIn(BaseModel):
+    """Options for a new session."""
+
+    library: bool = Field(
+        True, description="Also search the built-in notes library, besides your uploads."
+    )
+
+
+class SessionOut(BaseModel):
+    """A session just created."""
+
+    session_id: str
+    library: bool
+    documents: list[DocumentOut] = []
+
+
 class UploadOut(BaseModel):
     """What an upload indexed."""
 
     session_id: str
+    library: bool = Field(description="Whether the session also searches the notes library.")
     chunks_indexed: int
     documents: list[DocumentOut]
     message: str
@@ -91,6 +109,7 @@ class HistoryOut(BaseModel):
     """A session's conversation, oldest first."""
 
     session_id: str
+    library: bool = Field(description="Whether the session searches the notes library.")
     documents: list[DocumentOut]
     messages: list[MessageOut]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from service.rag.synonyms import RELATED, SYNONYMS
+from service.rag.synonyms import RELATED, SEPARABLE, SYNONYMS
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -99,6 +99,20 @@ def _build_phrases() -> dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, 
 
 _PHRASES = _build_phrases()
 _MAX_PHRASE = max(len(k) for k in _PHRASES)
+# verb stem -> [(particle, canonical term)]; the particle may follow within _MAX_GAP words.
+_SEPARABLE: dict[str, list[tuple[str, str]]] = {}
+for _canonical, (_verb, _particle) in SEPARABLE.items():
+    _SEPARABLE.setdefault(stem(_verb), []).append((_particle, stem(_canonical)))
+_MAX_GAP = 3
+
+
+def _separated(words: list[str], stems: list[str], i: int) -> tuple[str, int] | None:
+    """Return (canonical term, particle index) when words[i] opens a split phrasal verb."""
+    for particle, canonical in _SEPARABLE.get(stems[i], ()):
+        for j in range(i + 2, min(i + 2 + _MAX_GAP, len(words))):
+            if words[j] == particle:
+                return canonical, j
+    return None
 
 
 def tokens(text: str) -> list[str]:
@@ -113,8 +127,12 @@ def analyze(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     stems = [stem(w) for w in words]
     out: list[str] = []
     related: list[str] = []
+    skip: set[int] = set()  # particles of split phrasal verbs, already counted
     i = 0
     while i < len(words):
+        if i in skip:
+            i += 1
+            continue
         # Longest known phrase starting here wins ("network load balancer" before
         # "load balancer"); phrases may contain stopwords ("how much", "go back to ...").
         for n in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
@@ -125,7 +143,11 @@ def analyze(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
                 i += n
                 break
         else:
-            if words[i] not in STOPWORDS:
+            split = _separated(words, stems, i)
+            if split is not None:
+                out.append(split[0])
+                skip.add(split[1])
+            elif words[i] not in STOPWORDS:
                 out.append(stems[i])
             i += 1
     return tuple(out), tuple(related)

@@ -1,10 +1,16 @@
 """Gather the answerers: the offline extractive default, the LLM one and their factory."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from service.rag.answers import DONT_KNOW, Answer, Answerer, Citation
 from service.rag.extractive import ExtractiveAnswerer
-from service.rag.llm import LLMAnswerer
 from service.rag.providers import KNOWN as PROVIDERS
 from service.rag.providers import make_answerer
+
+if TYPE_CHECKING:
+    from service.rag.llm import LLMAnswerer
 
 __all__ = [
     "DONT_KNOW",
@@ -16,3 +22,12 @@ __all__ = [
     "LLMAnswerer",
     "make_answerer",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import LLMAnswerer on first use (its prompt stack is slow to import)."""
+    if name == "LLMAnswerer":
+        from service.rag.llm import LLMAnswerer
+
+        return LLMAnswerer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,6 +10,7 @@ from service.rag.extractive import ExtractiveAnswerer
 from service.rag.history import check_history
 from service.rag.vectorstore import FaissStore
 
+# The default cap; the service passes its own MAX_MESSAGE_CHARS instead.
 MAX_QUESTION_CHARS = 2000
 
 
@@ -21,22 +22,32 @@ class RagChain:
         store: FaissStore | Sequence[FaissStore],
         answerer: Answerer | None = None,
         k: int = 4,
+        *,
+        max_question_chars: int = MAX_QUESTION_CHARS,
     ) -> None:
         stores = [store] if isinstance(store, FaissStore) else list(store)
         if not stores:
             raise RagError("RagChain needs at least one store")
         if k < 1:
             raise RagError(f"k must be at least 1, got {k}")
+        if max_question_chars < 1:
+            raise RagError(f"max_question_chars must be at least 1, got {max_question_chars}")
+        self.max_question_chars = max_question_chars
         self.stores = stores
         self.answerer = answerer if answerer is not None else ExtractiveAnswerer()
         self.k = k
 
     @classmethod
     def for_stores(
-        cls, stores: Sequence[FaissStore], answerer: Answerer | None = None, k: int = 4
+        cls,
+        stores: Sequence[FaissStore],
+        answerer: Answerer | None = None,
+        k: int = 4,
+        *,
+        max_question_chars: int = MAX_QUESTION_CHARS,
     ) -> RagChain:
         """Search several stores together (e.g. a session's uploads and the notes library)."""
-        return cls(list(stores), answerer, k)
+        return cls(list(stores), answerer, k, max_question_chars=max_question_chars)
 
     def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
         """Return the k best (chunk, similarity) hits across all stores, best first."""
@@ -53,8 +64,8 @@ class RagChain:
         question = (question or "").strip()
         if not question:
             raise RagError("the question is empty")
-        if len(question) > MAX_QUESTION_CHARS:
-            raise RagError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+        if len(question) > self.max_question_chars:
+            raise RagError(f"the question is longer than {self.max_question_chars} characters")
         history = list(history or [])
         check_history(history)
         standalone = self.answerer.condense(question, history)

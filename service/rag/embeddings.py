@@ -28,7 +28,7 @@ CHAR_NGRAMS = (3, 4)
 DEFAULT_DIM = 4096
 # Bump when the analyzer, the hashing or what the store embeds (vectorstore._embedding_text)
 # changes meaning; indexes saved under another value are then re-embedded on load.
-ALGORITHM = "hashing/2"
+ALGORITHM = "hashing/3"
 
 
 def fingerprint() -> str:

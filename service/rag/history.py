@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import re
 
-from service.rag.analysis import REQUEST_WORDS, STOPWORDS, tokens, topic_terms, wordset
+from service.rag.analysis import REQUEST_WORDS, STOPWORDS, stem, tokens, topic_terms, wordset
 from service.rag.answers import History
 from service.rag.errors import RagError
 
 ROLES = ("user", "assistant")
 
-# Words that point back at something said before ("what about its cost?").
-_ANAPHORA = wordset("it its this that these those they them their theirs there same one ones")
+# Pronouns that point back at something said before ("what is its threshold?").
+_ANAPHORA = wordset("it its itself they them their theirs")
+# Demonstratives: pointers back only in a short question ("what does that cost?"); in a
+# longer one they usually introduce a clause ("the port that the ALB probes").
+_DEMONSTRATIVES = wordset("this that these those same")
 # Verbs too generic to carry a topic into the follow-up ("how does Fargate *run* ...").
 _GENERIC = wordset("run runs running work works set get gets make makes need needs happen")
+# Question fillers that name no subject ("how *many* failures trigger it?").
+_FILLER = frozenset(stem(w) for w in wordset("many much long often kind sort type"))
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # How many words of the earlier question a follow-up takes over: enough to name the topic,
 # few enough that the follow-up's own words ("cost") still lead retrieval.
 MAX_CARRIED = 4
 _FOLLOW_UP_START = re.compile(r"^\s*(and|also|what about|how about|what if|then|so)\b", re.I)
+# A question names its own subject when this many topic terms come before its first pronoun
+# ("how does the ALB know a task is healthy before it ..."); fewer ("how many failures
+# trigger it?") leave the pronoun pointing back.
+OWN_SUBJECT_TERMS = 3
 
 CONDENSE_SYSTEM = (
     "Rewrite the user's last question so that it can be understood without the "
@@ -37,16 +46,26 @@ def check_history(history: History) -> None:
 
 
 def is_follow_up(question: str) -> bool:
-    """Tell whether a question leans on earlier turns (pronouns, "what about", too short)."""
-    words = set(tokens(question))
-    return bool(
-        words & _ANAPHORA or _FOLLOW_UP_START.match(question) or len(topic_terms(question)) < 2
-    )
+    """Tell whether a question leans on earlier turns rather than naming its own subject."""
+    # Fires on: an opener ("and ...", "what about ..."), no content words of its own
+    # ("Why?", "How so?"), a pronoun with no subject named before it ("how much does it
+    # cost?"), or a demonstrative in a question with at most one content word ("is that
+    # the default?"). A question that names its subject ("What do lifecycle policies
+    # expire?") is standalone however short it is: rewriting it would drag the previous
+    # topic into its retrieval.
+    if _FOLLOW_UP_START.match(question) or not topic_terms(question):
+        return True
+    words = _WORD.findall(question)
+    lowered = [w.lower() for w in words]
+    for n, word in enumerate(lowered):
+        if word in _ANAPHORA:
+            return len(topic_terms(" ".join(words[:n])) - _FILLER) < OWN_SUBJECT_TERMS
+    return bool(set(lowered) & _DEMONSTRATIVES) and len(topic_terms(question)) < 2
 
 
 def key_words(question: str, limit: int = MAX_CARRIED) -> list[str]:
     """Return up to `limit` topic words of a question as written, names first."""
-    skip = STOPWORDS | REQUEST_WORDS | _ANAPHORA | _GENERIC
+    skip = STOPWORDS | REQUEST_WORDS | _ANAPHORA | _DEMONSTRATIVES | _GENERIC
     names: list[str] = []
     others: list[str] = []
     seen: set[str] = set()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from service.rag.answers import Answerer
 from service.rag.errors import ProviderError
-from service.rag.extractive import ExtractiveAnswerer
-from service.rag.llm import LLMAnswerer
+
+if TYPE_CHECKING:
+    from service.rag.answers import Answerer
 
 # provider -> (module, chat class, default model, extra name in pyproject.toml)
 PROVIDERS: dict[str, tuple[str, str, str, str]] = {
@@ -58,6 +58,9 @@ def make_answerer(
     """Return the answerer for provider: offline (extractive) or a chat model's."""
     name = (provider or "offline").strip().lower()
     if name == "offline":
+        # Only the extractive stack: the prompt/LLM modules cost seconds to import.
+        from service.rag.extractive import ExtractiveAnswerer
+
         return ExtractiveAnswerer()
     if name not in PROVIDERS:
         raise ProviderError(f"unknown LLM provider {provider!r}; choose one of {', '.join(KNOWN)}")
@@ -75,4 +78,6 @@ def make_answerer(
         chat_model = chat_class(**kwargs)
     except Exception as exc:  # each client validates its settings in its own way
         raise ProviderError(f"cannot create the {name} chat model: {exc}") from exc
+    from service.rag.llm import LLMAnswerer
+
     return LLMAnswerer(chat_model)

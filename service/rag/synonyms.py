@@ -105,6 +105,13 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "vulnerability": ("cve", "cves", "vulnerable", "security scan", "scan"),
 }
 
+# SEPARABLE: phrasal verbs whose particle may come a few words later ("rolls a failed
+# deployment back"); the pair then becomes the canonical term, as the adjacent phrase does.
+SEPARABLE: dict[str, tuple[str, str]] = {
+    "rollback": ("roll", "back"),
+    "rollout": ("roll", "out"),
+}
+
 # RELATED: a word or phrase that implies a broader concept. The concept term is added next
 # to the word (the word itself is kept), so exact wording still counts most.
 RELATED: dict[str, tuple[str, ...]] = {

@@ -1,14 +1,18 @@
 // The chat page: upload files, ask questions, show answers with citations.
-// Plain JavaScript, no libraries; the session id is kept in localStorage.
+// Plain JavaScript, no libraries. On first load the page creates its own session that
+// searches the notes library AND this browser's uploads (POST /sessions), so follow-up
+// questions have a history of their own; the session id is kept in localStorage.
 "use strict";
 
-const LIBRARY = "library";
+const LIBRARY = "library";   // the shared, stateless id: never used as this page's session
 const KEY_SESSION = "workbook.session";
 const KEY_API = "workbook.apiKey";
 const $ = (id) => document.getElementById(id);
 const authRequired = document.body.dataset.authRequired === "true";
 
-let session = localStorage.getItem(KEY_SESSION) || LIBRARY;
+let session = localStorage.getItem(KEY_SESSION);
+if (session === LIBRARY) session = null;   // saved by an older page: start a session instead
+let sessionLibrary = true;
 
 function headers(extra) {
   const h = Object.assign({}, extra || {});
@@ -60,8 +64,8 @@ function addMessage(role, text, citations) {
 }
 
 function clearMessages() {
-  $("messages").replaceChildren(el("p", "empty", session === LIBRARY
-    ? "Ask about the ECS deployment notes. Every answer cites its source."
+  $("messages").replaceChildren(el("p", "empty", sessionLibrary
+    ? "Ask about the ECS deployment notes, or upload your own files and ask about them too. Every answer cites its source."
     : "Ask about your documents. Every answer cites its source."));
   $("messages").firstChild.id = "empty";
 }
@@ -76,27 +80,54 @@ function showDocuments(docs) {
   }
 }
 
-function setSession(id) {
+function setSession(id, library) {
   session = id;
-  localStorage.setItem(KEY_SESSION, id);
-  $("session-label").textContent = id === LIBRARY ? "Notes library" : "Your documents · " + id.slice(0, 8);
-  $("session-label").title = id;
-  $("delete-btn").hidden = id === LIBRARY;
+  if (library !== undefined) sessionLibrary = library;
+  if (id) localStorage.setItem(KEY_SESSION, id); else localStorage.removeItem(KEY_SESSION);
+  const what = sessionLibrary ? "Notes + your documents" : "Your documents";
+  $("session-label").textContent = id ? what + " · " + id.slice(0, 8) : "No session yet";
+  $("session-label").title = id || "";
+  $("delete-btn").hidden = !id;
+}
+
+// Create a library-backed session unless this page already has one (one request at a time).
+let creating = null;
+async function ensureSession() {
+  if (session) return session;
+  if (!creating) {
+    creating = call("POST", "/sessions", JSON.stringify({ library: true }),
+      { "Content-Type": "application/json" })
+      .then((data) => { setSession(data.session_id, data.library); return session; })
+      .finally(() => { creating = null; });
+  }
+  return creating;
+}
+
+async function newSession() {
+  setSession(null, true);
+  clearMessages();
+  showDocuments([]);
+  try {
+    await ensureSession();
+  } catch (error) {
+    addMessage("error", error.status === 401
+      ? "Enter the API key to start a session." : error.message);
+  }
 }
 
 async function loadSession() {
+  if (!session) return newSession();
   setSession(session);
   clearMessages();
   showDocuments([]);
   try {
     const data = await call("GET", "/sessions/" + encodeURIComponent(session) + "/history");
+    setSession(session, data.library);
+    clearMessages();
     showDocuments(data.documents);
     for (const m of data.messages) addMessage(m.role, m.text, m.citations);
   } catch (error) {
-    if (error.status === 404 && session !== LIBRARY) {
-      setSession(LIBRARY);   // the session expired or was deleted elsewhere
-      return loadSession();
-    }
+    if (error.status === 404) return newSession();   // expired or deleted elsewhere
     addMessage("error", error.message);
   }
 }
@@ -105,16 +136,15 @@ async function upload(event) {
   event.preventDefault();
   const files = $("files").files;
   if (!files.length) { $("upload-status").textContent = "Choose one or more files first."; return; }
-  const form = new FormData();
-  for (const f of files) form.append("files", f);
-  if (session !== LIBRARY) form.append("session_id", session);
   $("upload-btn").disabled = true;
   $("upload-status").textContent = "Indexing…";
   try {
+    await ensureSession();
+    const form = new FormData();
+    for (const f of files) form.append("files", f);
+    form.append("session_id", session);   // uploads join this page's session
     const data = await call("POST", "/upload", form);
-    const fresh = data.session_id !== session;
-    setSession(data.session_id);
-    if (fresh) clearMessages();
+    setSession(data.session_id, data.library);
     const history = await call("GET", "/sessions/" + encodeURIComponent(session) + "/history");
     showDocuments(history.documents);
     $("upload-status").textContent = data.message;
@@ -134,6 +164,7 @@ async function ask(event) {
   $("question").value = "";
   $("send-btn").disabled = true;
   try {
+    await ensureSession();
     const data = await call("POST", "/chat", JSON.stringify({ session_id: session, message }),
       { "Content-Type": "application/json" });
     addMessage("assistant", data.answer, data.citations);
@@ -152,8 +183,7 @@ async function deleteSession() {
   } catch (error) {
     if (error.status !== 404) { addMessage("error", error.message); return; }
   }
-  setSession(LIBRARY);
-  loadSession();
+  newSession();
 }
 
 async function pollReady() {
@@ -180,7 +210,7 @@ $("chat-form").addEventListener("submit", ask);
 $("question").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && !e.shiftKey) ask(e);
 });
-$("library-btn").addEventListener("click", () => { setSession(LIBRARY); loadSession(); });
+$("new-btn").addEventListener("click", newSession);
 $("delete-btn").addEventListener("click", deleteSession);
 loadSession();
 pollReady();

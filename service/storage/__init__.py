@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from service.storage.base import (
     DocumentInfo,
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from service.config import Settings
 
 __all__ = [
+    "Deferred",
     "DocumentInfo",
     "DocumentStore",
     "HistoryStore",
@@ -31,23 +34,55 @@ __all__ = [
 ]
 
 
+class Deferred:
+    """Build a store on first use, so importing boto3 stays off the start-up path."""
+
+    def __init__(self, build: Callable[[], Any], name: str) -> None:
+        self._build = build
+        self._name = name
+        self._store: Any = None
+        self._lock = threading.Lock()
+
+    def resolve(self) -> Any:
+        """Return the real store, building it (once, thread-safely) on the first call."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = self._build()
+        return self._store
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.resolve(), attr)
+
+    def __repr__(self) -> str:
+        return f"Deferred({self._name})"
+
+
 def make_history_store(settings: Settings) -> HistoryStore:
     """Return DynamoDB history when CHAT_HISTORY_TABLE is set, else files under DATA_DIR."""
     if settings.chat_history_table:
-        from service.storage.aws import client
-        from service.storage.dynamodb import DynamoHistoryStore
 
-        db = client("dynamodb", settings.aws_region, settings.aws_endpoint_url)
-        return DynamoHistoryStore(db, settings.chat_history_table, settings.history_ttl_days)
+        def build() -> HistoryStore:
+            from service.storage.aws import client
+            from service.storage.dynamodb import DynamoHistoryStore
+
+            db = client("dynamodb", settings.aws_region, settings.aws_endpoint_url)
+            return DynamoHistoryStore(db, settings.chat_history_table, settings.history_ttl_days)
+
+        return Deferred(build, f"dynamodb:{settings.chat_history_table}")  # type: ignore[return-value]
     return LocalHistoryStore(settings.data_dir)
 
 
 def make_document_store(settings: Settings) -> DocumentStore:
     """Return S3 documents when DOCUMENT_BUCKET is set, else files under DATA_DIR."""
     if settings.document_bucket:
-        from service.storage.aws import client
-        from service.storage.s3 import S3DocumentStore
 
-        s3 = client("s3", settings.aws_region, settings.aws_endpoint_url)
-        return S3DocumentStore(s3, settings.document_bucket, settings.data_dir / "cache")
+        def build() -> DocumentStore:
+            from service.storage.aws import client
+            from service.storage.s3 import S3DocumentStore
+
+            s3 = client("s3", settings.aws_region, settings.aws_endpoint_url)
+            return S3DocumentStore(s3, settings.document_bucket, settings.data_dir / "cache")
+
+        return Deferred(build, f"s3:{settings.document_bucket}")  # type: ignore[return-value]
     return LocalDocumentStore(settings.data_dir)

@@ -44,12 +44,15 @@ class Manifest:
     """A session's commit record: its documents and which index snapshot is current."""
 
     session_id: str
+    # The current index snapshot; "" for a session created empty (nothing indexed yet).
     version: str
     documents: list[DocumentInfo] = field(default_factory=list)
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
     # The snapshot this one replaced: kept one generation so a task still reading it is safe.
     previous: str | None = None
+    # Whether the session also searches the built-in notes library (older manifests: False).
+    library: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -66,6 +69,7 @@ class Manifest:
             created=data.get("created", 0.0),
             updated=data.get("updated", 0.0),
             previous=data.get("previous"),
+            library=bool(data.get("library", False)),
         )
 
 

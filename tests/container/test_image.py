@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.container.conftest import RUN_FLAGS, podman, wait_http
+from deploy.podman import RUN_FLAGS, podman, wait_http
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 

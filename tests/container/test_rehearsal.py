@@ -11,7 +11,7 @@ from rich.console import Console
 from deploy import ecr, ecs, pipeline
 from deploy.clients import client
 from deploy.names import DEFAULT_NAMES
-from tests.container.conftest import podman
+from deploy.podman import podman
 
 SHA = "feedfacecafe0123456789abcdef0123456789ab"
 

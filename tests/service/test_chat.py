@@ -114,3 +114,65 @@ def test_follow_up_uses_history(client):
     r = ask(client, sid, "and what is its failure threshold?")
     assert r.status_code == 200
     assert "desired count" in r.json()["answer"]
+
+
+def test_a_long_message_within_max_message_chars_is_answered(make_settings):
+    c = started(make_settings(MAX_MESSAGE_CHARS=3000))
+    try:
+        message = "What is the task execution role used for? " + "please " * 330
+        assert 2000 < len(message) <= 3000
+        r = ask(c, "library", message)
+        assert r.status_code == 200, r.text
+        assert r.json()["citations"][0]["source"] == "roles.md"
+    finally:
+        c.__exit__(None, None, None)
+
+
+def test_a_fresh_question_after_a_turn_is_not_treated_as_a_follow_up(client):
+    sid = upload(client, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
+    ask(client, sid, "What does the circuit breaker do?")
+    body = ask(client, sid, "When does the circuit breaker roll back?").json()
+    assert body["grounded"] is True
+    assert "rolls a failed deployment back" in body["answer"]
+
+
+@pytest.fixture(scope="module")
+def notes_client(tmp_path_factory):
+    """Return a client whose library is the repository's real notes."""
+    from service.config import REPO_DIR, Settings
+
+    data = tmp_path_factory.mktemp("real-notes-data")
+    c = started(Settings(_env_file=None, DATA_DIR=data, LIBRARY_DIR=REPO_DIR / "notes"))
+    yield c
+    c.__exit__(None, None, None)
+
+
+def circuit_breaker_session(c):
+    """Return a library-backed session whose last turn was about the circuit breaker."""
+    sid = c.post("/sessions", json={"library": True}).json()["session_id"]
+    first = ask(c, sid, "What does the circuit breaker do?").json()
+    assert first["grounded"] and first["citations"][0]["source"] == "ecs-service.md"
+    return sid
+
+
+def test_real_notes_lifecycle_question_after_a_circuit_breaker_turn(notes_client):
+    sid = circuit_breaker_session(notes_client)
+    body = ask(notes_client, sid, "What do lifecycle policies expire?").json()
+    assert body["grounded"] is True, body["answer"]
+    assert body["citations"][0]["source"] == "ecr.md"
+    assert "image" in body["answer"].lower()
+
+
+def test_real_notes_roll_back_question_after_a_circuit_breaker_turn(notes_client):
+    sid = circuit_breaker_session(notes_client)
+    body = ask(notes_client, sid, "When does the circuit breaker roll back?").json()
+    assert body["grounded"] is True, body["answer"]
+    assert "roll" in body["answer"].lower()
+
+
+def test_real_notes_true_follow_up_keeps_the_topic(notes_client):
+    sid = circuit_breaker_session(notes_client)
+    body = ask(notes_client, sid, "how many failures trigger it?").json()
+    assert body["grounded"] is True
+    assert body["citations"][0]["source"] == "ecs-service.md"
+    assert "circuit breaker" in body["answer"].lower() or "rollback" in body["answer"].lower()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 
@@ -61,42 +62,72 @@ def page(service):
             browser.close()
 
 
-def test_upload_ask_and_reload(service, page, tmp_path):
+def test_notes_follow_ups_then_upload_into_the_same_session(service, page, tmp_path):
     from playwright.sync_api import expect
+
+    page.goto(service.url + "/")
+    expect(page.locator("#status")).to_have_text("ready")
+    # First load: a library-backed session of this browser's own, ready for questions.
+    expect(page.locator("#session-label")).to_contain_text("Notes + your documents")
+    session_id = page.evaluate("localStorage.getItem('workbook.session')")
+    assert session_id and session_id != "library"
+    expect(page.locator("#session-label")).to_contain_text(session_id[:8])
+
+    page.fill("#question", "What is the task execution role used for?")
+    page.press("#question", "Enter")
+    expect(page.locator(".msg.assistant .citation .src").first).to_have_text("roles.md")
+    page.fill("#question", "and what can it fetch?")  # a follow-up: needs this session's history
+    page.click("#send-btn")
+    expect(page.locator(".msg.assistant")).to_have_count(2)
+    follow_up = page.locator(".msg.assistant").last
+    expect(follow_up.locator(".citation .src").first).to_have_text("roles.md")
 
     note = tmp_path / "guide.md"
     note.write_text(GUIDE_MD)
-    page.goto(service.url + "/")
-    expect(page.locator("#status")).to_have_text("ready")
-    expect(page.locator("#session-label")).to_have_text("Notes library")
-
     page.set_input_files("#files", str(note))
     page.click("#upload-btn")
     expect(page.locator("#upload-status")).to_contain_text("indexed 1 file")
     expect(page.locator("#documents li")).to_contain_text("guide.md")
-    session_id = page.evaluate("localStorage.getItem('workbook.session')")
-    assert session_id and session_id != "library"
+    assert page.evaluate("localStorage.getItem('workbook.session')") == session_id
 
     page.fill("#question", "What does the circuit breaker do?")
     page.click("#send-btn")
-    answer = page.locator(".msg.assistant").last
+    answer = page.locator(".msg.assistant").nth(2)
     expect(answer.locator(".text")).to_contain_text("roll")
     expect(answer.locator(".citation .src").first).to_have_text("guide.md")
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
-    page.reload()
+    page.reload()  # the conversation and the documents come back
     expect(page.locator("#session-label")).to_contain_text(session_id[:8])
-    expect(page.locator(".msg.user .text")).to_have_text("What does the circuit breaker do?")
-    expect(page.locator(".msg.assistant .citation .src").first).to_have_text("guide.md")
+    expect(page.locator(".msg.user .text")).to_have_count(3)
+    expect(page.locator(".msg.user .text").first).to_have_text(
+        "What is the task execution role used for?"
+    )
+    expect(page.locator("#documents li")).to_contain_text("guide.md")
+    status, body = service.get("/sessions/library/history")  # the shared id stores nothing
+    assert status == 200 and json.loads(body)["messages"] == []
 
 
-def test_library_answers_and_errors_show(service, page):
+def test_new_chat_and_a_vanished_session_start_fresh(service, page):
     from playwright.sync_api import expect
 
     page.goto(service.url + "/")
+    expect(page.locator("#session-label")).to_contain_text("Notes + your documents")
+    first = page.evaluate("localStorage.getItem('workbook.session')")
     page.fill("#question", "What does the task execution role do?")
     page.press("#question", "Enter")
     expect(page.locator(".msg.assistant .citation .src").first).to_have_text("roles.md")
-    page.evaluate("localStorage.setItem('workbook.session', 'gone-session')")
-    page.reload()  # a session deleted elsewhere falls back to the library
-    expect(page.locator("#session-label")).to_have_text("Notes library")
+
+    page.click("#new-btn")
+    expect(page.locator(".msg")).to_have_count(0)
+    expect(page.locator("#session-label")).not_to_contain_text(first[:8])
+    second = page.evaluate("localStorage.getItem('workbook.session')")
+    assert second and second not in (first, "library")
+
+    # A session deleted elsewhere (or an old page's "library") is replaced by a new one.
+    for stale in ("gone-session", "library"):
+        page.evaluate(f"localStorage.setItem('workbook.session', '{stale}')")
+        page.reload()
+        expect(page.locator("#session-label")).to_contain_text("Notes + your documents")
+        fresh = page.evaluate("localStorage.getItem('workbook.session')")
+        assert fresh not in (stale, first, second)

@@ -87,3 +87,24 @@ def test_production_without_the_key_refuses_to_start(proc_env):
     assert out.returncode == 2
     assert "GROQ_API_KEY" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+HEAVY = ("boto3", "botocore", "numpy", "faiss", "langchain_core", "pypdf", "jinja2")
+
+
+@pytest.mark.parametrize("aws", [False, True])
+def test_building_the_app_imports_nothing_heavy(tmp_path, aws):
+    # What create_app imports runs before the port is bound; the heavy stacks load later,
+    # in the background loader or on first use (timings: bench/, not here).
+    env = ", DOCUMENT_BUCKET='b', CHAT_HISTORY_TABLE='t'" if aws else ""
+    code = (
+        "import sys; import service.server, uvicorn; from service.app import create_app;"
+        "from service.config import Settings;"
+        f"create_app(Settings(_env_file=None, DATA_DIR={str(tmp_path)!r}{env}));"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""

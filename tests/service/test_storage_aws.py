@@ -59,7 +59,7 @@ def test_two_instances_share_uploads_and_history(shared):
 
 
 def test_a_stale_index_is_reloaded(shared):
-    a, b = shared("a"), shared("b", HISTORY_TURNS=0)  # no follow-up rewriting
+    a, b = shared("a"), shared("b")
     sid = upload(a, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
     assert ask(b, sid, "What does the circuit breaker do?").status_code == 200  # B caches v1
     extra = b"# ECR\n\nLifecycle policies expire untagged images after a number of days."
@@ -117,6 +117,22 @@ def test_ready_is_503_when_the_bucket_is_missing(shared):
 def test_missing_table_gives_a_clear_503(shared):
     c = shared("c", CHAT_HISTORY_TABLE="no_such_table")
     assert c.get("/ready").status_code == 503
-    r = ask(c, "library", "What is the task role?")
+    sid = c.post("/sessions", json={"library": True}).json()["session_id"]
+    r = ask(c, sid, "What is the task role?")
     assert r.status_code == 503
     assert "no_such_table" in r.json()["detail"]
+
+
+def test_a_library_session_made_on_one_instance_works_on_the_other(shared):
+    a, b = shared("a"), shared("b")
+    sid = a.post("/sessions", json={"library": True}).json()["session_id"]
+    assert upload(b, ("guide.md", GUIDE_MD.encode()), session_id=sid).status_code == 200
+    notes = ask(a, sid, "What is the task execution role used for?").json()
+    assert notes["citations"][0]["source"] == "roles.md"
+    mine = ask(b, sid, "What does the circuit breaker do?").json()
+    assert mine["citations"][0]["source"] == "guide.md"
+    follow_up = ask(a, sid, "and what is its failure threshold?").json()
+    assert "desired count" in follow_up["answer"]
+    history = b.get(f"/sessions/{sid}/history").json()
+    assert history["library"] is True
+    assert len(history["messages"]) == 6

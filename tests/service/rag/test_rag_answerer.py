@@ -186,3 +186,27 @@ def test_factory_rejects_an_unknown_provider():
 def test_factory_requires_an_api_key_for_hosted_providers(provider):
     with pytest.raises(ProviderError, match="needs an API key"):
         make_answerer(provider, model=None, api_key=None, base_url=None, region=None)
+
+
+def test_offline_factory_does_not_import_the_llm_prompt_stack():
+    import subprocess
+
+    code = (
+        "import sys; from service.rag.providers import make_answerer; make_answerer('offline');"
+        "heavy = ('langchain_core.prompts', 'langchain_core.language_models.chat_models',"
+        " 'langchain_core.output_parsers', 'service.rag.llm');"
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == ""
+
+
+def test_llm_answerer_is_still_importable_from_the_answerer_module():
+    from service.rag import answerer
+    from service.rag.llm import LLMAnswerer
+
+    assert answerer.LLMAnswerer is LLMAnswerer
+    with pytest.raises(AttributeError):
+        answerer.NoSuchThing  # noqa: B018

@@ -57,6 +57,65 @@ def test_standalone_questions_are_not_rewritten():
     assert rewrite_offline(question, FARGATE_TURN) == question
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What do lifecycle policies expire?",
+        "When does the circuit breaker roll back?",
+        "What is Fargate?",
+        "How does the ALB know a task is healthy before it sends traffic?",
+        "What is the port that the ALB health check probes?",
+    ],
+)
+def test_questions_that_name_their_own_subject_are_not_follow_ups(question):
+    history = [("user", "What does the circuit breaker do?"), ("assistant", "It rolls back.")]
+    assert not is_follow_up(question)
+    assert rewrite_offline(question, history) == question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "and what is its failure threshold?",
+        "what about the rolling update?",
+        "how about Spot?",
+        "How much does it cost?",
+        "how many failures trigger it?",
+        "What does that cost?",
+        "Why?",
+        "why is that?",
+    ],
+)
+def test_real_follow_ups_take_the_earlier_topic(question):
+    history = [("user", "What does the circuit breaker do?"), ("assistant", "It rolls back.")]
+    assert is_follow_up(question)
+    assert "circuit breaker" in rewrite_offline(question, history)
+
+
+def test_a_fresh_question_after_a_turn_retrieves_its_own_topic(store):
+    history = [("user", "What does the load balancer do?"), ("assistant", "It routes.")]
+    answer = RagChain(store).ask("What is Fargate?", history)
+    assert answer.standalone_question == "What is Fargate?"
+    assert answer.grounded and answer.citations[0].source == "fargate.md"
+
+
+def test_a_split_phrasal_verb_matches_its_joined_form():
+    from service.rag.analysis import analyze
+
+    assert "rollback" in analyze("ECS rolls a failed deployment back")[0]
+    assert "rollback" in analyze("when does it roll back?")[0]
+    assert "back" not in analyze("ECS rolls the service back")[0]
+
+
+def test_the_question_cap_is_a_parameter(store):
+    long_question = "How is Fargate billed? " + "please " * 300
+    assert RagChain(store, max_question_chars=3000).ask(long_question).grounded
+    with pytest.raises(RagError, match="longer than 100 characters"):
+        RagChain.for_stores([store], max_question_chars=100).ask("Fargate? " * 20)
+    with pytest.raises(RagError, match="max_question_chars"):
+        RagChain(store, max_question_chars=0)
+
+
 def test_off_topic_questions_are_refused_by_the_chain(store):
     chain = RagChain(store)
     for question in ["What is the capital of France?", "write me a poem about cats"]:
