@@ -19,19 +19,21 @@ WHY = {
         "load average."
     ),
     "/chat p50": (
-        "each /chat spends most of its time in the local history store, not in retrieval: "
-        "every answer appends two messages to the shared `library` session's JSON file, and "
-        "each append reads the whole file, rewrites it and fsyncs it under a process-wide "
-        "lock. The file grows with every request, so requests serialise and slow down as the "
-        "run goes on. With N closed-loop clients, p50 ≈ N / throughput, so the goal needs "
-        "the throughput shown in the note."
+        "wrk keeps every connection busy (a closed loop), so p50 ≈ clients / throughput "
+        "(Little's law): the goal asks one service process for the throughput in the note, "
+        "on cores it shares with wrk. Answering a library question in-process (retrieve and "
+        "extract) is a small part of a request; most of the time is the HTTP path around it "
+        "(uvicorn, request and response validation, the sync endpoint's threadpool hop, the "
+        "JSON request log): /health alone is served several times faster than /chat. The "
+        "Fargate task has one vCPU, so more workers do not help there; a fair goal names a "
+        "request rate (open loop) or fewer clients."
     ),
-    "/chat p99": "same cause as p50: appends to one shared history file are serialised.",
+    "/chat p99": "same cause as p50: a closed loop of clients queues behind one process.",
     "apply, whole stack (cold)": (
         "the cold apply is dominated by moto's first call to each service: moto imports the "
         "backend modules lazily, botocore loads and decodes each service's JSON model, "
-        "IAM loads its managed-policy set once per partition (MOTO_IAM_LOAD_MANAGED_POLICIES), "
-        "and nothing in the venv is byte-compiled. The warm apply on the same server shows the "
+        "IAM loads its managed-policy set per partition (MOTO_IAM_LOAD_MANAGED_POLICIES); "
+        "byte-compiling the venv changes little. The warm apply on the same server shows the "
         "stack code itself is well inside the goal; see the per-module rows for where it goes."
     ),
 }

@@ -169,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     info["took_s"] = round(time.perf_counter() - started)
     info["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     info["mode"] = "quick (each figure measured once; speeds not judged)" if args.quick else "full"
+    if args.only:
+        info["mode"] += f", only {args.only}"
     areas = list(dict.fromkeys(AREAS.get(n, n) for n in names))
     default = out == ROOT / "BENCHMARKS.md"
     as_json = (

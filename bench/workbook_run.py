@@ -24,7 +24,12 @@ def once() -> float:
     )
     took = time.perf_counter() - start
     if proc.returncode != 0:
-        raise BenchError(f"workbook run exited {proc.returncode}: {proc.stdout[-800:]}")
+        text = (proc.stdout + proc.stderr).splitlines()
+        clues = [line.strip() for line in text if "rror" in line or "FAIL" in line.upper()]
+        raise BenchError(
+            f"workbook run exited {proc.returncode}; lines naming errors: "
+            + (" / ".join(clues[-5:]) or "none (see `python -m workbook.cli run`)")
+        )
     return took
 
 

@@ -152,7 +152,7 @@ def _health(url: str) -> dict | None:
         return None
 
 
-def _start_localstack(region: str, endpoint: str) -> Backend:
+def _check_localstack(endpoint: str) -> None:
     health = _health(endpoint.rstrip("/") + "/_localstack/health")
     if health is None:
         raise BackendError(
@@ -160,19 +160,21 @@ def _start_localstack(region: str, endpoint: str) -> Backend:
             "needs Docker and LOCALSTACK_AUTH_TOKEN, and ECS, ECR, ELBv2 and Application Auto "
             "Scaling need a paid plan. The default backend, moto, needs none of that."
         )
-    backend = Backend("localstack", endpoint, region)
-    backend._set_env({**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": region})
     missing = [
         svc
         for svc in ("ecs", "ecr", "elbv2", "application-autoscaling")
         if health.get("services", {}).get(svc) in (None, "disabled")
     ]
     if missing:
-        backend.stop()
         raise BackendError(
             f"LocalStack at {endpoint} does not offer {', '.join(missing)}: those services "
             "need a LocalStack plan that includes them (and LOCALSTACK_AUTH_TOKEN)."
         )
+
+
+def _start_localstack(region: str, endpoint: str) -> Backend:
+    backend = Backend("localstack", endpoint, region)
+    backend._set_env({**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": region})
     return backend
 
 
@@ -190,9 +192,11 @@ def start_backend(
     region = region or s.aws_region
     if kind not in ("moto", "localstack", "aws"):
         raise BackendError(f"unknown backend {kind!r}: choose moto, localstack or aws")
+    if _CURRENT is not None and _CURRENT.kind == kind:
+        return _CURRENT
+    if kind == "localstack":  # check before leaving the current backend
+        _check_localstack(s.localstack_endpoint)
     if _CURRENT is not None:
-        if _CURRENT.kind == kind:
-            return _CURRENT
         _CURRENT.stop()
     if kind == "moto":
         _CURRENT = _start_moto(region, s.moto_port, s.aws_endpoint_url, fresh)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -92,6 +94,23 @@ def _first_error(nb_path: Path) -> str:
     return ""
 
 
+# A chapter starts its own emulator: an endpoint inherited from the caller (a test session's
+# moto, `make run`'s, `workbook stack emulator`'s) would mix its state with the chapter's.
+ISOLATED_VARIABLES = ("AWS_ENDPOINT_URL", "WORKBOOK_MOTO_PORT")
+
+
+@contextlib.contextmanager
+def _isolated_environment(keep_endpoint: bool):
+    saved = {k: v for k, v in os.environ.items() if k.startswith(ISOLATED_VARIABLES)}
+    if not keep_endpoint:
+        for key in saved:
+            del os.environ[key]
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 def run_chapter(
     path: Path,
     out_dir: Path = BUILD_DIR,
@@ -99,8 +118,12 @@ def run_chapter(
     kernel: str = KERNEL_NAME,
     parameters: dict | None = None,
     timeout: int = 600,
+    shared_emulator: bool = False,
 ) -> ChapterResult:
-    """Execute one chapter with papermill into `out_dir`; never raises for a failing cell."""
+    """Execute one chapter with papermill into `out_dir`; never raises for a failing cell.
+
+    The kernel gets its own moto server unless `shared_emulator` keeps AWS_ENDPOINT_URL.
+    """
     import papermill as pm
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -108,16 +131,17 @@ def run_chapter(
     started = time.perf_counter()
     status, error = "ok", ""
     try:
-        pm.execute_notebook(
-            str(path),
-            str(output),
-            parameters={**DEFAULT_PARAMETERS, **(parameters or {})},
-            kernel_name=kernel,
-            cwd=str(path.parent),  # so ../notes and ../Dockerfile resolve as in JupyterLab
-            progress_bar=False,
-            log_output=False,
-            execution_timeout=timeout,
-        )
+        with _isolated_environment(shared_emulator):
+            pm.execute_notebook(
+                str(path),
+                str(output),
+                parameters={**DEFAULT_PARAMETERS, **(parameters or {})},
+                kernel_name=kernel,
+                cwd=str(path.parent),  # so ../notes and ../Dockerfile resolve as in JupyterLab
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=timeout,
+            )
     except Exception as exc:  # papermill raises PapermillExecutionError for a failing cell
         status = "failed"
         error = _first_error(output) or f"{type(exc).__name__}: {exc}"[:500]

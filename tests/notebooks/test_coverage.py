@@ -120,3 +120,13 @@ def test_metadata_errors_name_the_file(tmp_path):
     bad.write_text(json.dumps({"metadata": {"workbook": meta}, "cells": []}))
     with pytest.raises(coverage.CoverageError, match="file name says '09'"):
         coverage.read_metadata(bad)
+
+
+def test_readme_coverage_map_is_current():
+    """The README's map is what the notebooks and the bank say today (regenerate if not)."""
+    readme = coverage.ROOT / "README.md"
+    text = readme.read_text()
+    table = coverage.markdown_table(coverage.coverage_rows())
+    assert coverage.replace_between_markers(text, table) == text, (
+        "README coverage map is stale: run `.venv/bin/workbook notebooks coverage --out README.md`"
+    )
