@@ -16,7 +16,7 @@ help: ## List the targets
 $(BIN)/.installed: pyproject.toml requirements/dev.txt
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@[ -x $(BIN)/python ] || $(UV) venv --quiet $(VENV)
-	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes requirements/dev.txt
+	$(UV) pip sync --quiet --compile-bytecode --python $(BIN)/python --require-hashes requirements/dev.txt
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 

@@ -99,6 +99,11 @@ def _first_error(nb_path: Path) -> str:
 ISOLATED_VARIABLES = ("AWS_ENDPOINT_URL", "WORKBOOK_MOTO_PORT")
 
 
+def chapter_environment() -> dict[str, str]:
+    """Return this process's environment without an inherited AWS endpoint (for a kernel)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(ISOLATED_VARIABLES)}
+
+
 @contextlib.contextmanager
 def _isolated_environment(keep_endpoint: bool):
     saved = {k: v for k, v in os.environ.items() if k.startswith(ISOLATED_VARIABLES)}

@@ -24,7 +24,7 @@ BIGRAM_WEIGHT = 0.5
 CHAR_WEIGHT = 0.6
 CHAR_NGRAMS = (3, 4)
 # 4096 rather than 1024: fewer hash collisions, clearly better recall on the eval set
-# (compare `python bench/retrieval.py --dim 1024`), for 16 KB of float32 per chunk.
+# (compare `python -m bench.retrieval --dim 1024`), for 16 KB of float32 per chunk.
 DEFAULT_DIM = 4096
 # Bump when the analyzer, the hashing or what the store embeds (vectorstore._embedding_text)
 # changes meaning; indexes saved under another value are then re-embedded on load.
