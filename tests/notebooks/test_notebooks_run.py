@@ -23,6 +23,7 @@ def test_chapter_runs_and_checked_outputs_are_stable(path, kernel):
          "--nbval-kernel-name", kernel, "-p", "no:cacheprovider", "-q",
          "--rootdir", str(result.output.parent), "-o", "addopts="],
         capture_output=True, text=True, timeout=600, cwd=str(path.parent),
+        env=notebooks.chapter_environment(),  # its own emulator, as in run_chapter
     )  # fmt: skip
     assert check.returncode == 0, check.stdout[-4000:] + check.stderr[-2000:]
 
