@@ -6,37 +6,20 @@ import argparse
 import json
 import platform
 import shutil
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
+from deploy.podman import RUN_FLAGS, base_image, free_port, podman
+from deploy.podman import build as podman_build
+
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "localhost/llmops:bench"
-BUILD_FLAGS = [
-    "--format", "docker", "--isolation=chroot",
-    "-v", "/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro",
-]  # fmt: skip
-RUN_FLAGS = ["--runtime", "runc", "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096"]
 # What the Dockerfile copies (.dockerignore lets only these in): a copy of them is built so the
 # one-line change never touches the working tree other people are editing.
 CONTEXT = ["Dockerfile", ".dockerignore", "requirements/service.txt", "service", "notes"]
-
-
-def podman(*args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess:
-    """Run podman and return the completed process."""
-    return subprocess.run(
-        ["podman", *args], capture_output=True, text=True, timeout=timeout, check=check
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def copy_context(dest: Path) -> Path:
@@ -53,12 +36,7 @@ def copy_context(dest: Path) -> Path:
 
 def build(context: Path, base_image: str, tag: str = TAG, sha: str = "bench") -> float:
     """Build the Dockerfile in `context`; return the seconds it took."""
-    start = time.perf_counter()
-    podman(
-        "build", *BUILD_FLAGS, "--build-arg", f"PYTHON_IMAGE={base_image}",
-        "--build-arg", f"GIT_SHA={sha}", "-t", tag, str(context),
-    )  # fmt: skip
-    return time.perf_counter() - start
+    return podman_build(tag, base=base_image, sha=sha, context=context)
 
 
 def sizes(image: str, base_image: str) -> dict:
@@ -87,7 +65,7 @@ def sizes(image: str, base_image: str) -> dict:
 
 def start_to_healthy(image: str, limit_s: float = 60.0) -> dict:
     """Run the image; time the first /health answer, the HEALTHCHECK passing, and the stop."""
-    port = _free_port()
+    port = free_port()
     name = f"llmops-bench-{port}"
     start = time.perf_counter()
     podman("run", "-d", "--name", name, *RUN_FLAGS, "-p", f"127.0.0.1:{port}:8080", image)
@@ -131,15 +109,6 @@ def rebuild_after_code_change(base_image: str) -> dict:
     return {"nothing_changed_s": unchanged, "one_line_change_s": changed}
 
 
-def base_image_name() -> str:
-    """Make (or reuse) the local base image and return its name."""
-    out = subprocess.run(
-        ["bash", str(ROOT / "scripts/podman-base-image.sh")],
-        capture_output=True, text=True, check=True, timeout=900,
-    )  # fmt: skip
-    return out.stdout.strip().splitlines()[-1]
-
-
 def main() -> None:
     """Run the benchmark, print the figures and write bench/results/image.json."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -147,7 +116,7 @@ def main() -> None:
     parser.add_argument("--base-image", default=None, help="PYTHON_IMAGE (default: local base)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "image.json")
     args = parser.parse_args()
-    base = args.base_image or base_image_name()
+    base = args.base_image or base_image()
     build_s = build(ROOT, base)
     runs = [start_to_healthy(TAG) for _ in range(1 if args.quick else 3)]
     result = {
