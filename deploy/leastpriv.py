@@ -141,6 +141,4 @@ def excess(
 ) -> list[str]:
     """Return the probes `document` allows that the deploy does not need (must be empty)."""
     needed = set(calls)
-    return [
-        f"{a} on {r}" for a, r in probes if (a, r) not in needed and allows(document, a, r)
-    ]
+    return [f"{a} on {r}" for a, r in probes if (a, r) not in needed and allows(document, a, r)]
