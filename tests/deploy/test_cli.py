@@ -116,6 +116,7 @@ def test_reuses_a_running_moto_server(aws, monkeypatch):
     assert backend._CURRENT.endpoint_url == aws.endpoint_url
     backend._CURRENT._saved_env.clear()  # the fixture's environment stays as it is
 
+
 def test_emulator_prints_the_exports(aws):
     result = run("emulator", "--port", "0", "--for", "0.1")
     assert result.exit_code == 0, result.output
