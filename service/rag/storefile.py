@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,23 +11,11 @@ from typing import Any
 
 from langchain_core.documents import Document
 
+from service.fileio import write_atomic
 from service.rag.errors import IndexLoadError, RagError
 
 FORMAT = "ecs-workbook-faiss/1"
 DOCSTORE = "docstore.json"
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write bytes to a temp file beside path, fsync, then os.replace it into place."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 @dataclass
@@ -72,8 +59,8 @@ def write_store(
     except (TypeError, ValueError) as exc:
         raise RagError(f"document metadata must be JSON-serializable: {exc}") from exc
     directory.mkdir(parents=True, exist_ok=True)
-    write_atomically(directory / index_name, index_bytes)
-    write_atomically(directory / DOCSTORE, doc_bytes)
+    write_atomic(directory / index_name, index_bytes)
+    write_atomic(directory / DOCSTORE, doc_bytes)
     for old in directory.glob("index-*.faiss"):
         if old.name != index_name:
             old.unlink(missing_ok=True)

@@ -12,26 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from service.errors import StorageError
+from service.fileio import write_atomic
 from service.storage.base import Manifest, Message
 
 try:  # POSIX file locks keep two processes sharing one DATA_DIR from losing appends.
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so readers see the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
