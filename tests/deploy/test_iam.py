@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from deploy import iam, logs, secrets
-from deploy.clients import client, reset_clients
+from deploy.clients import client
 from deploy.errors import InvalidInput, PermissionDenied, ResourceError
 from deploy.names import DEFAULT_NAMES
 
@@ -158,26 +158,16 @@ def test_denied_call_names_the_action(aws):
         iam.role_arn(N, "execution")
 
 
-def test_ci_identity_is_denied_what_its_policy_does_not_grant(aws, monkeypatch):
+def test_ci_identity_is_denied_what_its_policy_does_not_grant(as_ci_user):
     # moto's IAM engine evaluates the generated CI policy for real. (It checks Resource
     # elements only for S3; elsewhere every request's resource is "*", so only the
     # actions this policy grants on "*" can be shown succeeding here.)
     secrets.ensure(N)
     iam.ensure(N)
-    key = client("iam").create_access_key(UserName=N.ci_user)["AccessKey"]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    reset_clients()
-    aws.enforce_iam(0)
-    try:
+    with as_ci_user():
         assert client("ecr").get_authorization_token()["authorizationData"]
         # CI may describe the secret (to build valueFrom ARNs) but never read its value
         with pytest.raises(PermissionDenied, match="logs:DescribeLogGroups"):
             logs.find_log_group(N)
         with pytest.raises(PermissionDenied, match="iam:GetRole"):
             iam.role_arn(N, "execution")
-    finally:
-        aws.enforce_iam(None)
-        monkeypatch.undo()
-        reset_clients()

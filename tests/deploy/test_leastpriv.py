@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from deploy import iam, leastpriv, policies, secrets
-from deploy.clients import client, reset_clients
+from deploy.clients import client
 from deploy.errors import InvalidInput, PermissionDenied
 from deploy.names import DEFAULT_NAMES
 
@@ -109,7 +109,7 @@ def test_a_bad_account_id_is_refused(account):
         leastpriv.render(leastpriv.CI_DEPLOY_CALLS, N, account, SECRET_ARN)
 
 
-def test_as_the_ci_user_the_star_resource_calls_succeed_and_others_are_refused(aws, monkeypatch):
+def test_as_the_ci_user_the_star_resource_calls_succeed_and_others_are_refused(as_ci_user):
     # End to end on moto's request-time enforcement. Only the calls the policy grants on "*"
     # can succeed here: moto matches Resource only for S3 and uses "*" as the resource of
     # every other request, so the repository/service/role-scoped grants look denied. Those
@@ -120,20 +120,10 @@ def test_as_the_ci_user_the_star_resource_calls_succeed_and_others_are_refused(a
         family=N.family,
         containerDefinitions=[{"name": N.container, "image": "app:1", "memory": 512}],
     )
-    key = client("iam").create_access_key(UserName=N.ci_user)["AccessKey"]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    reset_clients()
-    aws.enforce_iam(0)
-    try:
+    with as_ci_user():
         assert client("ecr").get_authorization_token()["authorizationData"]
         td = client("ecs").describe_task_definition(taskDefinition=N.family)["taskDefinition"]
         assert td["family"] == N.family
         # the value of the secret is not the CI identity's to read
         with pytest.raises(PermissionDenied, match="secretsmanager:GetSecretValue"):
             secrets.keys(N)
-    finally:
-        aws.enforce_iam(None)
-        monkeypatch.undo()
-        reset_clients()
