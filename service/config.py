@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(None, validation_alias="API_KEY")
     cors_origins: Annotated[list[str], NoDecode] = Field([], validation_alias="CORS_ORIGINS")
     # Retrieval and shutdown.
+    # "hashing" needs no weights; "minilm" (the guide's all-MiniLM-L6-v2, PyTorch) is for
+    # bench/'s side-by-side comparison and needs packages the service extra leaves out.
+    embeddings: Literal["hashing", "minilm"] = Field("hashing", validation_alias="EMBEDDINGS")
     retrieval_k: int = Field(4, ge=1, le=50, validation_alias="RETRIEVAL_K")
     history_turns: int = Field(6, ge=0, validation_alias="HISTORY_TURNS")
     shutdown_grace_s: float = Field(1.5, ge=0, validation_alias="SHUTDOWN_GRACE_S")
@@ -79,7 +82,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("env", "llm_provider", mode="before")
+    @field_validator("env", "llm_provider", "embeddings", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value

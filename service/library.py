@@ -22,9 +22,13 @@ CHUNK_OVERLAP = 120
 log = logging.getLogger("service.library")
 
 
-def content_hash(library_dir: Path, suffixes: tuple[str, ...]) -> str:
+def content_hash(library_dir: Path, suffixes: tuple[str, ...], embeddings: str = "hashing") -> str:
     """Return a hash of every indexable file (path and bytes) plus the indexing parameters."""
-    digest = hashlib.sha256(f"{CACHE_FORMAT}|{CHUNK_SIZE}|{CHUNK_OVERLAP}".encode())
+    params = f"{CACHE_FORMAT}|{CHUNK_SIZE}|{CHUNK_OVERLAP}"
+    # The default keeps the key it always had, so existing caches stay valid.
+    digest = hashlib.sha256(
+        (params if embeddings == "hashing" else f"{params}|{embeddings}").encode()
+    )
     for path in sorted(p for p in library_dir.rglob("*") if p.is_file()):
         if path.suffix.lower() in suffixes:
             digest.update(path.relative_to(library_dir).as_posix().encode() + b"\0")
@@ -32,15 +36,17 @@ def content_hash(library_dir: Path, suffixes: tuple[str, ...]) -> str:
     return digest.hexdigest()[:20]
 
 
-def load_library(library_dir: Path, cache_root: Path) -> tuple[FaissStore, bool]:
+def load_library(
+    library_dir: Path, cache_root: Path, embeddings_name: str = "hashing"
+) -> tuple[FaissStore, bool]:
     """Return the library's store and whether it came from the cache (building it if not)."""
     from service.rag.embeddings import get_embeddings
     from service.rag.errors import IndexLoadError
     from service.rag.ingest import SUPPORTED_SUFFIXES, load_directory, split_documents
     from service.rag.vectorstore import FaissStore
 
-    embeddings = get_embeddings("hashing")
-    key = content_hash(library_dir, SUPPORTED_SUFFIXES)
+    embeddings = get_embeddings(embeddings_name)
+    key = content_hash(library_dir, SUPPORTED_SUFFIXES, embeddings_name)
     cached = cache_root / key
     if cached.is_dir():
         try:

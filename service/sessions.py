@@ -116,7 +116,7 @@ class SessionManager:
                 self._library_state = f"missing: LIBRARY_DIR {s.library_dir} is not a directory"
                 log.warning("library directory missing", extra={"path": str(s.library_dir)})
                 return
-            store, cached = load_library(s.library_dir, s.data_dir / "library")
+            store, cached = load_library(s.library_dir, s.data_dir / "library", s.embeddings)
             store.embeddings  # noqa: B018 - fit the IDF now, so searches never mutate the store
             self._library, self._library_state = store, "ready"
             log.info(
@@ -195,7 +195,7 @@ class SessionManager:
         for attempt in range(2):
             manifest = self.manifest(session_id)
             if not manifest.version:  # created empty: nothing uploaded yet
-                return FaissStore.empty(get_embeddings("hashing"))
+                return FaissStore.empty(get_embeddings(self.settings.embeddings))
             with self._cache_lock:
                 hit = self._cache.get(session_id)
                 if hit and hit[0] == manifest.version:
@@ -203,7 +203,7 @@ class SessionManager:
                     return hit[1]
             try:
                 path = self.documents.fetch_index(session_id, manifest.version)
-                store = FaissStore.load(path, get_embeddings("hashing"))
+                store = FaissStore.load(path, get_embeddings(self.settings.embeddings))
             except (StorageError, IndexLoadError) as exc:
                 if attempt:  # the snapshot may have been replaced meanwhile: read again once
                     raise StorageError(f"cannot load the index of {session_id!r}: {exc}") from exc
@@ -280,10 +280,11 @@ class SessionManager:
         current = self.documents.read_manifest(session_id)
         store = (
             FaissStore.load(
-                self.documents.fetch_index(session_id, current.version), get_embeddings("hashing")
+                self.documents.fetch_index(session_id, current.version),
+                get_embeddings(self.settings.embeddings),
             )
             if current and current.version
-            else FaissStore.empty(get_embeddings("hashing"))
+            else FaissStore.empty(get_embeddings(self.settings.embeddings))
         )
         store.add_documents(chunks)
         version = _new_version()
