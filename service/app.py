@@ -82,7 +82,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessions = manager
-    app.dependency_overrides[get_settings] = lambda: settings
     for module in (health, page, documents, chat, sessions):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from service.config import Settings, get_settings
+from service.config import Settings
 from service.sessions import SessionManager
 
 _bearer = HTTPBearer(
@@ -16,16 +16,23 @@ _bearer = HTTPBearer(
 )
 
 
-def get_manager(request: Request) -> SessionManager:
+# The dependencies are async on purpose: FastAPI runs a plain `def` dependency in the
+# threadpool, and each hop costs more than the work these do.
+async def get_manager(request: Request) -> SessionManager:
     """Return the app's session manager (built by create_app)."""
     return request.app.state.sessions
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+async def app_settings(request: Request) -> Settings:
+    """Return the settings the app was built with (override this in tests to swap them)."""
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 ManagerDep = Annotated[SessionManager, Depends(get_manager)]
 
 
-def require_api_key(
+async def require_api_key(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sys
 import time
-import uuid
 from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
@@ -100,7 +100,11 @@ class RequestLogMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        rid = (
+            incoming
+            if 0 < len(incoming) <= 64 and incoming.isprintable()
+            else secrets.token_hex(16)
+        )
         token = request_id_var.set(rid)
         # Also on the request state: the 500 handler runs after this middleware has returned.
         scope.setdefault("state", {})["request_id"] = rid

@@ -307,6 +307,16 @@ class SessionManager:
         self._remember(session_id, version, store)
 
     # -- chat ---------------------------------------------------------------------------
+    def answers_without_io(self, session_id: str) -> bool:
+        """Say whether answering `session_id` is pure CPU: offline, stateless, library loaded."""
+        return (
+            session_id == LIBRARY_SESSION
+            and self.settings.llm_provider == "offline"
+            and self.settings.embeddings == "hashing"
+            and self._loaded.is_set()
+            and self._library is not None
+        )
+
     def ask(self, session_id: str, message: str) -> Answer:
         """Answer a message from a session's documents (plus the notes if library-backed)."""
         if session_id == LIBRARY_SESSION:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 from langchain_core.documents import Document
@@ -38,6 +39,12 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=4096)
+def _candidates(text: str) -> tuple[str, ...]:
+    """Return a chunk's sentences, cached: the same chunks are retrieved again and again."""
+    return tuple(sentences(text))
+
+
 class ExtractiveAnswerer:
     """Answer with the retrieved sentences that best match the question, cited; never invent."""
 
@@ -55,6 +62,14 @@ class ExtractiveAnswerer:
         self.min_score = min_score
         self.max_sentences = max_sentences
         self._embeddings = embeddings or HashingEmbeddings()
+        # Sentence vectors are kept sparse (about 100 of 4096 entries are non-zero).
+        self._sparse = lru_cache(maxsize=8192)(self._sparse_vector)
+
+    def _sparse_vector(self, sentence: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return a sentence's vector as its non-zero indices and their values."""
+        vec = self._embeddings.vector(sentence)
+        idx = np.flatnonzero(vec)
+        return idx, vec[idx]
 
     def condense(self, question: str, history: History) -> str:
         """Rewrite a follow-up deterministically (key words of the previous question)."""
@@ -73,14 +88,15 @@ class ExtractiveAnswerer:
         top = max(score for _, score in hits)
         for rank, (doc, score) in enumerate(hits):
             headings = doc.metadata.get("headings")
-            for n, sentence in enumerate(sentences(doc.page_content)):
+            for n, sentence in enumerate(_candidates(doc.page_content)):
                 if n == 0 and (sentence == headings or sentence[0].islower()):
                     continue  # the splitter's heading prefix, or a fragment cut by overlap
                 overlap = len(wanted & set(terms(sentence))) / len(wanted)
                 if not overlap:
                     continue
                 supported = supported or shares_enough(wanted, sentence)
-                similarity = float(np.dot(q_vec, self._embeddings.vector(sentence)))
+                idx, values = self._sparse(sentence)
+                similarity = float(np.dot(q_vec[idx], values))
                 total = w_overlap * overlap + w_similarity * similarity
                 total += w_retrieval * score / top
                 scored.append((total, rank, sentence, doc))

@@ -57,7 +57,7 @@ def test_no_key_configured_means_open(client):
 
 
 def test_settings_can_be_swapped_with_dependency_overrides(client, make_settings):
-    from service.config import get_settings
+    from service.deps import app_settings
 
-    client.app.dependency_overrides[get_settings] = lambda: make_settings(API_KEY=KEY)
+    client.app.dependency_overrides[app_settings] = lambda: make_settings(API_KEY=KEY)
     assert client.post("/chat", json={"session_id": "library", "message": "hi"}).status_code == 401

@@ -108,26 +108,36 @@ def test_notes_follow_ups_then_upload_into_the_same_session(service, page, tmp_p
     assert status == 200 and json.loads(body)["messages"] == []
 
 
+def stored_session(page, unlike: tuple[str, ...] = ()) -> str:
+    """Wait until the page has stored a session id other than `unlike`; return it."""
+    page.wait_for_function(
+        "(unlike) => { const v = localStorage.getItem('workbook.session');"
+        " return v && !unlike.includes(v); }",
+        arg=list(unlike),
+    )
+    return page.evaluate("localStorage.getItem('workbook.session')")
+
+
 def test_new_chat_and_a_vanished_session_start_fresh(service, page):
     from playwright.sync_api import expect
 
     page.goto(service.url + "/")
     expect(page.locator("#session-label")).to_contain_text("Notes + your documents")
-    first = page.evaluate("localStorage.getItem('workbook.session')")
+    first = stored_session(page)
     page.fill("#question", "What does the task execution role do?")
     page.press("#question", "Enter")
     expect(page.locator(".msg.assistant .citation .src").first).to_have_text("roles.md")
 
     page.click("#new-btn")
     expect(page.locator(".msg")).to_have_count(0)
-    expect(page.locator("#session-label")).not_to_contain_text(first[:8])
-    second = page.evaluate("localStorage.getItem('workbook.session')")
-    assert second and second not in (first, "library")
+    # The page shows "No session yet" until POST /sessions answers: wait for the new id.
+    second = stored_session(page, unlike=(first,))
+    expect(page.locator("#session-label")).to_contain_text(second[:8])
+    assert second != "library"
 
     # A session deleted elsewhere (or an old page's "library") is replaced by a new one.
     for stale in ("gone-session", "library"):
         page.evaluate(f"localStorage.setItem('workbook.session', '{stale}')")
         page.reload()
-        expect(page.locator("#session-label")).to_contain_text("Notes + your documents")
-        fresh = page.evaluate("localStorage.getItem('workbook.session')")
-        assert fresh not in (stale, first, second)
+        fresh = stored_session(page, unlike=(stale, first, second))
+        expect(page.locator("#session-label")).to_contain_text(fresh[:8])
