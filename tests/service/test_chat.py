@@ -176,3 +176,47 @@ def test_real_notes_true_follow_up_keeps_the_topic(notes_client):
     assert body["grounded"] is True
     assert body["citations"][0]["source"] == "ecs-service.md"
     assert "circuit breaker" in body["answer"].lower() or "rollback" in body["answer"].lower()
+
+
+def test_a_slow_session_store_does_not_stall_library_answers(client):
+    """A named session's history read blocks in the threadpool, not on the event loop."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    sid = client.post("/sessions", json={"library": True}).json()["session_id"]
+    history = client.app.state.sessions.history_store
+    gate, entered = threading.Event(), threading.Event()
+    real = history.messages
+
+    def slow_messages(session_id, **kw):
+        entered.set()
+        gate.wait(30)
+        return real(session_id, **kw)
+
+    history.messages = slow_messages
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            named = asyncio.create_task(
+                http.post("/chat", json={"session_id": sid, "message": "What is ECS?"})
+            )
+            while not entered.is_set():
+                await asyncio.sleep(0.01)
+            library = await asyncio.wait_for(
+                http.post("/chat", json={"session_id": "library", "message": "What is ECS?"}),
+                timeout=20,
+            )
+            assert not named.done()  # still waiting on its store, yet the library answered
+            gate.set()
+            return library, await named
+
+    try:
+        library, named = asyncio.run(scenario())
+    finally:
+        gate.set()
+        history.messages = real
+    assert library.status_code == 200 and library.json()["citations"]
+    assert named.status_code == 200 and named.json()["session_id"] == sid
