@@ -1,0 +1,181 @@
+"""Break the guide's "12 minutes from commit to production" into measured and AWS-only parts."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from bench.figures import Figure
+
+AREA = "commit to production"
+CMD = "python -m bench.run --only lead_time"
+TAG = "localhost/llmops:bench-lead"
+# The guide's own timeline (aws-ecs-interview-guide.md, "Complete Pipeline Timeline"): the
+# anchors each part is compared with, in seconds. Its total is 12 min = 3 min of tests + 9 min.
+GUIDE_S = {
+    "tests": 3 * 60,
+    "build": 115,
+    "push": 30,
+    "register": 15,  # render + register + update, 5 s each
+    "wait": 5 * 60,
+    "total": 12 * 60,
+}
+
+
+def _figure(name: str, seconds: float | None, note: str, guide: float | None = None) -> Figure:
+    """Return one row: our seconds, and the guide's for the same part when it gives one."""
+    return Figure(AREA, name, None, "s", seconds, [], CMD, note, versus=guide)
+
+
+def _rehearse(quick: bool) -> dict:
+    """Build after a one-line change, run aws.yml's steps on moto, time start and stop."""
+    from bench.image import build, copy_context, sizes, start_to_healthy
+    from deploy import pipeline
+    from deploy.backend import start_backend
+    from deploy.names import DEFAULT_NAMES
+    from deploy.podman import base_image, podman
+
+    base = base_image()
+    out: dict = {}
+    with tempfile.TemporaryDirectory(prefix="bench-lead-") as tmp:
+        context = copy_context(Path(tmp))
+        build(context, base, tag=TAG)  # the runner's layer cache, as the guide assumes
+        target = context / "service" / "__init__.py"
+        target.write_text(target.read_text() + f"# bench change {time.time()}\n")
+        out["build_s"] = build(context, base, tag=TAG)
+    with start_backend("moto", fresh=True):
+        pipeline.ensure_stack(DEFAULT_NAMES)
+        steps = pipeline.rehearse(DEFAULT_NAMES, image=TAG, sha=f"bench{int(time.time())}")
+        out["steps"] = [(s.name, s.seconds) for s in steps]
+        out["config"] = _stack_config(DEFAULT_NAMES)
+    out["image_bytes"] = sizes(TAG, base)["image_bytes"]
+    runs = [start_to_healthy(TAG) for _ in range(1 if quick else 3)]
+    out["healthy_s"] = sorted(r["healthcheck_pass_s"] for r in runs)[len(runs) // 2]
+    out["stop_s"] = sorted(r["stop_s"] for r in runs)[len(runs) // 2]
+    podman("rmi", "-f", TAG, check=False)
+    return out
+
+
+def _stack_config(names) -> dict:
+    """Return the applied service, task definition and target group as the rollout model reads them."""
+    from deploy import alb, ecs
+    from deploy.clients import client
+
+    tg = alb.find_target_group(names)
+    attrs = client("elbv2").describe_target_group_attributes(TargetGroupArn=tg["TargetGroupArn"])
+    return {
+        "service": ecs.find_service(names),
+        "task_definition": ecs.service_task_definition(names),
+        "target_group": tg,
+        "attributes": attrs["Attributes"],
+    }
+
+
+def _phases(result) -> dict[str, float]:
+    """Return the modelled rollout's phases (seconds) from its event list."""
+
+    def at(event: str, actor_prefix: str = "") -> float:
+        for e in result.events:
+            if e.event.startswith(event) and e.actor.startswith(actor_prefix):
+                return e.time_s
+        raise RuntimeError(f"the rollout model has no {event!r} event")
+
+    pulling, running = at("PENDING", "new"), at("RUNNING", "new")
+    healthy = at("target healthy", "alb")
+    deregistered = at("target deregistered", "alb")
+    return {
+        "placement": pulling,
+        "pull": running - pulling,
+        "start → healthy in the target group": healthy - running,
+        "draining the old task": deregistered - healthy,
+        "stopping the old task": at("STOPPED", "old") - deregistered,
+        "total": result.time_to_complete_s,
+    }
+
+
+def _waiter_delay() -> tuple[int, int]:
+    """Return the ECS services-stable waiter's poll delay and attempts (botocore's model)."""
+    import botocore.session
+
+    waiter = botocore.session.get_session().get_waiter_model("ecs").get_waiter("ServicesStable")
+    return waiter.delay, waiter.max_attempts
+
+
+def run(quick: bool) -> list[Figure]:
+    """Return the breakdown: rehearsal steps measured here, AWS-only waits from the model."""
+    from deploy.rollout import RolloutConfig, simulate_rollout
+
+    data = _rehearse(quick)
+    steps = dict(data["steps"])
+    cfg = data["config"]
+    image_gb = data["image_bytes"] / 1e9
+    ours = RolloutConfig.from_aws(
+        cfg["service"], cfg["task_definition"], cfg["target_group"], cfg["attributes"],
+        image_size_gb=image_gb, app_start_s=data["healthy_s"], shutdown_s=data["stop_s"],
+    )  # fmt: skip
+    guide = RolloutConfig.guide()
+    ours_model, guide_model = simulate_rollout(ours), simulate_rollout(guide)
+    delay, attempts = _waiter_delay()
+    push = sum(s for n, s in steps.items() if n.startswith(("Push", "Record")))
+    register = sum(s for n, s in steps.items() if n.startswith(("Fill", "Render", "Register")))
+    measured = data["build_s"] + push + register
+    g = GUIDE_S
+    figures = [
+        _figure("build after a one-line code change (measured)", data["build_s"],
+                "podman, layer cache warm, as the guide assumes", g["build"]),
+        _figure("push + record in ECR (measured, local registry)", push,
+                "loopback registry: real ECR adds upload time ∝ changed layers", g["push"]),
+        _figure("fill, render, register, update-service (measured, moto)", register,
+                "API calls against moto", g["register"]),
+        _figure("everything this machine can run, summed", measured,
+                "build + push + register", g["build"] + g["push"] + g["register"]),
+    ]  # fmt: skip
+    phases = _phases(ours_model)
+    assumed = (
+        f"model: placement {ours.provision_s:g} s and pull at {ours.pull_mb_per_s:g} MB/s are "
+        f"assumptions; app start = measured {data['healthy_s']:.1f} s"
+    )
+    rules = {
+        "placement": assumed,
+        "pull": f"model: {image_gb:.2f} GB image measured here ÷ assumed "
+        f"{ours.pull_mb_per_s:g} MB/s (Fargate caches no layers)",
+        "start → healthy in the target group": (
+            f"model: measured app start + the first passing check every "
+            f"{ours.tg_interval_s:g} s (a newly registered target needs one)"
+        ),
+        "draining the old task": (
+            f"model: deregistration delay {ours.deregistration_delay_s:g} s, set by deploy/alb.py"
+            f" (guide: AWS default {guide.deregistration_delay_s:g} s)"
+        ),
+        "stopping the old task": f"model: SIGTERM → exit, measured {data['stop_s']:.2f} s",
+        "total": (
+            f"model (deploy/rollout.py) of the applied stack; the guide's settings in the same "
+            f"model: {guide_model.time_to_complete_s:.0f} s"
+        ),
+    }
+    for phase, seconds in phases.items():
+        anchor = g["wait"] if phase == "total" else None
+        figures.append(_figure(f"AWS only: {phase}", seconds, rules[phase], anchor))
+    figures.append(
+        _figure("AWS only: waiter poll granularity (up to)", float(delay),
+                f"botocore ServicesStable waiter: every {delay} s, {attempts} attempts "
+                f"({delay * attempts / 60:.0f} min)"),
+    )  # fmt: skip
+    estimate = measured + phases["total"] + delay
+    figures.append(
+        _figure("AWS workflow, commit image → stable (estimate)", estimate,
+                "measured parts + modelled waits + one waiter poll", g["total"] - g["tests"]),
+    )  # fmt: skip
+    figures.append(
+        _figure("CI tests before the deploy (not measured here)", None,
+                "runs on GitHub's runner. `make test` here runs far more (container, notebooks, "
+                "browser)", g["tests"]),
+    )  # fmt: skip
+    return figures
+
+
+if __name__ == "__main__":
+    for fig in run(quick=True):
+        print(json.dumps({"name": fig.name, "value": fig.value, "note": fig.note}))

@@ -1,0 +1,44 @@
+"""The commit-to-production breakdown: measured steps plus the rollout model's AWS-only waits."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.lead_time import GUIDE_S, _phases
+from deploy import alb
+from deploy.rollout import RolloutConfig, simulate_rollout
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_modelled_phases_add_up_to_the_modelled_rollout():
+    result = simulate_rollout(RolloutConfig.guide())
+    phases = _phases(result)
+    parts = [v for k, v in phases.items() if k != "total"]
+    assert sum(parts) == pytest.approx(phases["total"])
+    # The guide's 300 s deregistration delay is the largest single wait of its rollout.
+    assert max(parts) == phases["draining the old task"] == 300
+    assert GUIDE_S["total"] == GUIDE_S["tests"] + 9 * 60
+
+
+@pytest.mark.container
+def test_quick_run_reports_every_part_against_the_guide(base_image, tmp_path):
+    out = tmp_path / "B.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--only", "lead_time", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = {f["name"]: f for f in json.loads(out.with_suffix(".json").read_text())["figures"]}
+    estimate = figures["AWS workflow, commit image → stable (estimate)"]
+    measured = figures["everything this machine can run, summed"]["value"]
+    total = figures["AWS only: total"]["value"]
+    poll = figures["AWS only: waiter poll granularity (up to)"]["value"]
+    assert estimate["value"] == pytest.approx(measured + total + poll)
+    assert estimate["versus"] == GUIDE_S["total"] - GUIDE_S["tests"]
+    draining = figures["AWS only: draining the old task"]["value"]
+    assert draining == pytest.approx(alb.DEREGISTRATION_DELAY)  # ours, not AWS's default 300 s
+    assert figures["CI tests before the deploy (not measured here)"]["value"] is None
