@@ -32,6 +32,8 @@ AREAS = {
     "workbook_run": "workbook run",
     "quiz_grading": "quizzes",
     "retrieval": "retrieval",
+    "compare": "guide comparison",
+    "soak": "soak",
 }
 
 

@@ -8,15 +8,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api import chat, documents, health, page, sessions
 from service.api.limits import BodyLimitMiddleware
 from service.config import Settings, get_settings
-from service.errors import ServiceError
+from service.errors import ServiceError, storage_failure
 from service.logging import RequestLogMiddleware, configure_logging, request_id_var
 from service.sessions import SessionManager
 from service.storage import make_document_store, make_history_store
@@ -39,6 +41,15 @@ def _add_error_handlers(app: FastAPI) -> None:
         if exc.status_code >= 500:
             log.warning("request failed", extra={"error": str(exc), "status": exc.status_code})
         return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Starlette spools a large multipart body to TMPDIR before the app sees it; a full
+        # disk there surfaces as a 400 "error parsing the body", which blames the client.
+        if isinstance(exc.__cause__, OSError):
+            err = storage_failure(exc.__cause__, "receive the upload")
+            return JSONResponse({"detail": str(err)}, status_code=err.status_code)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

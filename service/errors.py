@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class ServiceError(Exception):
     """Signal a failure the API reports to the caller (status says which kind)."""
@@ -55,3 +57,25 @@ class InvalidInputError(ServiceError):
     """Signal a request whose content is unacceptable (e.g. an empty question)."""
 
     status_code = 422
+
+
+class DiskFullError(StorageError):
+    """Signal a write refused because the disk under DATA_DIR (or TMPDIR) is full."""
+
+    status_code = 507  # Insufficient Storage: the request was fine, the server has no room
+
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def storage_failure(exc: OSError, what: str) -> StorageError:
+    """Return the error to raise when `what` (e.g. "store the index") failed with `exc`."""
+    # A full disk or quota gets 507 and says so; any other OS error (read-only, permissions)
+    # is a 503 naming the error, never a bare 500.
+    reason = exc.strerror or str(exc)
+    if exc.errno in DISK_FULL_ERRNOS:
+        return DiskFullError(
+            f"cannot {what}: no space left on the service's disk ({reason}); "
+            "nothing was saved, retry once space is freed"
+        )
+    return StorageError(f"cannot {what}: {reason}")

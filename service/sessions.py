@@ -20,6 +20,7 @@ from service.errors import (
     SessionNotFoundError,
     StorageError,
     UploadError,
+    storage_failure,
 )
 from service.library import LIBRARY_SESSION, load_library
 from service.storage import (
@@ -288,11 +289,21 @@ class SessionManager:
         )
         store.add_documents(chunks)
         version = _new_version()
-        with tempfile.TemporaryDirectory(prefix="index-") as tmp:
-            store.save(Path(tmp))
-            self.documents.put_index(session_id, version, Path(tmp))
-        for name, data in payloads:
-            self.documents.put_document(session_id, name, data)
+        try:
+            with tempfile.TemporaryDirectory(prefix="index-") as tmp:
+                store.save(Path(tmp))
+                self.documents.put_index(session_id, version, Path(tmp))
+            for name, data in payloads:
+                self.documents.put_document(session_id, name, data)
+        except (OSError, StorageError) as exc:
+            # Not committed: drop the unreferenced snapshot (frees space on a full disk).
+            try:
+                self.documents.delete_index(session_id, version)
+            except StorageError:
+                log.warning("cannot drop an uncommitted snapshot", extra={"version": version})
+            if isinstance(exc, StorageError):
+                raise
+            raise storage_failure(exc, "save the new index") from exc
         manifest = Manifest(
             session_id=session_id,
             version=version,
@@ -333,9 +344,10 @@ class SessionManager:
         citations = [
             {"source": c.source, "page": c.page, "snippet": c.snippet} for c in answer.citations
         ]
-        self.history_store.append(session_id, Message("user", message))
-        self.history_store.append(
-            session_id, Message("assistant", answer.text, citations=citations)
+        # One write for the question and its answer: a failure stores neither.
+        self.history_store.append_many(
+            session_id,
+            [Message("user", message), Message("assistant", answer.text, citations=citations)],
         )
         return answer
 

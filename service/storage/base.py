@@ -79,6 +79,9 @@ class HistoryStore(Protocol):
     def append(self, session_id: str, message: Message) -> None:
         """Add a message to the end of a session's history."""
 
+    def append_many(self, session_id: str, messages: list[Message]) -> None:
+        """Add messages to the end of a session's history in one write: all or none."""
+
     def messages(self, session_id: str, limit: int | None = None) -> list[Message]:
         """Return the session's messages, oldest first (the last `limit` when given)."""
 

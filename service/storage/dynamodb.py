@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
@@ -55,10 +56,9 @@ class DynamoHistoryStore:
     def _fail(self, what: str, exc: Exception) -> StorageError:
         return StorageError(f"DynamoDB table {self.table!r}: cannot {what}: {exc}")
 
-    def append(self, session_id: str, message: Message) -> None:
-        """Add a message to the end of a session's history."""
+    def _item(self, session_id: str, message: Message) -> dict[str, Any]:
         seq = f"{time.time_ns():020d}-{secrets.token_hex(3)}"
-        item = {
+        return {
             PARTITION_KEY: {"S": session_id},
             SORT_KEY: {"S": seq},
             "role": {"S": message.role},
@@ -67,15 +67,38 @@ class DynamoHistoryStore:
             "citations": {"S": json.dumps(message.citations)},
             TTL_ATTRIBUTE: {"N": str(int(message.ts) + self.ttl_seconds)},
         }
+
+    def _put(self, item: dict[str, Any]) -> None:
+        self.db.put_item(
+            TableName=self.table,
+            Item=item,
+            ConditionExpression="attribute_not_exists(#sk)",
+            ExpressionAttributeNames={"#sk": SORT_KEY},
+        )
+
+    def append(self, session_id: str, message: Message) -> None:
+        """Add a message to the end of a session's history."""
         try:
-            self.db.put_item(
-                TableName=self.table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(#sk)",
-                ExpressionAttributeNames={"#sk": SORT_KEY},
-            )
+            self._put(self._item(session_id, message))
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("append a message", exc) from exc
+
+    def append_many(self, session_id: str, messages: list[Message]) -> None:
+        """Add messages in order; when one fails, remove the ones this call stored, then raise."""
+        # A chat turn is a question and its answer: storing one without the other would leave
+        # a history that a follow-up question misreads. TransactWriteItems would make the pair
+        # atomic at twice the write cost; a compensating delete keeps the common case cheap.
+        stored: list[dict[str, Any]] = []
+        try:
+            for message in messages:
+                item = self._item(session_id, message)
+                self._put(item)
+                stored.append({PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]})
+        except (ClientError, BotoCoreError) as exc:
+            for key in stored:  # best effort: the store is failing; the caller gets `exc`
+                with contextlib.suppress(ClientError, BotoCoreError):
+                    self.db.delete_item(TableName=self.table, Key=key)
+            raise self._fail("append messages", exc) from exc
 
     def _query(self, session_id: str, newest_first: bool, limit: int | None) -> list[dict]:
         kwargs: dict[str, Any] = {

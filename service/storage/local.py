@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from service.errors import StorageError
+from service.errors import StorageError, storage_failure
 from service.fileio import write_atomic
 from service.storage.base import Manifest, Message
 
@@ -64,10 +64,17 @@ class LocalHistoryStore:
 
     def append(self, session_id: str, message: Message) -> None:
         """Add a message to the end of a session's history."""
-        with self._lock, _file_lock(self.root / ".lock"):
-            items = self._read(session_id)
-            items.append(message.to_dict())
-            write_atomic(self._path(session_id), json.dumps(items).encode())
+        self.append_many(session_id, [message])
+
+    def append_many(self, session_id: str, messages: list[Message]) -> None:
+        """Add messages to the end of a session's history in one write (all or none)."""
+        try:
+            with self._lock, _file_lock(self.root / ".lock"):
+                items = self._read(session_id)
+                items.extend(m.to_dict() for m in messages)
+                write_atomic(self._path(session_id), json.dumps(items).encode())
+        except OSError as exc:
+            raise storage_failure(exc, f"save the history of session {session_id!r}") from exc
 
     def messages(self, session_id: str, limit: int | None = None) -> list[Message]:
         """Return the session's messages, oldest first (the last `limit` when given)."""
@@ -108,19 +115,30 @@ class LocalDocumentStore:
     def write_manifest(self, manifest: Manifest) -> None:
         """Commit a manifest (the last write of an upload)."""
         path = self._dir(manifest.session_id) / "manifest.json"
-        write_atomic(path, json.dumps(manifest.to_dict(), indent=1).encode())
+        try:
+            write_atomic(path, json.dumps(manifest.to_dict(), indent=1).encode())
+        except OSError as exc:
+            raise storage_failure(exc, f"save session {manifest.session_id!r}") from exc
 
     def put_document(self, session_id: str, name: str, data: bytes) -> None:
         """Store an uploaded file under its safe name."""
-        write_atomic(self._dir(session_id) / "documents" / name, data)
+        try:
+            write_atomic(self._dir(session_id) / "documents" / name, data)
+        except OSError as exc:
+            raise storage_failure(exc, f"store {name}") from exc
 
     def put_index(self, session_id: str, version: str, source: Path) -> None:
         """Copy the index files in `source` into place as snapshot `version`, atomically."""
         target = self._dir(session_id) / "index" / version
         staging = target.with_name(f".{version}.{uuid.uuid4().hex}.tmp")
-        shutil.copytree(source, staging)
         try:
+            staging.mkdir(parents=True)
+            for path in sorted(Path(source).iterdir()):  # flat: an index file + its docstore
+                if path.is_file():
+                    shutil.copyfile(path, staging / path.name)
             os.replace(staging, target)
+        except OSError as exc:
+            raise storage_failure(exc, "store the index") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 

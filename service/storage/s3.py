@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from service.errors import StorageError
+from service.errors import StorageError, storage_failure
 from service.storage.base import Manifest
 
 T = TypeVar("T")
@@ -83,8 +83,8 @@ class S3DocumentStore:
         if not keys:
             raise StorageError(f"index snapshot {version} of session {session_id!r} is missing")
         staging = target.with_name(f".{version}.{uuid.uuid4().hex}.tmp")
-        staging.mkdir(parents=True)
         try:
+            staging.mkdir(parents=True)
             for key in keys:
                 obj = self._call("download the index", self.s3.get_object, Key=key)
                 (staging / key.rsplit("/", 1)[-1]).write_bytes(obj["Body"].read())
@@ -93,6 +93,8 @@ class S3DocumentStore:
             except OSError:  # another thread got there first: its copy is the same
                 if not target.is_dir():
                     raise
+        except OSError as exc:  # the local cache under DATA_DIR is full or unwritable
+            raise storage_failure(exc, f"cache the index of session {session_id!r}") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return target
