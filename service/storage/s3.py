@@ -16,15 +16,21 @@ from service.errors import StorageError, storage_failure
 from service.storage.base import Manifest
 
 T = TypeVar("T")
+# Index snapshots kept on local disk. Each is loaded into memory whole, so the copy only
+# saves a download; without a bound, a long-lived task would fill its ephemeral storage.
+CACHED_SNAPSHOTS = 64
 
 
 class S3DocumentStore:
     """Documents and FAISS snapshots under s3://DOCUMENT_BUCKET/sessions/<id>/."""
 
-    def __init__(self, client: Any, bucket: str, cache_dir: Path) -> None:
+    def __init__(
+        self, client: Any, bucket: str, cache_dir: Path, max_cached: int = CACHED_SNAPSHOTS
+    ) -> None:
         self.s3 = client
         self.bucket = bucket
         self.cache_dir = Path(cache_dir)  # downloaded snapshots (immutable, keyed by version)
+        self.max_cached = max_cached
 
     def _call(self, what: str, fn: Callable[..., T], **kwargs: Any) -> T:
         try:
@@ -77,7 +83,11 @@ class S3DocumentStore:
         """Return a local copy of snapshot `version`, downloading it once."""
         target = self.cache_dir / session_id / version
         if target.is_dir():
-            return target
+            try:
+                os.utime(target)  # recently used: pruned last
+                return target
+            except OSError:  # pruned by another thread just now: download it again
+                pass
         prefix = self._prefix(session_id) + f"index/{version}/"
         keys = self._keys(prefix)
         if not keys:
@@ -97,7 +107,21 @@ class S3DocumentStore:
             raise storage_failure(exc, f"cache the index of session {session_id!r}") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        self._prune(keep=target)
         return target
+
+    def _prune(self, keep: Path) -> None:
+        """Remove the least recently used snapshots beyond `max_cached` (S3 still has them)."""
+        snapshots = []
+        for path in self.cache_dir.glob("*/*"):
+            try:
+                if path.is_dir() and not path.name.startswith(".") and path != keep:
+                    snapshots.append((path.stat().st_mtime, path))
+            except OSError:  # removed meanwhile
+                continue
+        snapshots.sort()
+        for _, old in snapshots[: max(0, len(snapshots) + 1 - self.max_cached)]:
+            shutil.rmtree(old, ignore_errors=True)
 
     def _keys(self, prefix: str) -> list[str]:
         keys: list[str] = []

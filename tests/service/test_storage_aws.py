@@ -136,3 +136,22 @@ def test_a_library_session_made_on_one_instance_works_on_the_other(shared):
     history = b.get(f"/sessions/{sid}/history").json()
     assert history["library"] is True
     assert len(history["messages"]) == 6
+
+
+def test_the_local_snapshot_cache_is_bounded_and_refills_from_s3(aws, tmp_path):
+    from service.storage.s3 import S3DocumentStore
+
+    s3 = aws_client("s3", aws.region, aws.endpoint_url)
+    s3.create_bucket(Bucket=BUCKET)
+    store = S3DocumentStore(s3, BUCKET, tmp_path / "cache", max_cached=2)
+    source = tmp_path / "index"
+    source.mkdir()
+    (source / "index.faiss").write_bytes(b"vectors")
+    for sid in ("a", "b", "c"):
+        store.put_index(sid, "v1", source)
+        assert (store.fetch_index(sid, "v1") / "index.faiss").read_bytes() == b"vectors"
+    cached = sorted(p.parent.name for p in (tmp_path / "cache").glob("*/v1"))
+    assert cached == ["b", "c"]  # the least recently used snapshot went first
+    again = store.fetch_index("a", "v1")  # evicted: downloaded again from S3
+    assert (again / "index.faiss").read_bytes() == b"vectors"
+    assert len(list((tmp_path / "cache").glob("*/v1"))) == 2
