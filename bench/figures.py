@@ -26,6 +26,9 @@ class Figure:
     command: str = ""
     note: str = ""
     higher_is_better: bool = False  # recall, agreement; times and sizes are lower-is-better
+    # Side-by-side figures (bench/compare.py): `value` is ours, `versus` the compared variant's.
+    versus: float | None = None
+    versus_samples: list[float] = field(default_factory=list)
 
     @property
     def ratio(self) -> float | None:
@@ -33,6 +36,13 @@ class Figure:
         if self.goal in (None, 0) or self.value is None:
             return None
         return self.value / self.goal
+
+    @property
+    def versus_ratio(self) -> float | None:
+        """Return value / versus (ours ÷ theirs), when both were measured."""
+        if self.versus in (None, 0) or self.value is None:
+            return None
+        return self.value / self.versus
 
     @property
     def met(self) -> bool | None:
@@ -48,7 +58,10 @@ class Figure:
 
     def to_dict(self) -> dict:
         """Return the figure as plain data (for the JSON results)."""
-        return {**asdict(self), "ratio": self.ratio, "met": self.met}
+        out = {**asdict(self), "ratio": self.ratio, "met": self.met}
+        if self.versus is not None:
+            out["versus_ratio"] = self.versus_ratio
+        return out
 
 
 def median(samples: list[float]) -> float:

@@ -86,6 +86,37 @@ def table(figures: list[Figure], quick: bool) -> list[str]:
     return rows
 
 
+# Areas rendered as ours | theirs | ratio (bench/compare.py), with the two columns' names.
+SIDE_BY_SIDE = {"guide comparison": ("ours", "guide's approach")}
+
+
+def side_by_side(figures: list[Figure], labels: tuple[str, str]) -> list[str]:
+    """Return the Markdown rows of a comparison table: ours, theirs, ours ÷ theirs."""
+    ours, theirs = labels
+
+    def value(v: float | None, samples: list[float], unit: str) -> str:
+        u = f" {unit}" if unit and v is not None else ""
+        spread = (
+            f" ({_num(min(samples), unit)}–{_num(max(samples), unit)}, n={len(samples)})"
+            if len(samples) > 1
+            else ""
+        )
+        return f"{_num(v, unit)}{u}{spread}"
+
+    rows = [
+        f"| figure | {ours} | {theirs} | {ours} ÷ {theirs} | note | reproduce |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        ratio = "—" if f.versus_ratio is None else f"{f.versus_ratio:.2f}"
+        rows.append(
+            f"| {_cell(f.name)}{' (higher is better)' if f.higher_is_better else ''} "
+            f"| {value(f.value, f.samples, f.unit)} | {value(f.versus, f.versus_samples, f.unit)} "
+            f"| {ratio} | {_cell(f.note)} | `{f.command}` |"
+        )
+    return rows
+
+
 def _why(f: Figure, figures: list[Figure]) -> str:
     why = next((text for key, text in WHY.items() if f.name.startswith(key)), "not diagnosed yet")
     if f.name.startswith("/chat p50") and f.goal:
@@ -134,6 +165,9 @@ def render(figures: list[Figure], info: dict, *, quick: bool, areas: list[str]) 
         when = info.get("area_dates", {}).get(area, info["date"])
         if when != info["date"]:
             lines += [f"Measured {when} (not re-run this time; see bench/results/).", ""]
+        if area in SIDE_BY_SIDE and rows:
+            lines += side_by_side(rows, SIDE_BY_SIDE[area])
+            continue
         lines += table(rows, quick) if rows else ["No figures: the benchmark did not run."]
     failed = [f for f in figures if f.met is False and not (quick and f.unit in SPEED_UNITS)]
     broken = [f for f in figures if f.value is None and f.name.endswith("failed")]

@@ -78,14 +78,17 @@ def rss_mb(pid: int) -> float:
 
 
 @contextmanager
-def running_service(data_dir: Path):
+def running_service(
+    data_dir: Path, *, python: str | Path = sys.executable, env: dict[str, str] | None = None
+):
     """Start `python -m service` on a free loopback port; yield (process, base URL, t0)."""
     port = free_port()
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "DATA_DIR": str(data_dir)}
+    env = {**os.environ, **(env or {})}
+    env.update({"HOST": "127.0.0.1", "PORT": str(port), "DATA_DIR": str(data_dir)})
     env.pop("API_KEY", None)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service"],
+        [str(python), "-m", "service"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

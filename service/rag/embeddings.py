@@ -185,7 +185,12 @@ class HashingEmbeddings(Embeddings):
 
 
 def get_embeddings(name: str = "hashing", **kw: Any) -> Embeddings:
-    """Return the embeddings named `name` ("hashing" is the only built-in one)."""
+    """Return the embeddings named `name`: "hashing" (built in) or "minilm" (needs torch)."""
     if name == "hashing":
         return HashingEmbeddings(**kw)
-    raise RagError(f"unknown embeddings {name!r}; available: 'hashing'")
+    if name == "minilm":
+        # Imported here: service.rag.minilm imports nothing heavy, and torch only on first use.
+        from service.rag.minilm import MiniLMEmbeddings
+
+        return MiniLMEmbeddings(**kw)
+    raise RagError(f"unknown embeddings {name!r}; available: 'hashing', 'minilm'")

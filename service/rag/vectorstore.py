@@ -41,6 +41,24 @@ def _embedding_text(doc: Document) -> str:
     return f"{section}\n{doc.page_content}" if section else doc.page_content
 
 
+def _check_embedder(
+    directory: Path | str, state: dict[str, Any] | None, dim: int | None, embeddings: Embeddings
+) -> None:
+    """Refuse an index whose vectors were made by another embedder than `embeddings`."""
+    # Vectors from another model are not comparable: searching them would return nonsense
+    # without any error, so refuse; the caller rebuilds from the documents (the library) or
+    # reports the session's index as unreadable.
+    saved_name = (state or {}).get("name")
+    name = getattr(embeddings, "name", type(embeddings).__name__)
+    if saved_name is not None and saved_name != name:
+        raise IndexLoadError(
+            f"index in {directory} was embedded with {saved_name!r} (dim {dim}); "
+            f"it cannot be searched with {name!r}: rebuild it with the same EMBEDDINGS"
+        )
+    if dim is not None and len(embeddings.embed_query("dim check")) != dim:
+        raise IndexLoadError(f"index in {directory} has dim {dim}, the embeddings do not")
+
+
 class FaissStore(VectorStore):
     """Keep documents in a flat FAISS inner-product index over normalized vectors."""
 
@@ -170,7 +188,10 @@ class FaissStore(VectorStore):
     # -- reads --------------------------------------------------------------------------
     def _query_vector(self, query: str) -> np.ndarray:
         self._refresh()
-        vec = np.asarray([self._embedder.embed_query(query)], dtype=np.float32)
+        if isinstance(self._embedder, HashingEmbeddings):  # skip the list round trip
+            vec = self._embedder.vector(query).reshape(1, -1).copy()
+        else:
+            vec = np.asarray([self._embedder.embed_query(query)], dtype=np.float32)
         faiss.normalize_L2(vec)
         return vec
 
@@ -251,7 +272,8 @@ class FaissStore(VectorStore):
                 dim=self._vectors.shape[1] if len(self._vectors) else None,
                 embedding={
                     "class": type(self._base).__name__,
-                    "state": embedder.state() if isinstance(embedder, HashingEmbeddings) else None,
+                    # Hashing and MiniLM record their name and dim, so a load can tell them apart.
+                    "state": embedder.state() if hasattr(embedder, "state") else None,
                 },
                 ids=list(self._ids),
                 docs=self._docs,
@@ -270,8 +292,8 @@ class FaissStore(VectorStore):
                 store._stale = True
                 return store
             store._embedder = HashingEmbeddings.from_state(saved.embedding_state)
-        elif saved.dim is not None and len(embeddings.embed_query("dim check")) != saved.dim:
-            raise IndexLoadError(f"index in {directory} has dim {saved.dim}, the embeddings do not")
+        else:
+            _check_embedder(directory, saved.embedding_state, saved.dim, embeddings)
         if not saved.ids:
             return store
         try:

@@ -85,5 +85,5 @@ def test_bad_state_and_bad_dim_raise_rag_error():
 def test_factory_builds_hashing_and_rejects_unknown_names():
     e = get_embeddings("hashing", dim=64)
     assert isinstance(e, HashingEmbeddings) and e.dim == 64
-    with pytest.raises(RagError, match="unknown embeddings 'minilm'"):
-        get_embeddings("minilm")
+    with pytest.raises(RagError, match="unknown embeddings 'word2vec'"):
+        get_embeddings("word2vec")

@@ -1,0 +1,86 @@
+"""The guide comparison: a quick run fills both columns; the guide env is reused when unchanged."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import _guide_env
+from bench.figures import Figure
+from bench.report import render
+
+ROOT = Path(__file__).resolve().parents[2]
+INFO = {
+    "cores": 2,
+    "memory_gb": 8.0,
+    "python": "3.11.7",
+    "os": "Linux",
+    "load_before": (0.1, 0.1, 0.1),
+    "load_after": (0.2, 0.1, 0.1),
+    "date": "2026-01-01 00:00 UTC",
+    "mode": "full",
+    "took_s": 1,
+}
+IMAGE_ROWS = ("image size", "container start")
+
+
+def test_side_by_side_table_shows_both_values_spreads_and_ratio():
+    fig = Figure(
+        "guide comparison", "/chat p50 latency", None, "ms", 20.0, [18.0, 20.0, 25.0], "cmd",
+        versus=400.0, versus_samples=[390.0, 400.0, 410.0],
+    )  # fmt: skip
+    text = render([fig], INFO, quick=False, areas=["guide comparison"])
+    assert "| figure | ours | guide's approach | ours ÷ guide's approach |" in text
+    assert (
+        "| /chat p50 latency | 20.0 ms (18.0–25.0, n=3) | 400.0 ms (390.0–410.0, n=3) | 0.05 |"
+        in text
+    )
+
+
+def test_guide_env_is_reused_when_its_stamp_matches(tmp_path, monkeypatch):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    (venv / _guide_env.STAMP).write_text(_guide_env.requirements_hash() + "\n")
+
+    def no_build(*args, **kwargs):
+        raise AssertionError(f"rebuilt although the stamp matches: {args}")
+
+    monkeypatch.setattr(_guide_env.subprocess, "run", no_build)
+    assert _guide_env.ensure_guide_venv(venv) == venv / "bin" / "python"
+    (venv / _guide_env.STAMP).write_text("stale\n")
+    with pytest.raises(AssertionError, match="rebuilt"):
+        _guide_env.ensure_guide_venv(venv)
+
+
+def test_constraints_keep_the_service_pins_without_hashes(tmp_path):
+    text = _guide_env.service_constraints(tmp_path / "c.txt").read_text()
+    assert "fastapi==" in text and "--hash" not in text and "\\" not in text
+
+
+@pytest.mark.slow
+@pytest.mark.container
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) is not installed")
+def test_quick_compare_run_fills_both_columns(tmp_path):
+    # Builds build/guide-venv the first time (about a minute and 1.5 GB), then reuses it.
+    out = tmp_path / "B.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--only", "compare", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(out.with_suffix(".json").read_text())["figures"]
+    rows = [f for f in figures if not f["name"].startswith(IMAGE_ROWS)]
+    assert len(rows) >= 12
+    for f in rows:
+        assert f["area"] == "guide comparison"
+        assert f["value"] is not None and f["versus"] is not None, f
+    by_name = {f["name"]: f for f in figures}
+    assert by_name["installed size (site-packages)"]["versus_ratio"] < 1  # torch is big
+    assert by_name["/chat errors"]["value"] == 0 and by_name["/chat errors"]["versus"] == 0
+    assert "## guide comparison" in out.read_text()
