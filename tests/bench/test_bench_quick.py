@@ -85,6 +85,17 @@ def test_unknown_benchmark_name_is_refused_by_name(tmp_path):
     assert not (tmp_path / "B.md").exists()
 
 
+def test_zero_jobs_is_refused(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--jobs", "0", "--only", "stack",
+         "--out", str(tmp_path / "B.md")],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "--jobs must be at least 1, got 0" in proc.stderr
+    assert not (tmp_path / "B.md").exists()
+
+
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) is not installed")
 def test_quick_run_of_service_and_stack_writes_the_report(tmp_path):
     out = tmp_path / "BENCHMARKS.md"
