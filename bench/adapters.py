@@ -10,7 +10,8 @@ AGREEMENT_GOAL = 0.85  # bench/quiz_grading.py's own goal
 LATENCY_MS_GOAL = 50.0  # free-text grading, offline, per answer (issue: quizzes)
 ADDED_MB_GOAL = 300.0  # what the Dockerfile adds on top of the base image (issue: container)
 HEALTHY_S_GOAL = 2.0  # container start to healthy (issue: container)
-REBUILD_S_GOAL = 20.0  # rebuild after a one-line code change (issue: container)
+REBUILD_S_GOAL = 20.0
+GUIDE_IMAGE_MB = 4400.0  # the guide's image size (4.4 GB), its anchor for ours  # rebuild after a one-line code change (issue: container)
 # How many times `python -m bench.run` runs each script (after one warm-up run when > 1).
 REPEATS = {"retrieval": 5, "quiz_grading": 1, "image": 1}
 
@@ -69,12 +70,14 @@ def image(area: str, datas: list[dict]) -> list[Figure]:
     d = datas[0]
     size, start, rebuild = d["size"], d["start"], d["rebuild"]
     samples = d.get("start_samples", {})
-    runs = f"median of {d.get('runs', 1)} container runs after a warm-up"
+    n = d.get("runs", 1)
+    runs = f"median of {n} container runs after a warm-up" if n > 1 else "one container run"
     return [
         Figure(area, "image size", None, "MB", size["image_bytes"] / 1e6, [], cmd,
                f"base {size['base_bytes'] / 1e6:.0f} MB + added {size['added_bytes'] / 1e6:.0f} MB"),
-        Figure(area, "image size added to the base (guide: 4.4 GB)", ADDED_MB_GOAL, "MB",
-               size["added_bytes"] / 1e6, [], cmd, "the layers the Dockerfile adds"),
+        Figure(area, "image size added to the base", ADDED_MB_GOAL, "MB",
+               size["added_bytes"] / 1e6, [], cmd, "the layers the Dockerfile adds; the guide's "
+               "figure is its whole image", versus=GUIDE_IMAGE_MB),
         Figure(area, "container start → first /health 200", None, "s",
                start["first_health_200_s"], samples.get("first_health_200_s", []), cmd, runs),
         Figure(area, "container start → HEALTHCHECK passes (guide: 20–40 s)", HEALTHY_S_GOAL,

@@ -151,17 +151,13 @@ def run(quick: bool) -> list[Figure]:
                 "build + push + register", g["build"] + g["push"] + g["register"]),
     ]  # fmt: skip
     phases = _phases(ours_model)
-    assumed = (
-        f"model: placement {ours.provision_s:g} s and pull at {ours.pull_mb_per_s:g} MB/s are "
-        f"assumptions; app start = measured {data['healthy_s']:.1f} s"
-    )
     rules = {
-        "placement": assumed,
+        "placement": f"model: an assumption ({ours.provision_s:g} s: capacity and the task's ENI)",
         "pull": f"model: {image_gb:.2f} GB image measured here ÷ assumed "
         f"{ours.pull_mb_per_s:g} MB/s (Fargate caches no layers)",
         "start → healthy in the target group": (
-            f"model: measured app start + the first passing check every "
-            f"{ours.tg_interval_s:g} s (a newly registered target needs one)"
+            f"model: app start (measured here: {data['healthy_s']:.1f} s) and the first passing "
+            f"check, every {ours.tg_interval_s:g} s (a newly registered target needs one)"
         ),
         "draining the old task": (
             f"model: deregistration delay {ours.deregistration_delay_s:g} s, set by deploy/alb.py"

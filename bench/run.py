@@ -33,6 +33,7 @@ AREAS = {
     "service": "service",
     "image": "container",
     "stack": "stack",
+    "lead_time": "commit to production",
     "workbook_run": "workbook run",
     "quiz_grading": "quizzes",
     "retrieval": "retrieval",
