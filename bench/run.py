@@ -33,12 +33,13 @@ AREAS = {
     "service": "service",
     "image": "container",
     "stack": "stack",
-    "lead_time": "commit to production",
     "workbook_run": "workbook run",
     "quiz_grading": "quizzes",
     "retrieval": "retrieval",
-    "compare": "guide comparison",
     "soak": "soak",
+    # Side by side with the guide, after the per-area tables.
+    "compare": "guide comparison",
+    "lead_time": "commit to production",
 }
 
 
