@@ -19,7 +19,6 @@ from service.rag.minilm import MiniLMEmbeddings
 from service.rag.vectorstore import FaissStore
 
 ROOT = Path(__file__).resolve().parents[3]
-GUIDE_PYTHON = ROOT / "build" / "guide-venv" / "bin" / "python"
 DOCS = [
     Document("The task role is what the application code uses to call AWS.", metadata={"n": 1}),
     Document("The ALB health check probes /health on port 8080.", metadata={"n": 2}),
@@ -94,9 +93,16 @@ def test_minilm_index_loaded_with_hashing_is_re_embedded_not_reused(tmp_path):
     assert loaded.similarity_search("health check probe port", k=1)[0].metadata["n"] == 2
 
 
+@pytest.fixture(scope="module")
+def guide_python() -> Path:
+    """Return build/guide-venv's python, building the env once if needed (pip, ~1.6 GB)."""
+    from bench._guide_env import ensure_guide_venv
+
+    return ensure_guide_venv()
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(not GUIDE_PYTHON.exists(), reason="build/guide-venv not built (bench.compare)")
-def test_real_minilm_gives_normalised_384_dim_vectors_that_rank_by_meaning():
+def test_real_minilm_gives_normalised_384_dim_vectors_that_rank_by_meaning(guide_python):
     code = (
         "import json\n"
         "from service.rag.embeddings import get_embeddings\n"
@@ -108,7 +114,7 @@ def test_real_minilm_gives_normalised_384_dim_vectors_that_rank_by_meaning():
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     out = subprocess.run(
-        [str(GUIDE_PYTHON), "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        [str(guide_python), "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=300, check=True,
     )  # fmt: skip
     got = json.loads(out.stdout.strip().splitlines()[-1])
