@@ -117,3 +117,22 @@ def test_quick_run_of_service_and_stack_writes_the_report(tmp_path):
     assert {"start → first /health 200", "/chat p99 latency", "apply, whole stack (cold)"} <= names
     assert all(f["value"] is not None for f in figures), [f for f in figures if f["value"] is None]
     assert data["machine"]["cores"] >= 1
+
+
+@pytest.mark.container
+@pytest.mark.slow
+def test_quick_run_of_the_other_benchmarks_measures_every_figure(tmp_path):
+    # service and stack: above; compare, soak and lead_time: their own tests.
+    others = "image,workbook_run,quiz_grading,retrieval"
+    out = tmp_path / "BENCHMARKS.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--only", others, "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(out.with_suffix(".json").read_text())["figures"]
+    assert {f["area"] for f in figures} == {"container", "workbook run", "quizzes", "retrieval"}
+    assert all(f["value"] is not None for f in figures), [f for f in figures if f["value"] is None]
+    text = out.read_text()
+    assert "| image size added to the base | ≤ 300 MB |" in text
+    assert "| 4400 MB |" in text  # the guide's image, the container table's anchor
