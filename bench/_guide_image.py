@@ -23,14 +23,7 @@ GUIDE_CONTEXT = ["requirements/service.txt", "bench/guide/requirements.txt", "se
 def build_guide(base: str, tag: str = GUIDE_TAG) -> float:
     """Build bench/guide/Dockerfile on `base` from a copy of what it needs; return seconds."""
     with tempfile.TemporaryDirectory(prefix="bench-guide-image-") as tmp:
-        context = Path(tmp)
-        for rel in GUIDE_CONTEXT:
-            src, dst = ROOT / rel, context / rel
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if src.is_dir():
-                shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            else:
-                shutil.copy2(src, dst)
+        context = copy_context(Path(tmp), GUIDE_CONTEXT)
         shutil.copy2(GUIDE_DOCKERFILE, context / "Dockerfile")
         mount = ["-v", f"{WHEELS}:{WHEELS}:ro"] if WHEELS.is_dir() else []
         started = time.perf_counter()

@@ -8,28 +8,21 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from bench._guide_env import OFFLINE, ensure_guide_venv, site_packages_mb
 from bench.figures import BenchError, Figure, median
 from bench.service import (
-    CLIENTS,
     PDF_PAGES,
-    QUESTIONS,
-    WRK_LUA,
+    chat_load,
     installed_size_mb,
     rss_mb,
     running_service,
     sample_pdf,
+    upload,
     wait_status,
-    watch_rss,
-    wrk_run,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,53 +94,20 @@ def starts(v: Variant, corpus: Corpus, repeats: int, warmup: int) -> dict[str, l
     return out
 
 
-def upload(base: str, files: list[tuple[str, bytes, str]]) -> float:
-    """POST files to /upload as one new session; return the seconds it took."""
-    t0 = time.perf_counter()
-    reply = httpx.post(
-        base + "/upload", files=[("files", f) for f in files], timeout=httpx.Timeout(900)
-    )
-    took = time.perf_counter() - t0
-    if reply.status_code != 200:
-        raise BenchError(f"upload answered {reply.status_code}: {reply.text[:300]}")
-    return took
-
-
 def load_and_ingest(v: Variant, corpus: Corpus, quick: bool) -> dict:
     """Drive /chat with wrk (RSS sampled), then time uploads of the notes and of a PDF."""
-    runs, seconds = (1, 3.0) if quick else (5, 8.0)
     repeats, warmup = (1, 0) if quick else (5, 1)
-    bodies = ", ".join(
-        "'" + json.dumps({"session_id": "library", "message": q}) + "'" for q in QUESTIONS
-    )
     notes = [(p.name, p.read_bytes(), "text/markdown") for p in sorted(corpus.notes.glob("*.md"))]
     pdf = [("bench.pdf", sample_pdf(corpus.pdf_pages), "application/pdf")]
-    with tempfile.TemporaryDirectory(prefix="bench-compare-load-") as tmp:
-        script = Path(tmp) / "chat.lua"
-        script.write_text(WRK_LUA % {"bodies": bodies})
-        with serve(v, Path(tmp) / "data", corpus) as (proc, base, t0):
-            wait_status(proc, base + "/ready", t0, limit_s=600)
-            wrk_run(base, 1.0 if quick else 3.0, script)  # warm-up
-            peak, stop = [0.0], threading.Event()
-            watcher = threading.Thread(target=watch_rss, args=(proc.pid, stop, peak), daemon=True)
-            watcher.start()
-            results = [wrk_run(base, seconds, script) for _ in range(runs)]
-            stop.set()
-            watcher.join()
-            notes_s = [upload(base, notes) for _ in range(warmup + repeats)][warmup:]
-            pdf_s = [upload(base, pdf) for _ in range(warmup + repeats)][warmup:]
-    return {
-        "p50": [r["p50_us"] / 1000 for r in results],
-        "p99": [r["p99_us"] / 1000 for r in results],
-        "rps": [r["requests"] / (r["duration_us"] / 1e6) for r in results],
-        "errors": [sum(r[k] for k in ("connect", "read", "write", "status", "timeout"))
-                   for r in results],
-        "peak_rss": peak[0],
-        "notes_s": notes_s,
-        "pdf_s": pdf_s,
-        "load": f"{CLIENTS} wrk connections, {len(results)} × {seconds:g} s after a warm-up",
-        "n_notes": len(notes),
-    }  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-compare-load-") as tmp,
+        serve(v, Path(tmp) / "data", corpus) as (proc, base, t0),
+    ):
+        wait_status(proc, base + "/ready", t0, limit_s=600)
+        out = chat_load(proc, base, quick)
+        out["notes_s"] = [upload(base, notes) for _ in range(warmup + repeats)][warmup:]
+        out["pdf_s"] = [upload(base, pdf) for _ in range(warmup + repeats)][warmup:]
+    return {**out, "n_notes": len(notes)}
 
 
 def retrieval(v: Variant, corpus: Corpus) -> dict:

@@ -22,9 +22,9 @@ TAG = "localhost/llmops:bench"
 CONTEXT = ["Dockerfile", ".dockerignore", "requirements/service.txt", "service", "notes"]
 
 
-def copy_context(dest: Path) -> Path:
-    """Copy the build context the Dockerfile needs into `dest`; return it."""
-    for rel in CONTEXT:
+def copy_context(dest: Path, paths: list[str] = CONTEXT) -> Path:
+    """Copy the build context a Dockerfile needs (default: ours) into `dest`; return it."""
+    for rel in paths:
         src, dst = ROOT / rel, dest / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         if src.is_dir():
@@ -94,16 +94,21 @@ def start_to_healthy(image: str, limit_s: float = 60.0) -> dict:
         podman("rm", "-f", "-t", "0", name, check=False)
 
 
+def change_one_line(context: Path) -> None:
+    """Append a comment to the service code in a copied context (a one-line code change)."""
+    target = context / "service" / "__init__.py"
+    target.write_text(target.read_text() + f"# bench change {time.time_ns()}\n")
+
+
 def rebuild_after_code_change(base_image: str, repeats: int = 1) -> dict:
     """Build a copy of the context, then time rebuilds: unchanged, and after one-line changes."""
     with tempfile.TemporaryDirectory(prefix="bench-image-") as tmp:
         context = copy_context(Path(tmp))
         build(context, base_image, tag=f"{TAG}-copy")  # primes the cache for this copy
         unchanged = build(context, base_image, tag=f"{TAG}-copy")
-        target = context / "service" / "__init__.py"
         changed = []
         for _ in range(repeats):
-            target.write_text(target.read_text() + f"# bench change {time.time()}\n")
+            change_one_line(context)
             changed.append(build(context, base_image, tag=f"{TAG}-copy"))
     podman("rmi", f"{TAG}-copy", check=False)
     # Only the layers from `COPY service/` on are rebuilt; the 260 MB dependency layer is

@@ -43,7 +43,7 @@ def _figure(
 
 def _rehearse(quick: bool) -> dict:
     """Build after a one-line change and run aws.yml's steps on moto, repeatedly; time it all."""
-    from bench.image import build, copy_context, sizes, start_to_healthy
+    from bench.image import build, change_one_line, copy_context, sizes, start_to_healthy
     from deploy import pipeline
     from deploy.backend import start_backend
     from deploy.names import DEFAULT_NAMES
@@ -60,8 +60,7 @@ def _rehearse(quick: bool) -> dict:
         build(context, base, tag=TAG)  # the runner's layer cache, as the guide assumes
         pipeline.ensure_stack(DEFAULT_NAMES)
         for i in range(runs):
-            target = context / "service" / "__init__.py"
-            target.write_text(target.read_text() + f"# bench change {time.time()}\n")
+            change_one_line(context)
             built = build(context, base, tag=TAG)
             steps = pipeline.rehearse(DEFAULT_NAMES, image=TAG, sha=f"bench{time.time_ns()}")
             if runs > 1 and i == 0:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from bench.figures import BenchError, Figure, median, repeat, timing
+from deploy.podman import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 AREA = "service"
@@ -57,13 +57,6 @@ end
 """
 
 
-def free_port() -> int:
-    """Return a free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss_mb(pid: int) -> float:
     """Return a process's resident set size in MB (psutil when installed, else /proc)."""
     try:
@@ -97,19 +90,31 @@ def running_service(
     try:
         yield proc, f"http://127.0.0.1:{port}", t0
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
-def wait_status(proc, url: str, t0: float, limit_s: float = 60.0) -> float:
+def stop_process(proc: subprocess.Popen, timeout: float = 15.0) -> None:
+    """Stop a child process: SIGTERM, then SIGKILL if it is still there after `timeout`."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def wait_status(proc, url: str, t0: float, limit_s: float = 60.0, log: Path | None = None) -> float:
     """Poll `url` every 10 ms until it answers 200; return seconds since t0."""
     while time.perf_counter() - t0 < limit_s:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace")[-2000:]
+        if proc.poll() is not None:  # say why, from its stderr or the log it writes to
+            err = (
+                log.read_text(errors="replace")
+                if log
+                else proc.stderr.read().decode("utf-8", "replace")
+            )
+            err = err[-2000:]
             raise BenchError(f"the service exited with {proc.returncode}: {err}")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
@@ -191,57 +196,74 @@ def sample_pdf(pages: int = PDF_PAGES) -> bytes:
     )
 
 
-def load_and_upload(quick: bool) -> list[Figure]:
-    """Start one service; drive /chat with wrk, sample its memory, then time PDF uploads."""
+def chat_load(proc, base: str, quick: bool) -> dict:
+    """Drive /chat (library questions) with wrk after a warm-up; return its summary figures."""
     runs, seconds = (1, 3.0) if quick else (5, 8.0)
     bodies = ", ".join(
         "'" + json.dumps({"session_id": "library", "message": q}) + "'" for q in QUESTIONS
     )
-    figures: list[Figure] = []
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp:
         script = Path(tmp) / "chat.lua"
         script.write_text(WRK_LUA % {"bodies": bodies})
-        with running_service(Path(tmp) / "data") as (proc, base, t0):
-            wait_status(proc, base + "/ready", t0)
-            wrk_run(base, 1.0 if quick else 3.0, script)  # warm-up
-            peak, stop = [0.0], threading.Event()
-            watcher = threading.Thread(target=watch_rss, args=(proc.pid, stop, peak), daemon=True)
-            watcher.start()
-            results = [wrk_run(base, seconds, script) for _ in range(runs)]
-            stop.set()
-            watcher.join()
-            pdf = sample_pdf()
-            upload = repeat(lambda: _upload(base, pdf), 1 if quick else 5, warmup=0 if quick else 1)
-            rss_after = rss_mb(proc.pid)
-    p50 = [r["p50_us"] / 1000 for r in results]
-    p99 = [r["p99_us"] / 1000 for r in results]
-    errors = [sum(r[k] for k in ("connect", "read", "write", "status", "timeout")) for r in results]
-    rps = [r["requests"] / (r["duration_us"] / 1e6) for r in results]
-    load = f"{CLIENTS} wrk connections, {len(results)} × {seconds:g} s after a warm-up"
+        wrk_run(base, 1.0 if quick else 3.0, script)  # warm-up
+        peak, stop = [0.0], threading.Event()
+        watcher = threading.Thread(target=watch_rss, args=(proc.pid, stop, peak), daemon=True)
+        watcher.start()
+        results = [wrk_run(base, seconds, script) for _ in range(runs)]
+        stop.set()
+        watcher.join()
+    return {
+        "p50": [r["p50_us"] / 1000 for r in results],
+        "p99": [r["p99_us"] / 1000 for r in results],
+        "rps": [r["requests"] / (r["duration_us"] / 1e6) for r in results],
+        "errors": [sum(r[k] for k in ("connect", "read", "write", "status", "timeout"))
+                   for r in results],
+        "requests": sum(r["requests"] for r in results),
+        "peak_rss": peak[0],
+        "load": f"{CLIENTS} wrk connections, {runs} × {seconds:g} s after a warm-up",
+    }  # fmt: skip
+
+
+def load_and_upload(quick: bool) -> list[Figure]:
+    """Start one service; drive /chat with wrk, sample its memory, then time PDF uploads."""
+    pdf = sample_pdf()
+    files = [("bench.pdf", pdf, "application/pdf")]
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-load-") as tmp,
+        running_service(Path(tmp) / "data") as (proc, base, t0),
+    ):
+        wait_status(proc, base + "/ready", t0)
+        load = chat_load(proc, base, quick)
+        uploads = repeat(lambda: upload(base, files), 1 if quick else 5, warmup=0 if quick else 1)
+        rss_after = rss_mb(proc.pid)
+    p50, p99, errors, rps, note = (load[k] for k in ("p50", "p99", "errors", "rps", "load"))
+    figures: list[Figure] = []
     figures += [
         Figure(AREA, "/chat p50 latency (library, offline)", P50_GOAL_MS, "ms", median(p50), p50,
-               CMD, load),
-        Figure(AREA, "/chat p99 latency", P99_GOAL_MS, "ms", median(p99), p99, CMD, load),
+               CMD, note),
+        Figure(AREA, "/chat p99 latency", P99_GOAL_MS, "ms", median(p99), p99, CMD, note),
         Figure(AREA, "/chat errors (non-2xx, socket, timeout)", 0, "requests", sum(errors),
-               errors, CMD, f"total over {sum(r['requests'] for r in results)} requests"),
-        Figure(AREA, "/chat throughput", None, "req/s", median(rps), rps, CMD, load),
-        Figure(AREA, "RSS peak under /chat load", None, "MB", peak[0], [], CMD, load),
+               errors, CMD, f"total over {load['requests']} requests"),
+        Figure(AREA, "/chat throughput", None, "req/s", median(rps), rps, CMD, note),
+        Figure(AREA, "RSS peak under /chat load", None, "MB", load["peak_rss"], [], CMD, note),
         Figure(AREA, "RSS after the PDF uploads", None, "MB", rss_after, [], CMD,
-               f"{len(upload) + (0 if quick else 1)} sessions of {PDF_PAGES} pages held"),
-        timing(AREA, f"POST /upload of a {PDF_PAGES}-page PDF", UPLOAD_GOAL_S, upload,
+               f"{len(uploads) + (0 if quick else 1)} sessions of {PDF_PAGES} pages held"),
+        timing(AREA, f"POST /upload of a {PDF_PAGES}-page PDF", UPLOAD_GOAL_S, uploads,
                command=CMD, note=f"{len(pdf) / 1e3:.0f} kB text PDF; parse, split, embed, index"),
     ]  # fmt: skip
     return figures
 
 
-def _upload(base: str, pdf: bytes) -> None:
+def upload(base: str, files: list[tuple[str, bytes, str]]) -> float:
+    """POST files to /upload as one new session; return the seconds it took."""
+    t0 = time.perf_counter()
     reply = httpx.post(
-        base + "/upload",
-        files={"files": ("bench.pdf", pdf, "application/pdf")},
-        timeout=120,
+        base + "/upload", files=[("files", f) for f in files], timeout=httpx.Timeout(900)
     )
+    took = time.perf_counter() - t0
     if reply.status_code != 200:
         raise BenchError(f"upload answered {reply.status_code}: {reply.text[:300]}")
+    return took
 
 
 def installed_size_mb() -> float:

@@ -20,7 +20,8 @@ import httpx
 
 from bench import _soakcheck as check
 from bench.figures import BenchError, Figure, timing
-from bench.service import ensure_wrk, free_port
+from bench.service import ensure_wrk, stop_process, wait_status
+from deploy.podman import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 AREA = "soak"
@@ -87,17 +88,7 @@ class Service:
 
     def wait(self, path: str, t0: float, limit_s: float = 60.0) -> float:
         """Poll `path` until it answers 200; return the seconds since `t0` (perf_counter)."""
-        while time.perf_counter() - t0 < limit_s:
-            if self.proc.poll() is not None:
-                tail = self.log.read_text(errors="replace")[-1500:]
-                raise BenchError(f"the service exited with {self.proc.returncode}: {tail}")
-            try:
-                if httpx.get(self.base + path, timeout=2).status_code == 200:
-                    return time.perf_counter() - t0
-            except httpx.TransportError:
-                pass
-            time.sleep(0.01)
-        raise BenchError(f"{path} did not answer 200 within {limit_s:.0f} s")
+        return wait_status(self.proc, self.base + path, t0, limit_s, log=self.log)
 
     def kill_and_restart(self) -> tuple[float, float]:
         """kill -9 the process, start a new one; return seconds to /health and /ready 200."""
@@ -109,14 +100,8 @@ class Service:
 
     def stop(self) -> None:
         """Stop the process (SIGTERM, then SIGKILL)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
 
 
 @contextmanager

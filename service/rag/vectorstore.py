@@ -189,7 +189,7 @@ class FaissStore(VectorStore):
     def _query_vector(self, query: str) -> np.ndarray:
         self._refresh()
         if isinstance(self._embedder, HashingEmbeddings):  # skip the list round trip
-            vec = self._embedder.vector(query).reshape(1, -1).copy()
+            vec = self._embedder.vector(query).reshape(1, -1)  # a fresh array: normalised in place
         else:
             vec = np.asarray([self._embedder.embed_query(query)], dtype=np.float32)
         faiss.normalize_L2(vec)

@@ -1,29 +1,15 @@
 """The benchmark runner: a quick run writes BENCHMARKS-format output; bad input is refused."""
 
-import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from bench.figures import Figure, percentile
 from bench.report import render
 from bench.run import discover, has_run
-
-ROOT = Path(__file__).resolve().parents[2]
-INFO = {
-    "cores": 2,
-    "memory_gb": 8.0,
-    "python": "3.11.7",
-    "os": "Linux",
-    "load_before": (0.1, 0.1, 0.1),
-    "load_after": (0.2, 0.1, 0.1),
-    "date": "2026-01-01 00:00 UTC",
-    "mode": "full",
-    "took_s": 1,
-}
+from tests.bench.quick import INFO, ROOT, run_quick
 
 
 def test_figure_judges_lower_and_higher_is_better_goals():
@@ -98,20 +84,10 @@ def test_zero_jobs_is_refused(tmp_path):
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) is not installed")
 def test_quick_run_of_service_and_stack_writes_the_report(tmp_path):
-    out = tmp_path / "BENCHMARKS.md"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--quick", "--only", "service,stack", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    text = out.read_text()
+    text, data = run_quick("service,stack", tmp_path)
     for heading in ("# Benchmarks", "## Machine", "## service", "## stack", "## Goals not met"):
         assert heading in text
     assert "| figure | goal | value | min–max (n) | ratio to goal |" in text
-    data = json.loads(out.with_suffix(".json").read_text())
     figures = data["figures"]
     names = {f["name"] for f in figures}
     assert {"start → first /health 200", "/chat p99 latency", "apply, whole stack (cold)"} <= names
@@ -124,15 +100,9 @@ def test_quick_run_of_service_and_stack_writes_the_report(tmp_path):
 def test_quick_run_of_the_other_benchmarks_measures_every_figure(tmp_path):
     # service and stack: above; compare, soak and lead_time: their own tests.
     others = "image,workbook_run,quiz_grading,retrieval"
-    out = tmp_path / "BENCHMARKS.md"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--quick", "--only", others, "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    figures = json.loads(out.with_suffix(".json").read_text())["figures"]
+    text, data = run_quick(others, tmp_path)
+    figures = data["figures"]
     assert {f["area"] for f in figures} == {"container", "workbook run", "quizzes", "retrieval"}
     assert all(f["value"] is not None for f in figures), [f for f in figures if f["value"] is None]
-    text = out.read_text()
     assert "| image size added to the base | ≤ 300 MB |" in text
     assert "| 4400 MB |" in text  # the guide's image, the container table's anchor

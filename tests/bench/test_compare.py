@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from bench import _guide_env
 from bench.figures import Figure
 from bench.report import render
+from tests.bench.quick import INFO, run_quick
 
-ROOT = Path(__file__).resolve().parents[2]
-INFO = {
-    "cores": 2,
-    "memory_gb": 8.0,
-    "python": "3.11.7",
-    "os": "Linux",
-    "load_before": (0.1, 0.1, 0.1),
-    "load_after": (0.2, 0.1, 0.1),
-    "date": "2026-01-01 00:00 UTC",
-    "mode": "full",
-    "took_s": 1,
-}
 IMAGE_ROWS = ("image size", "container start")
 
 
@@ -68,13 +54,8 @@ def test_constraints_keep_the_service_pins_without_hashes(tmp_path):
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) is not installed")
 def test_quick_compare_run_fills_both_columns(tmp_path):
     # Builds build/guide-venv the first time (about a minute and 1.5 GB), then reuses it.
-    out = tmp_path / "B.md"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--quick", "--only", "compare", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    figures = json.loads(out.with_suffix(".json").read_text())["figures"]
+    text, data = run_quick("compare", tmp_path)
+    figures = data["figures"]
     rows = [f for f in figures if not f["name"].startswith(IMAGE_ROWS)]
     assert len(rows) >= 12
     for f in rows:
@@ -83,4 +64,4 @@ def test_quick_compare_run_fills_both_columns(tmp_path):
     by_name = {f["name"]: f for f in figures}
     assert by_name["installed size (site-packages)"]["versus_ratio"] < 1  # torch is big
     assert by_name["/chat errors"]["value"] == 0 and by_name["/chat errors"]["versus"] == 0
-    assert "## guide comparison" in out.read_text()
+    assert "## guide comparison" in text

@@ -1,17 +1,11 @@
 """The commit-to-production breakdown: measured steps plus the rollout model's AWS-only waits."""
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from bench.lead_time import GUIDE_S, _phases
 from deploy import alb
 from deploy.rollout import RolloutConfig, simulate_rollout
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.quick import run_quick
 
 
 def test_modelled_phases_add_up_to_the_modelled_rollout():
@@ -26,13 +20,8 @@ def test_modelled_phases_add_up_to_the_modelled_rollout():
 
 @pytest.mark.container
 def test_quick_run_reports_every_part_against_the_guide(base_image, tmp_path):
-    out = tmp_path / "B.md"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--quick", "--only", "lead_time", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    figures = {f["name"]: f for f in json.loads(out.with_suffix(".json").read_text())["figures"]}
+    _, data = run_quick("lead_time", tmp_path)
+    figures = {f["name"]: f for f in data["figures"]}
     estimate = figures["AWS workflow, commit image → stable (estimate)"]
     measured = figures["everything this machine can run, summed"]["value"]
     total = figures["AWS only: total"]["value"]
