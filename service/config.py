@@ -93,6 +93,16 @@ class Settings(BaseSettings):
         return value.strip().upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
+    def _embedder_installed(self) -> Settings:
+        # Refuse at start-up rather than at the first upload; find_spec imports nothing.
+        if self.embeddings == "minilm":
+            from service.rag.minilm import INSTALL_HINT, missing_modules
+
+            if missing := missing_modules():
+                raise SettingsError(f"{INSTALL_HINT}; missing: {', '.join(missing)}")
+        return self
+
+    @model_validator(mode="after")
     def _production_rules(self) -> Settings:
         if self.env != "production":
             return self

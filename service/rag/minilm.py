@@ -26,6 +26,11 @@ INSTALL_HINT = (
 _load_lock = threading.Lock()
 
 
+def missing_modules() -> list[str]:
+    """Return the modules EMBEDDINGS=minilm needs that are not installed (imports none)."""
+    return [m for m in MODULES if importlib.util.find_spec(m) is None]
+
+
 @lru_cache(maxsize=1)
 def _model() -> Any:
     """Load the packaged model once per process, never from a hub."""
@@ -51,8 +56,7 @@ class MiniLMEmbeddings(Embeddings):
 
     def __init__(self, batch_size: int = 32) -> None:
         # Fail when chosen, not at the first upload: find_spec looks without importing torch.
-        missing = [m for m in MODULES if importlib.util.find_spec(m) is None]
-        if missing:
+        if missing := missing_modules():
             raise RagError(f"{INSTALL_HINT}; missing module(s): {', '.join(missing)}")
         self.batch_size = batch_size
         self._dim: int | None = None

@@ -69,3 +69,11 @@ def test_bad_values_are_refused(make_settings):
         make_settings(PORT="0")
     with pytest.raises(ValidationError, match="LLM_PROVIDER"):
         make_settings(LLM_PROVIDER="openai")
+
+
+def test_an_embedder_whose_packages_are_missing_stops_start_up(make_settings):
+    with pytest.raises(ValidationError, match="EMBEDDINGS=minilm needs torch"):
+        make_settings(EMBEDDINGS="minilm")  # the service extra has no PyTorch
+    with pytest.raises(ValidationError, match="EMBEDDINGS"):
+        make_settings(EMBEDDINGS="word2vec")
+    assert make_settings(EMBEDDINGS=" Hashing ").embeddings == "hashing"
