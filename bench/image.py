@@ -12,8 +12,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from deploy.podman import RUN_FLAGS, base_image, free_port, podman
+from deploy.podman import RUN_FLAGS, base_image, podman
 from deploy.podman import build as podman_build
+from service.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "localhost/llmops:bench"

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from bench.figures import BenchError, Figure, median, repeat, timing
-from deploy.podman import free_port
+from service.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 AREA = "service"

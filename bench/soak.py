@@ -21,7 +21,7 @@ import httpx
 from bench import _soakcheck as check
 from bench.figures import BenchError, Figure, timing
 from bench.service import ensure_wrk, stop_process, wait_status
-from deploy.podman import free_port
+from service.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 AREA = "soak"

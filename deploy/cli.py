@@ -17,12 +17,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from deploy.changes import Change
-from deploy.config import get_settings
-from deploy.errors import DeployError, InvalidInput
-from deploy.names import StackNames
+from deploy import pipeline, present, stack
+from deploy.aws.backend import Backend, check_kind
+from deploy.aws.errors import DeployError, InvalidInput
+from deploy.aws.names import StackNames
+from deploy.aws.settings import DeploySettings
+from deploy.resources import ecs, secrets
+from deploy.resources import logs as stack_logs
+from emulator import moto_server
 
 app = typer.Typer(
     help="Provision and operate the guide's ECS Fargate stack (moto by default).",
@@ -40,30 +43,29 @@ _SINCE = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
-def _names() -> StackNames:
-    s = get_settings()
-    return StackNames(project=s.project_tag, region=s.aws_region)
+class Edge:
+    """What one command reads once: the settings, the backend it talks to, the stack's names."""
 
+    def __init__(self, backend: str | None) -> None:
+        self.settings = DeploySettings()
+        try:
+            kind = check_kind(backend or self.settings.backend)
+        except DeployError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        named = self.settings.moto_endpoint()
+        if kind == "moto" and not (named and moto_server.answers(named)):
+            err.print(
+                "[dim]moto: embedded server for this command only; run `workbook stack "
+                "emulator` to keep the stack between commands[/]"
+            )
+        self.backend: Backend = self.settings.start_backend(kind)
+        self.ctx = self.backend.ctx
+        self.names = StackNames(project=self.settings.project_tag)
 
-def _connect(backend: str | None) -> str:
-    """Point this process at the backend; reuse a running moto server when one is named."""
-    from deploy.backend import current_backend, moto_answers, start_backend
-
-    s = get_settings()
-    kind = backend or s.backend
-    if kind not in ("moto", "localstack", "aws"):
-        raise typer.BadParameter(f"unknown backend {kind!r}: choose moto, localstack or aws")
-    current = current_backend()
-    if current is not None and current.kind == kind:
-        return kind
-    named = s.aws_endpoint_url or (f"http://127.0.0.1:{s.moto_port}" if s.moto_port else None)
-    if kind == "moto" and not (named and moto_answers(named)):
-        err.print(
-            "[dim]moto: embedded server for this command only; run `workbook stack emulator` "
-            "to keep the stack between commands[/]"
-        )
-    start_backend(kind)
-    return kind
+    @property
+    def options(self) -> dict[str, dict]:
+        """Return the per-resource options the settings set (the budget's e-mail and limit)."""
+        return {"budget": self.settings.budget_options()}
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -71,36 +73,16 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(2 if isinstance(exc, InvalidInput | ValueError) else 1)
 
 
-def _changes_table(changes: list[Change], title: str) -> Table:
-    table = Table(title=title)
-    for col in ("resource", "name", "action", "detail"):
-        table.add_column(col)
-    colour = {"create": "green", "update": "yellow", "delete": "red"}
-    for c in changes:
-        detail = ", ".join(f"{k}" for k in c.detail) if c.detail else ""
-        table.add_row(c.kind, c.name, f"[{colour.get(c.action, 'white')}]{c.action}", detail)
-    return table
-
-
-def _summary(changes: list[Change]) -> str:
-    counts: dict[str, int] = {}
-    for c in changes:
-        counts[c.action] = counts.get(c.action, 0) + 1
-    return ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
-
-
 @app.command()
 def plan(backend: BackendOpt = None) -> None:
     """Show what apply would create, update or leave unchanged."""
-    from deploy import stack
-
+    edge = Edge(backend)
     try:
-        _connect(backend)
-        changes = stack.plan(_names())
+        changes = stack.plan(edge.ctx, edge.names, options=edge.options).changes
     except DeployError as exc:
         raise _fail(exc) from exc
-    console.print(_changes_table(changes, "Plan"))
-    console.print(_summary(changes))
+    console.print(present.changes_table(changes, "Plan"))
+    console.print(present.summary(changes))
 
 
 @app.command()
@@ -109,32 +91,31 @@ def apply(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="accept the cost on real AWS")] = False,
 ) -> None:
     """Create or converge the whole stack (asks first on real AWS, showing the cost)."""
-    from deploy import stack
 
     def confirm(breakdown) -> bool:
-        console.print(breakdown.rich_table())
+        console.print(present.cost_table(breakdown))
         return typer.confirm("Create these billable resources?", default=False)
 
+    edge = Edge(backend)
     try:
-        kind = _connect(backend)
-        changes = stack.apply(_names(), backend=kind, yes=yes, confirm=confirm)
+        result = stack.apply(
+            edge.ctx, edge.names, options=edge.options, yes=yes, confirm=confirm, progress=True
+        )
     except DeployError as exc:
         raise _fail(exc) from exc
-    console.print(_changes_table([c for c in changes if c.changed], "Applied"))
-    console.print(_summary(changes))
+    console.print(present.changes_table(result.changed, "Applied"))
+    console.print(present.summary(result.changes))
 
 
 @app.command()
 def status(backend: BackendOpt = None) -> None:
     """Show the inventory, the service's deployments and the targets' health."""
-    from deploy import stack
-
+    edge = Edge(backend)
     try:
-        _connect(backend)
-        report = stack.status(_names())
+        report = stack.status(edge.ctx, edge.names)
     except DeployError as exc:
         raise _fail(exc) from exc
-    for table in stack.status_tables(report):
+    for table in present.status_tables(report):
         console.print(table)
 
 
@@ -144,19 +125,17 @@ def teardown(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask on real AWS")] = False,
 ) -> None:
     """Delete everything in reverse order, then check nothing tagged for the project is left."""
-    from deploy import stack
-
+    edge = Edge(backend)
     try:
-        kind = _connect(backend)
         report = stack.teardown(
-            _names(),
-            backend=kind,
+            edge.ctx,
+            edge.names,
             yes=yes,
             confirm=lambda: typer.confirm("Delete the whole stack?", default=False),
         )
     except DeployError as exc:
         raise _fail(exc) from exc
-    console.print(_changes_table([c for c in report.changes if c.changed], "Deleted"))
+    console.print(present.changes_table([c for c in report.changes if c.changed], "Deleted"))
     if not report.clean:
         err.print("[red]still present:[/] " + "; ".join(report.leftovers))
         raise typer.Exit(1)
@@ -170,13 +149,11 @@ def deploy(
     wait: Annotated[bool, typer.Option(help="wait until the service is stable")] = False,
 ) -> None:
     """Register a task definition revision with IMAGE and roll the service onto it."""
-    from deploy import ecs
-
+    edge = Edge(backend)
     try:
-        kind = _connect(backend)
-        change = ecs.deploy(_names(), image)
+        change = ecs.deploy(edge.ctx, edge.names, image)
         if wait:
-            ecs.wait_stable(_names(), delay=1 if kind == "moto" else 15)
+            ecs.wait_stable(edge.ctx, edge.names, delay=1 if edge.ctx.kind == "moto" else 15)
     except DeployError as exc:
         raise _fail(exc) from exc
     console.print(
@@ -188,11 +165,9 @@ def deploy(
 @app.command()
 def redeploy(backend: BackendOpt = None) -> None:
     """Force a new deployment of the same revision (picks up rotated secrets)."""
-    from deploy import ecs
-
+    edge = Edge(backend)
     try:
-        _connect(backend)
-        change = ecs.redeploy(_names())
+        change = ecs.redeploy(edge.ctx, edge.names)
     except DeployError as exc:
         raise _fail(exc) from exc
     console.print(f"service {change.name}: new deployment started")
@@ -204,11 +179,9 @@ def rollback(
     backend: BackendOpt = None,
 ) -> None:
     """Point the service back at an earlier task definition revision."""
-    from deploy import ecs
-
+    edge = Edge(backend)
     try:
-        _connect(backend)
-        change = ecs.rollback(_names(), revision)
+        change = ecs.rollback(edge.ctx, edge.names, revision)
     except DeployError as exc:
         raise _fail(exc) from exc
     console.print(f"service {change.name}: now on revision {revision}")
@@ -220,11 +193,9 @@ def scale(
     backend: BackendOpt = None,
 ) -> None:
     """Set the service's desired task count."""
-    from deploy import ecs
-
+    edge = Edge(backend)
     try:
-        _connect(backend)
-        change = ecs.scale(_names(), count)
+        change = ecs.scale(edge.ctx, edge.names, count)
     except DeployError as exc:
         raise _fail(exc) from exc
     before, after = change.detail["desiredCount"]
@@ -253,8 +224,6 @@ def secret_set(
     backend: BackendOpt = None,
 ) -> None:
     """Store API keys in the stack's secret; values are never printed."""
-    from deploy import secrets
-
     parsed = _parse_pairs(pairs)
     values: dict[str, str] = {}
     for key, value in parsed:
@@ -266,9 +235,9 @@ def secret_set(
         if not value:
             raise typer.BadParameter(f"empty value for {key}")
         values[key] = value
+    edge = Edge(backend)
     try:
-        _connect(backend)
-        change = secrets.set_secret_values(_names(), values)
+        change = secrets.set_secret_values(edge.ctx, edge.names, values)
     except DeployError as exc:
         raise _fail(exc) from exc
     changed = change.detail.get("keys_changed", sorted(values))
@@ -298,12 +267,10 @@ def logs(
     backend: BackendOpt = None,
 ) -> None:
     """Print the service's recent log events, oldest first."""
-    from deploy import logs as stack_logs
-
     window = _since(since)
+    edge = Edge(backend)
     try:
-        _connect(backend)
-        rows = stack_logs.tail(_names(), since=window, filter_pattern=filter_pattern)
+        rows = stack_logs.tail(edge.ctx, edge.names, since=window, filter_pattern=filter_pattern)
     except DeployError as exc:
         raise _fail(exc) from exc
     for row in rows:
@@ -320,18 +287,16 @@ def emulator(
     ] = None,
 ) -> None:
     """Run a moto server in the foreground so a moto stack persists between commands."""
-    from deploy.backend import DUMMY_CREDENTIALS, serve_moto
-
-    server = serve_moto(port, get_settings().aws_region)
-    endpoint = server.endpoint_url
-    bound = endpoint.rsplit(":", 1)[1]
+    settings = DeploySettings()
+    server = moto_server.MotoServer(port)
     exports = {
-        "AWS_ENDPOINT_URL": endpoint,
-        "WORKBOOK_MOTO_PORT": str(bound),
-        "AWS_REGION": get_settings().aws_region,
-        **DUMMY_CREDENTIALS,
+        "AWS_ENDPOINT_URL": server.endpoint_url,
+        "WORKBOOK_MOTO_PORT": server.endpoint_url.rsplit(":", 1)[1],
+        "AWS_REGION": settings.aws_region,
+        "AWS_ACCESS_KEY_ID": moto_server.ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": moto_server.SECRET_ACCESS_KEY,
     }
-    console.print(f"moto server on {endpoint} (Ctrl-C stops it and forgets everything)")
+    console.print(f"moto server on {server.endpoint_url} (Ctrl-C stops it and forgets everything)")
     console.print("in another terminal:", highlight=False)
     console.print("export " + " ".join(f"{k}={v}" for k, v in exports.items()), highlight=False)
     try:
@@ -346,12 +311,6 @@ def emulator(
         server.stop()
 
 
-def _mount_rehearsal() -> None:
-    from deploy.pipeline import rehearse_command
-
-    app.command("rehearse", help="Rehearse aws.yml locally: podman, a local registry, moto.")(
-        rehearse_command
-    )
-
-
-_mount_rehearsal()
+app.command("rehearse", help="Rehearse aws.yml locally: podman, a local registry, moto.")(
+    pipeline.rehearse_command
+)

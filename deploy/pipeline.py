@@ -22,13 +22,19 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.console import Console
 
-from deploy import taskdef
-from deploy.errors import DeployError
-from deploy.names import DEFAULT_NAMES, StackNames
-from deploy.podman import BUILD_FLAGS
+from deploy import present, stack
+from deploy.aws.backend import DEFAULT_REGION
+from deploy.aws.errors import DeployError, aws_errors
+from deploy.aws.names import DEFAULT_NAMES, StackNames
+from deploy.aws.settings import DeploySettings
+from deploy.podman import BUILD_FLAGS, podman
+from deploy.resources import ecr, ecs, taskdef
+from service.aws import AwsContext
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK_DEFINITION = "deploy/task-definition.json"
@@ -41,8 +47,9 @@ class PipelineError(DeployError):
 
 def workflow_env(names: StackNames = DEFAULT_NAMES) -> dict[str, str]:
     """Return the `env:` block aws.yml must carry for `names` (its single source of names)."""
+    # The region is the workflow's own (names carry none): the backend's default region.
     return {
-        "AWS_REGION": names.region,
+        "AWS_REGION": DEFAULT_REGION,
         "ECR_REPOSITORY": names.repository,
         "ECS_CLUSTER": names.cluster,
         "ECS_SERVICE": names.service,
@@ -127,15 +134,15 @@ def commit_sha(repo: Path = ROOT) -> str:
     return out.stdout.strip()
 
 
-def podman(*args: str, timeout: float = 900) -> str:
-    """Run podman and return its stdout, or raise PipelineError with its stderr."""
+def _podman(step: str, *args: str) -> str:
+    """Run podman for one rehearsal step; return stdout or raise PipelineError naming the step."""
     try:
-        out = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout)
+        done = podman(*args, check=False)
     except FileNotFoundError:
         raise PipelineError("podman is not installed (make system-deps installs it)") from None
-    if out.returncode != 0:
-        raise PipelineError(f"podman {args[0]} failed: {out.stderr.strip()[-800:]}")
-    return out.stdout
+    if done.returncode != 0:
+        raise PipelineError(f"{step}: podman {args[0]} failed: {done.stderr.strip()[-800:]}")
+    return done.stdout
 
 
 @contextlib.contextmanager
@@ -206,6 +213,9 @@ FILL = "Fill the account, region and secret ARN into the task definition"
 RENDER = "Render the task definition with the new image"
 DEPLOY = "Register the revision and update the service"
 VERIFY = "Fail if the circuit breaker rolled the deployment back"
+# Rehearsal steps that run podman (their names head its errors).
+BUILD = "Build, tagged with the commit SHA"
+PUSH = "Push to the registry"
 
 
 def _timed(steps: list[Step], name: str, mirrors: str, fn: Callable[[], str]) -> None:
@@ -214,41 +224,33 @@ def _timed(steps: list[Step], name: str, mirrors: str, fn: Callable[[], str]) ->
     steps.append(Step(name, time.perf_counter() - start, detail, mirrors))
 
 
-def _require_stack(names: StackNames) -> None:
-    from deploy import ecr, ecs
-
-    missing = [
-        what
-        for what, found in (
-            (f"ECR repository {names.repository}", ecr.find_repository(names)),
-            (f"ECS service {names.service}", ecs.find_service(names)),
-        )
-        if found is None
-    ]
+def stack_outputs(ctx: AwsContext, names: StackNames, *, apply: bool = True) -> dict[str, Any]:
+    """Return the outputs of the stack the workflow deploys into; with apply, build it first."""
+    if apply:
+        return stack.apply(ctx, names, target="ecs").outputs
+    planned = stack.plan(ctx, names, target="ecs")
+    missing = [f"{c.kind} {c.name}" for c in planned.changes if c.action == "create"]
     if missing:
         raise PipelineError(
-            f"{' and '.join(missing)} not found: the workflow deploys into an existing stack; "
+            f"{', '.join(missing)} not found: the workflow deploys into an existing stack; "
             "run `workbook stack apply` first"
         )
+    return planned.outputs
 
 
 def rehearse(
-    names: StackNames = DEFAULT_NAMES,
+    ctx: AwsContext,
+    names: StackNames,
     *,
     image: str | None = None,
     base_image: str = "python:3.12-slim",
     sha: str | None = None,
-    backend: str = "moto",
     wait_minutes: int = WAIT_MINUTES,
+    apply: bool = True,
 ) -> list[Step]:
-    """Run aws.yml's steps against the emulator and podman; return the timed steps."""
-    from deploy import ecr, ecs, secrets
-    from deploy.backend import start_backend
-    from deploy.clients import account_id, client
-
-    be = start_backend(backend)
-    _require_stack(names)
-    emulated = be.kind == "moto"
+    """Run aws.yml's steps against `ctx`'s account and podman; return the timed steps."""
+    outputs = stack_outputs(ctx, names, apply=apply)
+    emulated = ctx.kind == "moto"
     steps: list[Step] = []
     state: dict[str, str] = {}
     tag = sha or commit_sha()
@@ -256,25 +258,27 @@ def rehearse(
 
     def build() -> str:
         if image is not None:  # an image built earlier (the container tests' fixture)
-            podman("tag", image, local)
+            _podman(BUILD, "tag", image, local)
             return f"tagged {image} as {local}"
-        podman(
-            "build", *BUILD_FLAGS, "--build-arg", f"PYTHON_IMAGE={base_image}",
+        _podman(
+            BUILD, "build", *BUILD_FLAGS, "--build-arg", f"PYTHON_IMAGE={base_image}",
             "--build-arg", f"GIT_SHA={tag}", "-t", local, str(ROOT),
         )  # fmt: skip
         return f"built {local} on {base_image}"
 
     def push() -> str:
         remote = f"{state['registry']}/{names.repository}:{tag}"
-        # v2s2: the Docker manifest type deploy.ecr.record_image declares to ECR.
-        podman("push", "--tls-verify=false", "--format", "v2s2", local, f"docker://{remote}")
+        # v2s2: the Docker manifest type deploy.resources.ecr.record_image declares to ECR.
+        _podman(
+            "push", "push", "--tls-verify=false", "--format", "v2s2", local, f"docker://{remote}"
+        )
         state["manifest"], digest = registry_manifest(state["registry"], names.repository, tag)
         return f"pushed {remote} ({digest[:19]}...)"
 
     def record() -> str:
         # A real push lands in ECR itself; here the registry's manifest is put into moto.
         try:
-            ecr.record_image(names, tag, state["manifest"])
+            ecr.record_image(ctx, names, tag, state["manifest"])
         except DeployError as exc:  # the same commit pushed twice: ECR keeps the first
             if "already exists" not in str(exc):
                 raise
@@ -285,47 +289,48 @@ def rehearse(
     def fill() -> str:
         state["filled"] = fill_placeholders(
             taskdef.TEMPLATE_PATH.read_text(encoding="utf-8"),
-            account_id=account_id(),
-            region=names.region,
-            secret_arn=secrets.secret_arn(names),
+            account_id=ctx.account_id,
+            region=ctx.region,
+            secret_arn=outputs["secrets"].arn,
         )
         return f"{TASK_DEFINITION}: <ACCOUNT_ID>, <REGION>, <SECRET_ARN> filled"
 
     def render() -> str:
-        uri = ecr.image_uri(names, tag)
+        uri = ecr.image_uri(outputs["ecr"].repository_uri, tag)
         td = render_image(json.loads(state["filled"]), names.container, uri)
         taskdef.check(td)  # what Fargate would refuse (moto validates nothing)
         state["td"] = json.dumps(td)
         return f"{names.container} -> {uri}"
 
     def register_and_update() -> str:
-        ecs_client = client("ecs")
+        client = ctx.client("ecs")
         td = {**json.loads(state["td"]), "tags": names.tag_list("key", "value")}
-        registered = ecs_client.register_task_definition(**td)["taskDefinition"]
-        state["arn"] = registered["taskDefinitionArn"]
-        ecs_client.update_service(
-            cluster=names.cluster, service=names.service, taskDefinition=state["arn"]
-        )
+        with aws_errors(f"ECS service {names.service} in cluster {names.cluster}", "ecs"):
+            registered = client.register_task_definition(**td)["taskDefinition"]
+            state["arn"] = registered["taskDefinitionArn"]
+            client.update_service(
+                cluster=names.cluster, service=names.service, taskDefinition=state["arn"]
+            )
         return f"registered {names.family}:{registered['revision']}; service updated"
 
     def wait() -> str:
-        ecs.wait_stable(names, timeout=wait_minutes * 60, delay=5)
+        ecs.wait_stable(ctx, names, timeout=wait_minutes * 60, delay=5)
         note = " (moto: running == desired at once, no task started)" if emulated else ""
         return f"stable within {wait_minutes} min{note}"
 
     def verify() -> str:
-        svc = client("ecs").describe_services(cluster=names.cluster, services=[names.service])
+        svc = ctx.client("ecs").describe_services(cluster=names.cluster, services=[names.service])
         return check_rollout(svc["services"][0], state["arn"], emulated=emulated)
 
     with local_registry() as reg:
         state["registry"] = reg
-        where = be.endpoint_url or "AWS"
+        where = ctx.endpoint_url or "AWS"
         _timed(steps, "Check out the commit", CHECKOUT, lambda: f"HEAD is {tag[:12]}")
-        _timed(steps, "Point AWS calls at the backend", CREDENTIALS, lambda: f"{be.kind}: {where}")
+        _timed(steps, "Point AWS calls at the backend", CREDENTIALS, lambda: f"{ctx.kind}: {where}")
         _timed(steps, "Use the local registry", LOGIN, lambda: f"{reg} stands in for ECR")
         _timed(steps, "Use podman as the builder", BUILDER, lambda: "podman (buildx on GitHub)")
-        _timed(steps, "Build, tagged with the commit SHA", BUILD_PUSH, build)
-        _timed(steps, "Push to the registry", BUILD_PUSH, push)
+        _timed(steps, BUILD, BUILD_PUSH, build)
+        _timed(steps, PUSH, BUILD_PUSH, push)
         _timed(steps, "Record the image in ECR", BUILD_PUSH, record)
         _timed(steps, "Fill the task definition", FILL, fill)
         _timed(steps, "Render it with the new image", RENDER, render)
@@ -333,21 +338,6 @@ def rehearse(
         _timed(steps, "Wait for service stability", DEPLOY, wait)
         _timed(steps, "Refuse a rolled-back deployment", VERIFY, verify)
     return steps
-
-
-def timeline(steps: list[Step]):
-    """Return a rich table of the steps: start offset, duration and detail."""
-    from rich.table import Table
-
-    table = Table(title="Deploy rehearsal (aws.yml on moto + podman)")
-    for column in ("start (s)", "took (s)", "step", "detail"):
-        table.add_column(column, justify="right" if "(s)" in column else "left")
-    offset = 0.0
-    for step in steps:
-        table.add_row(f"{offset:.1f}", f"{step.seconds:.2f}", step.name, step.detail)
-        offset += step.seconds
-    table.add_row("", f"{offset:.2f}", "total", f"{len(steps)} steps", style="bold")
-    return table
 
 
 def rehearse_command(
@@ -358,38 +348,15 @@ def rehearse_command(
     apply: bool = typer.Option(True, help="Apply the stack on the emulator first."),
 ) -> None:
     """Rehearse the GitHub deploy workflow locally and print its timeline."""
-    from rich.console import Console
-
-    from deploy.backend import start_backend
-
     console = Console()
-    with start_backend("moto"):
-        if apply:
-            ensure_stack(DEFAULT_NAMES, progress=True)
-        try:
-            steps = rehearse(DEFAULT_NAMES, image=image, base_image=base_image)
-        except DeployError as exc:
-            console.print(f"[red]rehearsal failed:[/red] {exc}")
-            raise typer.Exit(1) from exc
-    console.print(timeline(steps))
-
-
-# What the workflow deploys into; scaling, state and budget do not matter to a deploy.
-REHEARSAL_STACK = ("secrets", "iam", "ecr", "logs", "network", "alb", "ecs")
-
-
-def ensure_stack(names: StackNames, *, progress: bool = False) -> None:
-    """Create the part of the stack the workflow deploys into (on the current backend)."""
+    settings = DeploySettings()
+    backend = settings.start_backend("moto")
+    names = StackNames(project=settings.project_tag)
     try:
-        from deploy.stack import apply
-    except ImportError:  # an older tree without deploy/stack.py: the same modules by hand
-        import importlib
-
-        for name in REHEARSAL_STACK:
-            importlib.import_module(f"deploy.{name}").ensure(names)
-        return
-    apply(names, only=REHEARSAL_STACK, progress=progress)
-
-
-if __name__ == "__main__":  # `python -m deploy.pipeline` until the CLI mounts the command
-    typer.run(rehearse_command)
+        steps = rehearse(backend.ctx, names, image=image, base_image=base_image, apply=apply)
+    except DeployError as exc:
+        console.print(f"[red]rehearsal failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        backend.stop()
+    console.print(present.timeline(steps))

@@ -9,10 +9,8 @@ runc and explicit ulimits.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,23 +45,3 @@ def build(
         "--build-arg", f"GIT_SHA={sha}", "-t", tag, str(context), timeout=timeout,
     )  # fmt: skip
     return time.perf_counter() - started
-
-
-def free_port() -> int:
-    """Return a free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, limit_s: float = 30.0) -> float:
-    """Poll `url` until it answers 200 and return the seconds it took."""
-    start = time.monotonic()
-    while time.monotonic() - start < limit_s:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return time.monotonic() - start
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"{url} did not answer 200 within {limit_s} s")

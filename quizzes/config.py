@@ -6,6 +6,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.config import ENV_FILE
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -17,7 +19,7 @@ def _default_db() -> Path:
 class QuizSettings(BaseSettings):
     """Where the bank lives and where progress is stored (env QUIZ_DB, QUIZ_BANK_DIR)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore")
 
     db_path: Path = Field(default_factory=_default_db, validation_alias="QUIZ_DB")
     bank_dir: Path = Field(PACKAGE_DIR / "bank", validation_alias="QUIZ_BANK_DIR")

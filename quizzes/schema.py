@@ -4,6 +4,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from workbook.coverage import chapter_names
+
 TOPICS = (
     "architecture",
     "iam",
@@ -23,26 +25,15 @@ TOPICS = (
     "costs",
     "docker",
 )
-CHAPTERS = {
-    "00": "start-here",
-    "01": "rag-service",
-    "02": "containerise",
-    "03": "iam-ecr",
-    "04": "secrets-config",
-    "05": "logs",
-    "06": "networking",
-    "07": "alb-health-checks",
-    "08": "ecs-deploy",
-    "09": "autoscaling",
-    "10": "cicd",
-    "11": "state-persistence",
-    "12": "troubleshooting",
-    "13": "cost-teardown",
-    "14": "mock-interview",
-    "15": "real-aws",
-}
-ERRATA = range(1, 23)  # errata.md items 1..22
-ALLOWED_COMPUTE_PREFIXES = ("deploy.cost.", "deploy.rollout.", "deploy.scaling.")
+# The chapter notebooks (notebooks/NN_slug.ipynb) are the chapter list; their
+# metadata.workbook.chapter must equal NN (workbook.coverage.read_metadata checks it).
+CHAPTERS = chapter_names()
+ERRATA = range(1, 23)  # docs/errata.md items the bank may cite, and must cover (1..22)
+ALLOWED_COMPUTE_PREFIXES = (
+    "deploy.models.cost.",
+    "deploy.models.rollout.",
+    "deploy.models.scaling.",
+)
 
 
 class _Strict(BaseModel):
@@ -54,7 +45,7 @@ class _ItemBase(_Strict):
     chapter: str = Field(pattern=r"^\d{2}$")
     difficulty: Literal[1, 2, 3]
     guide_section: str = Field(min_length=1)
-    erratum: int | None = Field(None, ge=1, le=22)
+    erratum: int | None = Field(None, ge=ERRATA.start, le=ERRATA[-1])
     question: str = Field(min_length=1)
     explanation: str = Field(min_length=1)
     correction: str | None = None

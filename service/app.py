@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -20,8 +21,10 @@ from service.api.limits import BodyLimitMiddleware
 from service.config import Settings, get_settings
 from service.errors import ServiceError, storage_failure
 from service.logging import RequestLogMiddleware, configure_logging, request_id_var
-from service.sessions import SessionManager
-from service.storage import make_document_store, make_history_store
+from service.runtime import Runtime
+
+if TYPE_CHECKING:
+    from service.aws import AwsContext
 
 log = logging.getLogger("service")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -71,17 +74,27 @@ def _add_error_handlers(app: FastAPI) -> None:
         )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Return the service app for `settings` (default: read from the environment once)."""
+def create_app(
+    settings: Settings | None = None,
+    aws: AwsContext | None = None,
+    *,
+    load_on_start: bool = True,
+) -> FastAPI:
+    """Return the service app for `settings` (default: read from the environment once).
+
+    `aws` is where the S3 and DynamoDB stores go (default: the context the settings name);
+    tests and chapter 11 pass an emulator's. With `load_on_start=False` the lifespan leaves
+    the background loading to the caller (`app.state.runtime.start()`).
+    """
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.secret_values())
-    manager = SessionManager(settings, make_history_store(settings), make_document_store(settings))
+    runtime = Runtime(settings, aws or settings.aws_context())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("starting", extra={"settings": settings.summary()})
-        if getattr(app.state, "load_in_lifespan", True):  # service.server starts it later
-            manager.start()
+        if load_on_start:
+            runtime.start()
         yield
         log.info("stopped")
 
@@ -92,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.sessions = manager
+    app.state.runtime = runtime
     for module in (health, page, documents, chat, sessions):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,4 +1,4 @@
-"""The `serve` command (typer), mounted by the lead as `workbook serve`."""
+"""Run the RAG service from the command line: `serve` (also `workbook serve`)."""
 
 from __future__ import annotations
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+if TYPE_CHECKING:
+    from service.aws import AwsContext
+
 REPO_DIR = Path(__file__).resolve().parent.parent
+# The repository's .env, wherever the process was started from (chapters run in notebooks/).
+ENV_FILE = REPO_DIR / ".env"
 
 Provider = Literal["offline", "groq", "google", "bedrock", "ollama"]
 Environment = Literal["development", "test", "staging", "production"]
@@ -24,11 +29,32 @@ class SettingsError(ValueError):
     """Signal a configuration that must not start (the message names the variable)."""
 
 
-class Settings(BaseSettings):
+class AwsSettings(BaseSettings):
+    """The AWS variables, declared once for the service's and the deploy package's Settings."""
+
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", env_ignore_empty=True)
+
+    aws_region: str = Field("us-east-1", validation_alias="AWS_REGION")
+    aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
+    aws_profile: str | None = Field(None, validation_alias="AWS_PROFILE")
+
+    def aws_context(self, kind: str = "aws") -> AwsContext:
+        """Return the AWS context these settings name (credentials: boto3's default chain)."""
+        from service.aws import AwsContext
+
+        return AwsContext(
+            region=self.aws_region,
+            endpoint_url=self.aws_endpoint_url,
+            profile=self.aws_profile,
+            kind=kind,
+        )
+
+
+class Settings(AwsSettings):
     """Settings for the RAG service, read once from the environment and `.env`."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
+        env_file=ENV_FILE, extra="ignore", populate_by_name=True, env_ignore_empty=True
     )
 
     # The guide's plain environment variables (task definition "environment").
@@ -54,8 +80,6 @@ class Settings(BaseSettings):
     document_bucket: str | None = Field(None, validation_alias="DOCUMENT_BUCKET")
     chat_history_table: str | None = Field(None, validation_alias="CHAT_HISTORY_TABLE")
     history_ttl_days: int = Field(30, ge=1, validation_alias="HISTORY_TTL_DAYS")
-    aws_region: str = Field("us-east-1", validation_alias="AWS_REGION")
-    aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
     # Limits and access.
     max_upload_mb: float = Field(10.0, gt=0, validation_alias="MAX_UPLOAD_MB")
     max_files: int = Field(10, ge=1, validation_alias="MAX_FILES")

@@ -1,4 +1,4 @@
-"""Typed dependency aliases for the routers: settings, the session manager, the API key."""
+"""Typed dependency aliases for the routers: settings, the service's parts, the API key."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from service.chat import ChatService
 from service.config import Settings
-from service.sessions import SessionManager
+from service.runtime import Runtime
+from service.sessions import SessionStore
+from service.uploads import Uploads
 
 _bearer = HTTPBearer(
     auto_error=False, description="Needed on upload, chat, delete when API_KEY is set"
@@ -18,9 +21,24 @@ _bearer = HTTPBearer(
 
 # The dependencies are async on purpose: FastAPI runs a plain `def` dependency in the
 # threadpool, and each hop costs more than the work these do.
-async def get_manager(request: Request) -> SessionManager:
-    """Return the app's session manager (built by create_app)."""
-    return request.app.state.sessions
+async def get_runtime(request: Request) -> Runtime:
+    """Return the app's parts (built by create_app)."""
+    return request.app.state.runtime
+
+
+async def get_sessions(request: Request) -> SessionStore:
+    """Return the app's session store."""
+    return request.app.state.runtime.sessions
+
+
+async def get_chat(request: Request) -> ChatService:
+    """Return the app's chat service."""
+    return request.app.state.runtime.chat
+
+
+async def get_uploads(request: Request) -> Uploads:
+    """Return the app's upload indexer."""
+    return request.app.state.runtime.uploads
 
 
 async def app_settings(request: Request) -> Settings:
@@ -29,7 +47,10 @@ async def app_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(app_settings)]
-ManagerDep = Annotated[SessionManager, Depends(get_manager)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SessionsDep = Annotated[SessionStore, Depends(get_sessions)]
+ChatDep = Annotated[ChatService, Depends(get_chat)]
+UploadsDep = Annotated[Uploads, Depends(get_uploads)]
 
 
 async def require_api_key(

@@ -1,4 +1,4 @@
-"""Index the notes library once and cache the index under DATA_DIR, keyed by content hash."""
+"""Load the notes library once, cached under DATA_DIR by content hash; serve it read-only."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ import hashlib
 import logging
 import os
 import shutil
+import threading
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from service.errors import NotReadyError
+
 if TYPE_CHECKING:
     from service.rag.vectorstore import FaissStore
 
-LIBRARY_SESSION = "library"
+LIBRARY_WAIT_S = 10.0  # how long a library question waits for the start-up indexing
 # Bump when the way the library is chunked or embedded changes: old caches are then ignored.
 CACHE_FORMAT = "library-cache/2"
 CHUNK_SIZE = 800
@@ -75,3 +79,53 @@ def _save_cache(store: FaissStore, cache_root: Path, key: str) -> None:
     for old in cache_root.iterdir() if cache_root.is_dir() else []:
         if old.is_dir() and old.name != key and not old.name.startswith("."):
             shutil.rmtree(old, ignore_errors=True)
+
+
+class Library:
+    """The notes library: indexed (or read from its cache) once at start-up, then read-only."""
+
+    def __init__(self, library_dir: Path, cache_root: Path, embeddings: str = "hashing") -> None:
+        self.library_dir = library_dir
+        self.cache_root = cache_root
+        self.embeddings = embeddings
+        self.state = "loading"  # then "ready", "missing: ..." or "error: ..." (shown by /ready)
+        self._store: FaissStore | None = None
+        self._loaded = threading.Event()
+
+    def load(self) -> None:
+        """Index the notes (the start-up loader calls this); a failure is kept as the state."""
+        started = time.perf_counter()
+        try:
+            if not self.library_dir.is_dir():
+                self.state = f"missing: LIBRARY_DIR {self.library_dir} is not a directory"
+                log.warning("library directory missing", extra={"path": str(self.library_dir)})
+                return
+            store, cached = load_library(self.library_dir, self.cache_root, self.embeddings)
+            store.embeddings  # noqa: B018 - fit the IDF now, so searches never mutate the store
+            self._store, self.state = store, "ready"
+            log.info(
+                "library loaded",
+                extra={
+                    "chunks": len(store),
+                    "from_cache": cached,
+                    "ms": round((time.perf_counter() - started) * 1000),
+                },
+            )
+        except Exception as exc:  # reported by /ready; the process stays up to say so
+            self.state = f"error: {exc}"
+            log.exception("cannot load the notes library")
+        finally:
+            self._loaded.set()
+
+    @property
+    def ready(self) -> bool:
+        """Say whether the notes are loaded (a search then needs no waiting and no I/O)."""
+        return self._store is not None
+
+    def store(self, wait_s: float = LIBRARY_WAIT_S) -> FaissStore:
+        """Return the notes' index, waiting up to `wait_s` for start-up; else NotReadyError."""
+        if not self._loaded.wait(wait_s):
+            raise NotReadyError("the notes library is still being indexed; retry in a moment")
+        if self._store is None:
+            raise NotReadyError(f"the notes library is unavailable ({self.state})")
+        return self._store

@@ -1,9 +1,9 @@
-"""Shared fixtures: an embedded moto server for the whole run, reset before each test."""
+"""Shared fixtures: one embedded moto server for the whole run, emptied before each test."""
 
 import pytest
 
-from deploy.backend import Backend, start_backend
-from deploy.clients import reset_clients
+from deploy.aws.backend import Backend, start_backend
+from service.aws import AwsContext
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +18,11 @@ def moto_backend() -> Backend:
 def aws(moto_backend: Backend) -> Backend:
     """Give a test an empty emulated AWS account (moto reset, IAM enforcement off)."""
     moto_backend.reset()
-    reset_clients()
     yield moto_backend
     moto_backend.enforce_iam(None)
+
+
+@pytest.fixture
+def ctx(aws: Backend) -> AwsContext:
+    """Return the AWS context of the emptied emulated account."""
+    return aws.ctx

@@ -34,6 +34,11 @@ def chapter_files(notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
     return sorted(p for p in notebook_dir.glob("*.ipynb") if CHAPTER_FILE.match(p.name))
 
 
+def chapter_names(notebook_dir: Path = NOTEBOOK_DIR) -> dict[str, str]:
+    """Return each chapter's number ("08") mapped to its name from the file ("ecs-deploy")."""
+    return {p.name[:2]: p.stem[3:].replace("_", "-") for p in chapter_files(notebook_dir)}
+
+
 def read_metadata(path: Path) -> dict:
     """Return a chapter's `metadata.workbook`, refusing a missing or incomplete block."""
     meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("workbook")
@@ -57,6 +62,7 @@ def chapter_metadata(notebook_dir: Path = NOTEBOOK_DIR) -> dict[str, dict]:
 
 def load_bank():
     """Return the question bank (items and sections) from the quiz settings."""
+    # imported here: quizzes.schema takes its chapter list from this module (a cycle otherwise)
     from quizzes.config import get_settings
     from quizzes.loader import load_bank as load
 

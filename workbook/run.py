@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -14,6 +12,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from service.server import serve_in_thread, wait_http
+
 QUESTIONS = (
     "How does the ECS deployment circuit breaker decide to roll back?",
     "Why does a curl health check fail on python:3.12-slim, and what works instead?",
@@ -21,12 +21,6 @@ QUESTIONS = (
     "Why must the deploy workflow check the CI run's conclusion?",
     "What does the deregistration delay really control?",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build_stack(console: Console) -> bool:
@@ -57,60 +51,31 @@ def build_stack(console: Console) -> bool:
     return not again
 
 
-def _serve(data_dir: Path):
-    import uvicorn
-
+def ask_library(console: Console, questions: int) -> bool:
+    """Start the service, ask the built-in library questions, print answers and citations."""
+    # FastAPI and the service load here, not when the CLI imports this module.
     from service.app import create_app
     from service.config import Settings
 
-    port = _free_port()
-    settings = Settings(DATA_DIR=data_dir, PORT=port, LOG_LEVEL="WARNING")
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
-def _wait_ready(http: httpx.Client, limit_s: float = 60.0) -> float:
-    started = time.perf_counter()
-    while time.perf_counter() - started < limit_s:
-        try:
-            if http.get("/ready").status_code == 200:
-                return time.perf_counter() - started
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"the service was not ready within {limit_s:.0f} s")
-
-
-def ask_library(console: Console, questions: int) -> bool:
-    """Start the service, ask the built-in library questions, print answers and citations."""
     console.rule("[bold]2. The RAG service, answering from the study notes")
+    ok = True
     with tempfile.TemporaryDirectory(prefix="workbook-run-") as tmp:
-        server, thread, base = _serve(Path(tmp))
-        ok = True
-        try:
-            with httpx.Client(base_url=base, timeout=30) as http:
-                ready_s = _wait_ready(http)
-                console.print(f"service: {base} ready in {ready_s:.2f} s (offline answerer)")
-                for question in QUESTIONS[:questions]:
-                    reply = http.post("/chat", json={"session_id": "library", "message": question})
-                    reply.raise_for_status()
-                    body = reply.json()
-                    cites = Table(show_header=True, header_style="bold", box=None)
-                    cites.add_column("source")
-                    cites.add_column("snippet", overflow="fold")
-                    for cite in body["citations"]:
-                        cites.add_row(cite["source"], cite["snippet"][:160])
-                    ok = ok and bool(body["citations"])
-                    console.print(Panel(body["answer"], title=f"Q: {question}", expand=True))
-                    console.print(cites)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+        app = create_app(Settings(DATA_DIR=Path(tmp), LOG_LEVEL="WARNING"))
+        with serve_in_thread(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+            ready_s = wait_http(server.url + "/ready", limit_s=60)
+            console.print(f"service: {server.url} ready in {ready_s:.2f} s (offline answerer)")
+            for question in QUESTIONS[:questions]:
+                reply = http.post("/chat", json={"session_id": "library", "message": question})
+                reply.raise_for_status()
+                body = reply.json()
+                cites = Table(show_header=True, header_style="bold", box=None)
+                cites.add_column("source")
+                cites.add_column("snippet", overflow="fold")
+                for cite in body["citations"]:
+                    cites.add_row(cite["source"], cite["snippet"][:160])
+                ok = ok and bool(body["citations"])
+                console.print(Panel(body["answer"], title=f"Q: {question}", expand=True))
+                console.print(cites)
     return ok
 
 

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from service.api.schemas import HealthOut, ReadyOut
-from service.deps import ManagerDep
+from service.deps import RuntimeDep
 
 router = APIRouter(tags=["health"])
 
@@ -33,9 +33,9 @@ async def health(request: Request) -> HealthOut:
 
 
 @router.get("/ready", response_model=ReadyOut, responses={503: {"model": ReadyOut}})
-async def ready(manager: ManagerDep) -> JSONResponse:
+async def ready(runtime: RuntimeDep) -> JSONResponse:
     """Say whether the library is indexed and the stores answer (503 until they do)."""
-    checks = await run_in_threadpool(manager.checks)
-    ok = manager.is_ready(checks)
+    checks = await run_in_threadpool(runtime.checks)
+    ok = runtime.is_ready(checks)
     body = ReadyOut(ready=ok, checks=checks).model_dump()
     return JSONResponse(body, status_code=200 if ok else 503)

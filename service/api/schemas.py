@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from service.rag.answers import Citation
 from service.storage.base import SESSION_ID_PATTERN
 
 SessionId = Field(
@@ -36,14 +37,6 @@ class ReadyOut(BaseModel):
     checks: dict[str, str]
 
 
-class CitationOut(BaseModel):
-    """Where an answer's statement comes from."""
-
-    source: str
-    page: int | None = None
-    snippet: str
-
-
 class ChatIn(BaseModel):
     """A question for a session."""
 
@@ -55,7 +48,7 @@ class ChatOut(BaseModel):
     """An answer with its citations."""
 
     answer: str
-    citations: list[CitationOut]
+    citations: list[Citation]
     session_id: str
     grounded: bool = Field(description="False when the documents do not answer the question.")
 
@@ -102,7 +95,7 @@ class MessageOut(BaseModel):
     role: str
     text: str
     ts: float
-    citations: list[CitationOut] = []
+    citations: list[Citation] = []
 
 
 class HistoryOut(BaseModel):

@@ -15,8 +15,7 @@ from service.api.schemas import (
     SessionOut,
     errors,
 )
-from service.deps import AuthDep, ManagerDep
-from service.library import LIBRARY_SESSION
+from service.deps import AuthDep, SessionsDep
 from service.storage.base import SESSION_ID_PATTERN
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
@@ -30,24 +29,24 @@ SessionPath = Annotated[str, Path(pattern=SESSION_ID_PATTERN, max_length=64)]
     dependencies=[AuthDep],
     responses=errors(401, 422, 503),
 )
-def create(manager: ManagerDep, body: Annotated[SessionIn | None, Body()] = None) -> SessionOut:
+def create(sessions: SessionsDep, body: Annotated[SessionIn | None, Body()] = None) -> SessionOut:
     """Create an empty session with its own history (library-backed unless told otherwise)."""
-    manifest = manager.create(library=(body or SessionIn()).library)
-    return SessionOut(session_id=manifest.session_id, library=manifest.library, documents=[])
+    session = sessions.create(library=(body or SessionIn()).library)
+    return SessionOut(session_id=session.id, library=session.library, documents=[])
 
 
 @router.get("/{session_id}/history", response_model=HistoryOut, responses=errors(404, 422))
-def history(session_id: SessionPath, manager: ManagerDep) -> HistoryOut:
+def history(session_id: SessionPath, sessions: SessionsDep) -> HistoryOut:
     """Return the session's documents and messages, oldest first ("library": none kept)."""
-    if session_id == LIBRARY_SESSION:
-        return HistoryOut(session_id=session_id, library=True, documents=[], messages=[])
-    messages = manager.history(session_id)
-    manifest = manager.manifest(session_id)
+    session = sessions.get(session_id)
     return HistoryOut(
-        session_id=session_id,
-        library=manifest.library,
-        documents=[DocumentOut(**vars(d)) for d in manifest.documents],
-        messages=[MessageOut(**m.to_dict()) for m in messages],
+        session_id=session.id,
+        library=session.library,
+        documents=[DocumentOut(**vars(d)) for d in session.documents],
+        messages=[
+            MessageOut(role=m.role, text=m.text, ts=m.ts, citations=m.citations)
+            for m in sessions.messages(session)
+        ],
     )
 
 
@@ -57,7 +56,7 @@ def history(session_id: SessionPath, manager: ManagerDep) -> HistoryOut:
     dependencies=[AuthDep],
     responses=errors(401, 403, 404, 422),
 )
-def delete(session_id: SessionPath, manager: ManagerDep) -> DeletedOut:
+def delete(session_id: SessionPath, sessions: SessionsDep) -> DeletedOut:
     """Delete the session's documents, index snapshots and history."""
-    manager.delete(session_id)
+    sessions.delete(sessions.get(session_id))
     return DeletedOut(session_id=session_id)

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from langchain_core.documents import Document
+if TYPE_CHECKING:  # the stores import Citation: keep langchain off the start-up path
+    from langchain_core.documents import Document
 
 DONT_KNOW = "I don't know: nothing in the indexed documents answers that question."
 
 History = list[tuple[str, str]]
-Hit = tuple[Document, float]
+Hit = tuple["Document", float]
 
 
 @dataclass(frozen=True)
 class Citation:
-    """Point at the text an answer relies on."""
+    """Point at the text an answer relies on (returned by /chat and kept in history)."""
 
     source: str
     page: int | None
     snippet: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Citation:
+        """Build a citation from its JSON form (as stored with a history message)."""
+        return cls(source=data["source"], page=data.get("page"), snippet=data.get("snippet", ""))
 
 
 @dataclass

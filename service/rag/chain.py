@@ -10,63 +10,39 @@ from service.rag.extractive import ExtractiveAnswerer
 from service.rag.history import check_history
 from service.rag.vectorstore import FaissStore
 
-# The default cap; the service passes its own MAX_MESSAGE_CHARS instead.
-MAX_QUESTION_CHARS = 2000
-
 
 class RagChain:
-    """Answer questions from one or more stores, rewriting follow-ups before retrieval."""
+    """Answer questions from the stores each call names, rewriting follow-ups before retrieval.
 
-    def __init__(
-        self,
-        store: FaissStore | Sequence[FaissStore],
-        answerer: Answerer | None = None,
-        k: int = 4,
-        *,
-        max_question_chars: int = MAX_QUESTION_CHARS,
-    ) -> None:
-        stores = [store] if isinstance(store, FaissStore) else list(store)
-        if not stores:
-            raise RagError("RagChain needs at least one store")
+    One chain per answerer: it holds no per-question state, so the service builds it once and
+    passes each question the stores of its session (its uploads, the notes library or both).
+    """
+
+    def __init__(self, answerer: Answerer | None = None, *, k: int = 4) -> None:
         if k < 1:
             raise RagError(f"k must be at least 1, got {k}")
-        if max_question_chars < 1:
-            raise RagError(f"max_question_chars must be at least 1, got {max_question_chars}")
-        self.max_question_chars = max_question_chars
-        self.stores = stores
         self.answerer = answerer if answerer is not None else ExtractiveAnswerer()
         self.k = k
 
-    @classmethod
-    def for_stores(
-        cls,
-        stores: Sequence[FaissStore],
-        answerer: Answerer | None = None,
-        k: int = 4,
-        *,
-        max_question_chars: int = MAX_QUESTION_CHARS,
-    ) -> RagChain:
-        """Search several stores together (e.g. a session's uploads and the notes library)."""
-        return cls(list(stores), answerer, k, max_question_chars=max_question_chars)
-
-    def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
+    def retrieve(
+        self, stores: Sequence[FaissStore], question: str, k: int | None = None
+    ) -> list[Hit]:
         """Return the k best (chunk, similarity) hits across all stores, best first."""
         k = k or self.k
         hits: list[Hit] = []
-        for store in self.stores:
+        for store in stores:
             if len(store):
                 hits.extend(store.similarity_search_with_score(question, k))
         hits.sort(key=lambda hit: -hit[1])
         return hits[:k]
 
-    def ask(self, question: str, history: History | None = None) -> Answer:
-        """Answer a question given the conversation so far as [(role, text)]."""
-        question = (question or "").strip()
-        if not question:
-            raise RagError("the question is empty")
-        if len(question) > self.max_question_chars:
-            raise RagError(f"the question is longer than {self.max_question_chars} characters")
+    def ask(
+        self, stores: Sequence[FaissStore], question: str, history: History | None = None
+    ) -> Answer:
+        """Answer a question from `stores` given the conversation so far as [(role, text)]."""
+        if isinstance(stores, FaissStore):
+            raise RagError("stores must be a sequence of stores: pass [store]")
         history = list(history or [])
         check_history(history)
         standalone = self.answerer.condense(question, history)
-        return self.answerer.answer(standalone, self.retrieve(standalone))
+        return self.answerer.answer(standalone, self.retrieve(stores, standalone))

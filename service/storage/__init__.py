@@ -18,6 +18,7 @@ from service.storage.base import (
 from service.storage.local import LocalDocumentStore, LocalHistoryStore
 
 if TYPE_CHECKING:
+    from service.aws import AwsContext
     from service.config import Settings
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
 
 
 class Deferred:
-    """Build a store on first use, so importing boto3 stays off the start-up path."""
+    """Build a store on first use, so importing botocore stays off the start-up path."""
 
     def __init__(self, build: Callable[[], Any], name: str) -> None:
         self._build = build
@@ -58,30 +59,28 @@ class Deferred:
         return f"Deferred({self._name})"
 
 
-def make_history_store(settings: Settings) -> HistoryStore:
+def make_history_store(settings: Settings, aws: AwsContext) -> HistoryStore:
     """Return DynamoDB history when CHAT_HISTORY_TABLE is set, else files under DATA_DIR."""
     if settings.chat_history_table:
 
         def build() -> HistoryStore:
-            from service.storage.aws import client
-            from service.storage.dynamodb import DynamoHistoryStore
+            from service.storage.dynamodb import DynamoHistoryStore  # botocore: see Deferred
 
-            db = client("dynamodb", settings.aws_region, settings.aws_endpoint_url)
+            db = aws.client("dynamodb")
             return DynamoHistoryStore(db, settings.chat_history_table, settings.history_ttl_days)
 
         return Deferred(build, f"dynamodb:{settings.chat_history_table}")  # type: ignore[return-value]
     return LocalHistoryStore(settings.data_dir)
 
 
-def make_document_store(settings: Settings) -> DocumentStore:
+def make_document_store(settings: Settings, aws: AwsContext) -> DocumentStore:
     """Return S3 documents when DOCUMENT_BUCKET is set, else files under DATA_DIR."""
     if settings.document_bucket:
 
         def build() -> DocumentStore:
-            from service.storage.aws import client
-            from service.storage.s3 import S3DocumentStore
+            from service.storage.s3 import S3DocumentStore  # botocore: see Deferred
 
-            s3 = client("s3", settings.aws_region, settings.aws_endpoint_url)
+            s3 = aws.client("s3")
             return S3DocumentStore(s3, settings.document_bucket, settings.data_dir / "cache")
 
         return Deferred(build, f"s3:{settings.document_bucket}")  # type: ignore[return-value]

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from service.rag.answers import Citation
+
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _SESSION_ID = re.compile(SESSION_ID_PATTERN)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -21,11 +23,21 @@ class Message:
     role: str
     text: str
     ts: float = field(default_factory=time.time)
-    citations: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        """Build a message from its JSON form."""
+        return cls(
+            role=data["role"],
+            text=data["text"],
+            ts=data.get("ts", 0.0),
+            citations=[Citation.from_dict(c) for c in data.get("citations", [])],
+        )
 
 
 @dataclass

@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from service.errors import StorageError
 from service.storage.base import Message
 
-# The table's shape. deploy/state.py creates the real table with these names.
+# The table's shape. deploy/resources/state.py creates the real table with these names.
 PARTITION_KEY = "session_id"  # one partition per chat session
 SORT_KEY = "seq"  # zero-padded nanosecond time + random suffix: sorts oldest first, no clashes
 TTL_ATTRIBUTE = "expires_at"  # epoch seconds; DynamoDB deletes expired items (within ~days)
@@ -64,7 +64,7 @@ class DynamoHistoryStore:
             "role": {"S": message.role},
             "text": {"S": message.text},
             "ts": {"N": repr(message.ts)},
-            "citations": {"S": json.dumps(message.citations)},
+            "citations": {"S": json.dumps(message.to_dict()["citations"])},
             TTL_ATTRIBUTE: {"N": str(int(message.ts) + self.ttl_seconds)},
         }
 
@@ -132,11 +132,13 @@ class DynamoHistoryStore:
             items.reverse()
         now = time.time()
         return [
-            Message(
-                role=i["role"]["S"],
-                text=i["text"]["S"],
-                ts=float(i["ts"]["N"]),
-                citations=json.loads(i.get("citations", {}).get("S", "[]")),
+            Message.from_dict(
+                {
+                    "role": i["role"]["S"],
+                    "text": i["text"]["S"],
+                    "ts": float(i["ts"]["N"]),
+                    "citations": json.loads(i.get("citations", {}).get("S", "[]")),
+                }
             )
             for i in items
             # TTL deletion lags (typically within days), so hide expired items ourselves.

@@ -81,7 +81,7 @@ class LocalHistoryStore:
         items = self._read(session_id)
         if limit is not None:
             items = items[-limit:] if limit else []
-        return [Message(**item) for item in items]
+        return [Message.from_dict(item) for item in items]
 
     def delete(self, session_id: str) -> None:
         """Remove a session's history."""

@@ -5,8 +5,9 @@ import shutil
 
 import pytest
 
-from deploy.podman import RUN_FLAGS, build, free_port, podman
+from deploy.podman import RUN_FLAGS, build, podman
 from deploy.podman import base_image as podman_base_image
+from service.server import free_port
 
 IMAGE = "localhost/llmops:test"
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deploy.podman import free_port, podman, wait_http
+from deploy.podman import podman
+from service.server import free_port, wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILES = ["docker-compose.yml", "compose/local-images.yml", "compose/wiring.yml"]

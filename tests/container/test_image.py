@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from deploy.podman import RUN_FLAGS, podman, wait_http
+from deploy.podman import RUN_FLAGS, podman
+from service.server import wait_http
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 

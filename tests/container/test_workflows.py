@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deploy import pipeline, policies, taskdef
-from deploy.names import DEFAULT_NAMES, StackNames
+from deploy import pipeline
+from deploy.aws.backend import DEFAULT_REGION
+from deploy.aws.names import DEFAULT_NAMES, StackNames
+from deploy.models import policies
+from deploy.resources import taskdef
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github/workflows"
@@ -196,13 +199,15 @@ def test_every_aws_step_has_a_rehearsal_step_and_back():
 def test_the_workflow_route_renders_what_the_stack_code_renders():
     # aws.yml: sed fills three placeholders, the render action sets the image. The stack
     # code: taskdef.render. Both must give the same task definition for the default names.
-    account, region = "123456789012", DEFAULT_NAMES.region
+    account, region = "123456789012", DEFAULT_REGION
     secret = f"arn:aws:secretsmanager:{region}:{account}:secret:llmops_prod-AbCdEf"
     image = f"{account}.dkr.ecr.{region}.amazonaws.com/llmops:0123abc"
     text = taskdef.TEMPLATE_PATH.read_text()
     filled = pipeline.fill_placeholders(text, account_id=account, region=region, secret_arn=secret)
     via_workflow = pipeline.render_image(json.loads(filled), DEFAULT_NAMES.container, image)
-    via_library = taskdef.render(DEFAULT_NAMES, image, account_id=account, secret_arn=secret)
+    via_library = taskdef.render(
+        DEFAULT_NAMES, image, region=region, account_id=account, secret_arn=secret
+    )
     assert via_workflow == via_library
 
 

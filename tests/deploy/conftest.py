@@ -1,30 +1,49 @@
 """Deploy-test helpers shared by several modules."""
 
 import contextlib
+import json
 
 import pytest
 
-from deploy.clients import client, reset_clients
-from deploy.names import DEFAULT_NAMES
+from deploy.aws.names import DEFAULT_NAMES
 
 
 @pytest.fixture
-def as_ci_user(aws, monkeypatch):
-    """Return a context manager: calls inside it use the CI user's own key under IAM checks."""
+def as_ci_user(aws):
+    """Return a context manager yielding an AWS context that signs as the CI user, IAM enforced."""
 
     @contextlib.contextmanager
     def acting():
-        key = client("iam").create_access_key(UserName=DEFAULT_NAMES.ci_user)["AccessKey"]
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
-        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-        reset_clients()
+        key = aws.ctx.client("iam").create_access_key(UserName=DEFAULT_NAMES.ci_user)
+        ci = aws.ctx.with_credentials(
+            key["AccessKey"]["AccessKeyId"], key["AccessKey"]["SecretAccessKey"]
+        )
         aws.enforce_iam(0)
         try:
-            yield
+            yield ci
         finally:
             aws.enforce_iam(None)
-            monkeypatch.undo()
-            reset_clients()
 
     return acting
+
+
+@pytest.fixture
+def aws_calls(ctx):
+    """Return watch(*services): from then on, the context's calls to them as (operation, params)."""
+    calls: list[tuple[str, str]] = []
+    hooked = []
+
+    def record(params, model, **_):
+        calls.append((model.name, json.dumps(params, sort_keys=True, default=str)))
+
+    def watch(*services: str) -> list[tuple[str, str]]:
+        for service in services:
+            event = f"provide-client-params.{service}"
+            ctx.client(service).meta.events.register(event, record)
+            hooked.append((service, event))
+        calls.clear()
+        return calls
+
+    yield watch
+    for service, event in hooked:  # the clients are shared by every test: leave no hook behind
+        ctx.client(service).meta.events.unregister(event, record)

@@ -5,9 +5,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from deploy import cli, ecs, logs, stack
-from deploy.clients import client
-from deploy.names import DEFAULT_NAMES as N
+from deploy import cli, stack
+from deploy.aws.names import DEFAULT_NAMES as N
+from deploy.resources import logs
 
 runner = CliRunner()
 
@@ -17,13 +17,28 @@ def run(*args: str, input: str | None = None):
 
 
 @pytest.fixture
-def applied(aws):
+def exported(aws, ctx, monkeypatch):
+    """Export the test's moto server, as `workbook stack emulator` tells a learner to."""
+    for key, value in ctx.environment().items():
+        monkeypatch.setenv(key, value)
+    return ctx
+
+
+@pytest.fixture
+def applied(exported):
     result = run("apply", "--backend", "moto")
     assert result.exit_code == 0, result.output
-    return result
+    return exported
 
 
-def test_plan_then_apply_then_status(aws):
+def _service(ctx) -> dict:
+    return ctx.client("ecs").describe_services(cluster=N.cluster, services=[N.service])["services"][
+        0
+    ]
+
+
+def test_plan_then_apply_then_status(exported):
+    client = exported.client
     planned = run("plan")
     assert planned.exit_code == 0 and "create" in planned.output
     assert client("ecs").list_clusters()["clusterArns"] == []
@@ -38,9 +53,9 @@ def test_plan_then_apply_then_status(aws):
 def test_deploy_rollback_scale_redeploy(applied):
     deployed = run("deploy", "--image", "v2", "--wait")
     assert deployed.exit_code == 0 and "revision 2" in deployed.output
-    assert ecs.find_service(N)["taskDefinition"].endswith(":2")
+    assert _service(applied)["taskDefinition"].endswith(":2")
     back = run("rollback", "--revision", "1")
-    assert back.exit_code == 0 and ecs.find_service(N)["taskDefinition"].endswith(":1")
+    assert back.exit_code == 0 and _service(applied)["taskDefinition"].endswith(":1")
     scaled = run("scale", "2")
     assert scaled.exit_code == 0 and "1 -> 2" in scaled.output
     assert run("redeploy").exit_code == 0
@@ -60,26 +75,26 @@ def test_secret_set_never_echoes_values(applied):
     assert "gsk-very-secret" not in result.output and "gk-hidden" not in result.output
     assert "GOOGLE_API_KEY" in result.output and "redeploy" in result.output
     stored = json.loads(
-        client("secretsmanager").get_secret_value(SecretId=N.secret)["SecretString"]
+        applied.client("secretsmanager").get_secret_value(SecretId=N.secret)["SecretString"]
     )
     assert (stored["GROQ_API_KEY"], stored["GOOGLE_API_KEY"]) == ("gsk-very-secret", "gk-hidden")
 
 
 @pytest.mark.parametrize("bad", ["1BAD=x", "=value", "MY-KEY=x"])
-def test_bad_key_value_is_refused_without_showing_the_value(aws, bad):
+def test_bad_key_value_is_refused_without_showing_the_value(exported, bad):
     result = run("secret-set", bad)
     assert result.exit_code == 2
     assert "not a valid KEY" in result.output
-    assert client("secretsmanager").list_secrets()["SecretList"] == []
+    assert exported.client("secretsmanager").list_secrets()["SecretList"] == []
 
 
-def test_empty_secret_value_is_refused(aws):
+def test_empty_secret_value_is_refused(exported):
     result = run("secret-set", "GROQ_API_KEY", input="\n")
     assert result.exit_code == 2 and "empty value" in result.output
 
 
 def test_logs_filter_and_since(applied):
-    logs.put_test_events(N, ["INFO started", "ERROR boom", "INFO ok"])
+    logs.put_test_events(applied, N, ["INFO started", "ERROR boom", "INFO ok"])
     result = run("logs", "--filter", "ERROR", "--since", "10m")
     assert result.exit_code == 0
     assert "ERROR boom" in result.output and "INFO started" not in result.output
@@ -91,30 +106,20 @@ def test_teardown_reports_nothing_left(applied):
     result = run("teardown")
     assert result.exit_code == 0, result.output
     assert "nothing tagged for the project is left" in result.output
-    assert stack.leftovers(N) == []
+    assert stack.leftovers(applied, N) == []
 
 
-def test_commands_before_apply_fail_cleanly(aws):
+def test_commands_before_apply_fail_cleanly(exported):
     result = run("deploy", "--image", "v2")
     assert result.exit_code == 1 and "workbook stack apply" in result.output
-    assert run("scale", "2", "--backend", "azure").exit_code == 2
+    bad = run("scale", "2", "--backend", "azure")
+    assert bad.exit_code == 2 and "unknown backend 'azure'" in bad.output
 
 
-def test_reuses_a_running_moto_server(aws, monkeypatch):
-    import deploy.backend as backend
-
-    monkeypatch.setattr(backend, "current_backend", lambda: None)
-    started = []
-    monkeypatch.setattr(backend, "serve_moto", lambda *a, **k: started.append(a))
-    monkeypatch.setattr(backend, "_CURRENT", None)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
-    from deploy.clients import reset_clients
-
-    reset_clients()
-    assert cli._connect("moto") == "moto"
-    assert started == []  # attached to the server at AWS_ENDPOINT_URL, started none
-    assert backend._CURRENT.endpoint_url == aws.endpoint_url
-    backend._CURRENT._saved_env.clear()  # the fixture's environment stays as it is
+def test_reuses_the_exported_moto_server(exported):
+    edge = cli.Edge("moto")
+    assert edge.backend.endpoint_url == exported.endpoint_url
+    assert edge.backend.server is None  # attached to the server at AWS_ENDPOINT_URL
 
 
 def test_emulator_prints_the_exports(aws):

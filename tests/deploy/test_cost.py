@@ -1,12 +1,18 @@
 """The price model reproduces AWS's worked figures and the errata's corrections."""
 
+import importlib
 import re
+from dataclasses import fields
 
 import pytest
+import yaml
 
-from deploy import cost
-from deploy.errors import DeployError
-from deploy.models_common import ModelError
+from deploy import present
+from deploy.aws.errors import DeployError
+from deploy.guide import GuideDataError
+from deploy.guide import path as guide_path
+from deploy.models import cost, cost_claims
+from deploy.models.common import ModelError
 
 
 def test_fargate_task_costs_55_51_a_month_on_a_730_hour_month():
@@ -53,7 +59,7 @@ def test_stack_cost_of_the_guides_stack_is_85_to_90_not_55():
     assert round(bill.item("Fargate tasks").monthly, 2) == 55.51
     rows = bill.table()
     assert rows[-1]["item"] == "TOTAL" and rows[-1]["monthly"] == round(bill.monthly_total, 2)
-    assert bill.rich_table().row_count == len(rows)
+    assert present.cost_table(bill).row_count == len(rows)
 
 
 def test_stack_cost_scales_with_tasks_and_spot():
@@ -88,8 +94,6 @@ def test_guide_claims_are_computed_and_the_wrong_ones_disagree():
 
 
 def test_every_price_has_a_source_and_a_date():
-    from dataclasses import fields
-
     assert set(cost.SOURCES) == {f.name for f in fields(cost.PriceTable)}
     assert all(url.startswith("https://") for url in cost.SOURCES.values())
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", cost.PRICES_AS_OF)
@@ -119,10 +123,101 @@ def test_bad_input_raises_a_model_error_naming_the_problem(call, words):
     assert isinstance(info.value, DeployError) and isinstance(info.value, ValueError)
 
 
-@pytest.mark.parametrize("module", ["deploy.cost", "deploy.rollout", "deploy.scaling"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "deploy.models.cost",
+        "deploy.models.prices",
+        "deploy.models.rollout",
+        "deploy.models.rollout_sim",
+        "deploy.models.scaling",
+        "deploy.models.scaling_sim",
+    ],
+)
 def test_each_model_says_it_is_a_model_and_cites_aws(module):
-    import importlib
-
     doc = importlib.import_module(module).__doc__
     assert "A model, not the emulator" in doc
     assert "https://docs.aws.amazon.com/" in doc or "https://aws.amazon.com/" in doc
+
+
+def test_guide_claims_are_the_cost_models_and_render_as_a_table():
+    assert cost.GUIDE_CLAIMS is cost_claims.GUIDE_CLAIMS
+    assert isinstance(cost.GUIDE_CLAIMS[0], cost.GuideClaim)
+    table = present.claims_table(cost.GUIDE_CLAIMS)
+    assert table.row_count == len(cost.GUIDE_CLAIMS)
+
+
+def test_each_claim_is_computed_from_its_data(tmp_path):
+    data = yaml.safe_load(guide_path("cost_claims").read_text())
+    t3 = next(c for c in data["claims"] if c["id"] == "t3-large")
+    t3["compute"]["kwargs"]["instance_type"] = "t3.medium"
+    data["monday_segments"][0]["tasks"] = 3  # the anchor feeds the three Monday claims
+    (tmp_path / "cost_claims.yaml").write_text(yaml.safe_dump(data))
+    claims = {c.id: c for c in cost_claims.guide_claims(tmp_path)}
+    assert claims["t3-large"].computed == pytest.approx(cost.ec2_monthly("t3.medium"))
+    assert round(claims["t3-large"].computed) == 30  # the guide's $30 is a t3.medium
+    # 3 tasks in the first 30 minutes: 3x30 + 2x15 + 3x50 + 2x25 = 320 task-minutes
+    assert claims["monday-task-hours"].computed == pytest.approx(320 / 60)
+    assert claims["monday-savings"].computed == pytest.approx((360 - 320) / 360 * 100)
+
+
+def _bad_claims(tmp_path, edit):
+    data = yaml.safe_load(guide_path("cost_claims").read_text())
+    edit(data)
+    (tmp_path / "cost_claims.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(GuideDataError) as info:
+        cost_claims.guide_claims(tmp_path)
+    message = str(info.value)
+    assert str(tmp_path / "cost_claims.yaml") in message
+    return message
+
+
+def _claim(data, claim_id):
+    return next(c for c in data["claims"] if c["id"] == claim_id)
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (
+            lambda d: _claim(d, "t3-large").pop("unit"),
+            ["claims[9] (id 't3-large').unit", "Field required"],
+        ),
+        (
+            lambda d: _claim(d, "alb-monthly").update(erratum="six"),
+            ["(id 'alb-monthly').erratum", "valid integer"],
+        ),
+        (
+            lambda d: _claim(d, "stack-24x7")["compute"].update(function="eval"),
+            ["(id 'stack-24x7').compute", "unknown function 'eval'", "fargate_cost"],
+        ),
+        (
+            lambda d: _claim(d, "ecr-4.4-gb")["compute"]["kwargs"].update(size=4.4),
+            ["(id 'ecr-4.4-gb').compute", "kwargs do not fit ecr_storage_monthly"],
+        ),
+        (
+            lambda d: _claim(d, "logs-example").update(id="ecr-4.4-gb"),
+            ["claims", "'ecr-4.4-gb' appears twice"],
+        ),
+        (
+            lambda d: _claim(d, "t3-large")["compute"]["kwargs"].update(instance_type="m9.huge"),
+            ["(id 't3-large').compute", "ec2_monthly failed", "m9.huge"],
+        ),
+        (lambda d: d.pop("claims"), ["claims: Field required"]),
+    ],
+)
+def test_a_bad_claims_file_names_the_file_and_the_field(tmp_path, edit, words):
+    message = _bad_claims(tmp_path, edit)
+    for word in words:
+        assert word in message
+
+
+def test_a_missing_or_broken_guide_file_is_named(tmp_path):
+    with pytest.raises(GuideDataError, match=r"cost_claims\.yaml: guide data file not found"):
+        cost_claims.guide_claims(tmp_path)
+    (tmp_path / "cost_claims.yaml").write_text("claims: [unclosed\n")
+    with pytest.raises(GuideDataError, match=r"cost_claims\.yaml: not valid YAML"):
+        cost_claims.guide_claims(tmp_path)
+    (tmp_path / "cost_claims.yaml").write_text("- just a list\n")
+    with pytest.raises(GuideDataError, match="expected a mapping"):
+        cost_claims.guide_claims(tmp_path)

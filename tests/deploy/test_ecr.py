@@ -1,111 +1,150 @@
-"""The ECR repository against moto: settings, convergence, images, deletion."""
-
-import json
-import subprocess
-import sys
+"""The ECR repository against moto: settings, convergence, outputs, images, deletion."""
 
 import pytest
 
-from deploy import ecr
-from deploy.clients import client
-from deploy.errors import InvalidInput, PermissionDenied, ResourceError
-from deploy.names import DEFAULT_NAMES
+from deploy.aws.errors import InvalidInput, PermissionDenied, ResourceError
+from deploy.aws.names import DEFAULT_NAMES
+from deploy.resources import ecr
+from deploy.resources.contract import UNKNOWN
+from tests.awscli import aws_cli
 
 N = DEFAULT_NAMES
+URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/llmops"
 
 
-def aws_cli(*args: str) -> dict:
-    """Run the AWS CLI v1 (it follows AWS_ENDPOINT_URL) and return its JSON output."""
-    out = subprocess.run(
-        [sys.executable, "-m", "awscli", *args, "--output", "json"],
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    return json.loads(out.stdout or "{}")
+def actions(result) -> list[str]:
+    return [c.action for c in result.changes]
 
 
-def test_ensure_creates_a_scanned_mutable_repo_with_keep_last_10(aws):
-    assert [c.action for c in ecr.plan(N)] == ["create"]
-    ecr.ensure(N)
-    repo = aws_cli("ecr", "describe-repositories", "--repository-names", "llmops")["repositories"][
-        0
+def test_ensure_creates_a_scanned_mutable_repo_with_keep_last_10(ctx):
+    assert actions(ecr.plan(ctx, N)) == ["create"]
+    out = ecr.ensure(ctx, N).outputs
+    [repo] = aws_cli(ctx, "ecr", "describe-repositories", "--repository-names", "llmops")[
+        "repositories"
     ]
     assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
     assert repo["imageTagMutability"] == "MUTABLE"  # AWS's default (errata 13)
-    rule = ecr.describe(N)["lifecycle"]["rules"][0]
+    rule = ecr.describe(ctx, N)["lifecycle"]["rules"][0]
     assert rule["selection"]["countNumber"] == 10 and rule["action"] == {"type": "expire"}
-    tags = client("ecr").list_tags_for_resource(resourceArn=repo["repositoryArn"])["tags"]
+    tags = ctx.client("ecr").list_tags_for_resource(resourceArn=repo["repositoryArn"])["tags"]
     assert {"Key": "Project", "Value": "ecs-workbook"} in tags
-    assert ecr.repository_uri(N) == "123456789012.dkr.ecr.us-east-1.amazonaws.com/llmops"
+    assert (out.repository_arn, out.repository_uri) == (repo["repositoryArn"], URI)
 
 
-def test_second_ensure_changes_nothing(aws):
-    ecr.ensure(N)
-    assert [c.action for c in ecr.ensure(N)] == ["unchanged"]
+def test_plan_computes_the_uri_but_not_the_arn_of_a_missing_repo(ctx):
+    planned = ecr.plan(ctx, N).outputs
+    assert planned.repository_uri == URI and planned.repository_arn == UNKNOWN
+    made = ecr.ensure(ctx, N).outputs
+    assert made.repository_uri == planned.repository_uri
+    assert made.repository_arn == "arn:aws:ecr:us-east-1:123456789012:repository/llmops"
 
 
-def test_drifted_settings_are_converged(aws):
-    ecr.ensure(N)
-    client("ecr").put_image_scanning_configuration(
+def test_second_ensure_changes_nothing_and_hands_forward_the_same_outputs(ctx):
+    first = ecr.ensure(ctx, N)
+    again = ecr.ensure(ctx, N)
+    assert actions(again) == ["unchanged"]
+    assert again.outputs == first.outputs == ecr.plan(ctx, N).outputs
+
+
+def test_noop_ensure_describes_the_repository_once(ctx, aws_calls):
+    ecr.ensure(ctx, N)
+    calls = aws_calls("ecr", "sts")
+    ecr.ensure(ctx, N)
+    assert sorted(op for op, _ in calls) == [
+        "DescribeRepositories", "GetLifecyclePolicy", "ListTagsForResource",
+    ]  # fmt: skip
+    assert len(set(calls)) == len(calls)
+
+
+def test_drifted_settings_are_converged(ctx):
+    ecr.ensure(ctx, N)
+    ctx.client("ecr").put_image_scanning_configuration(
         repositoryName="llmops", imageScanningConfiguration={"scanOnPush": False}
     )
-    client("ecr").delete_lifecycle_policy(repositoryName="llmops")
-    [change] = ecr.plan(N)
+    ctx.client("ecr").delete_lifecycle_policy(repositoryName="llmops")
+    [change] = ecr.plan(ctx, N).changes
     assert change.action == "update"
     assert set(change.detail) == {"scan_on_push", "lifecycle"}
-    ecr.ensure(N)
-    assert [c.action for c in ecr.plan(N)] == ["unchanged"]
-    assert ecr.describe(N)["scan_on_push"] is True
+    ecr.ensure(ctx, N)
+    assert actions(ecr.plan(ctx, N)) == ["unchanged"]
+    assert ecr.describe(ctx, N)["scan_on_push"] is True
 
 
-def test_immutable_flag_refuses_to_overwrite_a_tag(aws):
-    ecr.ensure(N)
-    ecr.record_image(N, "abc123")
-    ecr.record_image(N, "abc123", ecr.fake_manifest("rebuilt"))  # mutable: tag moves
-    assert [c.detail for c in ecr.ensure(N, immutable=True)] == [
+def test_missing_project_tag_is_put_back(ctx):
+    arn = ecr.ensure(ctx, N).outputs.repository_arn
+    ctx.client("ecr").untag_resource(resourceArn=arn, tagKeys=["Project"])
+    assert set(ecr.plan(ctx, N).changes[0].detail) == {"tags"}
+    ecr.ensure(ctx, N)
+    tags = ctx.client("ecr").list_tags_for_resource(resourceArn=arn)["tags"]
+    assert {"Key": "Project", "Value": "ecs-workbook"} in tags
+
+
+def test_immutable_flag_refuses_to_overwrite_a_tag(ctx):
+    ecr.ensure(ctx, N)
+    ecr.record_image(ctx, N, "abc123")
+    ecr.record_image(ctx, N, "abc123", ecr.fake_manifest("rebuilt"))  # mutable: tag moves
+    assert [c.detail for c in ecr.ensure(ctx, N, immutable=True).changes] == [
         {"tag_mutability": ("MUTABLE", "IMMUTABLE")}
     ]
+    ecr.record_image(ctx, N, "def456")
     with pytest.raises(ResourceError, match="image def456"):
-        ecr.record_image(N, "def456")
-        ecr.record_image(N, "def456", ecr.fake_manifest("rebuilt"))
+        ecr.record_image(ctx, N, "def456", ecr.fake_manifest("rebuilt"))
 
 
-def test_record_image_lists_newest_first_with_uri(aws):
-    ecr.ensure(N)
-    first = ecr.record_image(N, "sha-1")
-    ecr.record_image(N, "sha-2")
+def test_record_image_lists_newest_first_with_uri(ctx):
+    out = ecr.ensure(ctx, N).outputs
+    first = ecr.record_image(ctx, N, "sha-1")
+    ecr.record_image(ctx, N, "sha-2")
     assert first["imageTag"] == "sha-1" and first["imageDigest"].startswith("sha256:")
-    assert {t for row in ecr.images(N) for t in row["tags"]} == {"sha-1", "sha-2"}
-    assert ecr.image_uri(N, "sha-2").endswith("/llmops:sha-2")
+    assert {t for row in ecr.images(ctx, N) for t in row["tags"]} == {"sha-1", "sha-2"}
+    assert ecr.image_uri(out.repository_uri, "sha-2") == f"{URI}:sha-2"
 
 
-@pytest.mark.parametrize("tag", ["", "-x", ".x", "x" * 129])
-def test_bad_tag_is_refused(aws, tag):
-    ecr.ensure(N)
+def test_image_uri_of_a_planned_repository_is_unknown():
+    assert ecr.image_uri(UNKNOWN, "sha-1") == UNKNOWN
+
+
+@pytest.mark.parametrize("uri", [N, "llmops", f"{URI}:latest", f"{URI}/", ""])
+def test_image_uri_refuses_what_is_not_a_repository_uri(uri):
+    with pytest.raises(InvalidInput, match="repository_uri must look like"):
+        ecr.image_uri(uri, "sha-1")
+
+
+@pytest.mark.parametrize("tag", ["", "-x", ".x", "x" * 129, None])
+def test_bad_tag_is_refused(ctx, tag):
+    ecr.ensure(ctx, N)
     with pytest.raises(InvalidInput, match="image tag"):
-        ecr.record_image(N, tag)
+        ecr.record_image(ctx, N, tag)
+    with pytest.raises(InvalidInput, match="image tag"):
+        ecr.image_uri(URI, tag)
 
 
-def test_bad_keep_last_is_refused(aws):
+@pytest.mark.parametrize("keep_last", [0, -1, 2.5, True, "10"])
+def test_bad_keep_last_is_refused(ctx, keep_last):
     with pytest.raises(InvalidInput, match="keep_last"):
-        ecr.plan(N, keep_last=0)
+        ecr.plan(ctx, N, keep_last=keep_last)
 
 
-def test_missing_repository_is_a_clear_error(aws):
+def test_non_bool_immutable_is_refused_before_any_write(ctx):
+    with pytest.raises(InvalidInput, match="immutable must be True or False"):
+        ecr.ensure(ctx, N, immutable="false")
+    assert ecr.describe(ctx, N)["exists"] is False
+
+
+def test_recording_into_a_missing_repository_is_a_clear_error(ctx):
     with pytest.raises(ResourceError, match="llmops does not exist"):
-        ecr.repository_uri(N)
-    with pytest.raises(ResourceError, match="does not exist"):
-        ecr.record_image(N, "x")
+        ecr.record_image(ctx, N, "x")
 
 
-def test_delete_removes_repo_with_images_then_reports_absent(aws):
-    ecr.ensure(N)
-    ecr.record_image(N, "sha-1")
-    assert [c.action for c in ecr.delete(N)] == ["delete"]
-    assert [c.action for c in ecr.delete(N)] == ["absent"]
-    assert ecr.describe(N) == {"name": "llmops", "exists": False}
+def test_delete_removes_repo_with_images_then_reports_absent(ctx):
+    ecr.ensure(ctx, N)
+    ecr.record_image(ctx, N, "sha-1")
+    assert [c.action for c in ecr.delete(ctx, N)] == ["delete"]
+    assert [c.action for c in ecr.delete(ctx, N)] == ["absent"]
+    assert ecr.describe(ctx, N) == {"name": "llmops", "exists": False}
 
 
-def test_denied_call_names_the_action(aws):
+def test_denied_call_names_the_action(aws, ctx):
     aws.enforce_iam(0)
     with pytest.raises(PermissionDenied, match="ecr:DescribeRepositories"):
-        ecr.ensure(N)
+        ecr.ensure(ctx, N)

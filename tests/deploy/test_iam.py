@@ -1,41 +1,39 @@
-"""IAM identities against moto: create, converge, delete, permissions really enforced."""
+"""IAM identities against moto: create, converge, outputs, delete, permissions really enforced."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from deploy import iam, logs, secrets
-from deploy.clients import client
-from deploy.errors import InvalidInput, PermissionDenied, ResourceError
-from deploy.names import DEFAULT_NAMES
+from deploy.aws.errors import InvalidInput, PermissionDenied, ResourceError
+from deploy.aws.names import DEFAULT_NAMES
+from deploy.resources import iam, logs, secrets
+from deploy.resources.contract import UNKNOWN
+from deploy.resources.outputs import IamOutputs, SecretOutputs
+from tests.awscli import aws_cli
 
 N = DEFAULT_NAMES
+ROLE = "arn:aws:iam::123456789012:role/"
+EXTRAS = "ecsTaskExecutionRole-extras"
 
 
-def aws_cli(*args: str) -> dict:
-    """Run the AWS CLI v1 (it follows AWS_ENDPOINT_URL) and return its JSON output."""
-    out = subprocess.run(
-        [sys.executable, "-m", "awscli", *args, "--output", "json"],
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    return json.loads(out.stdout or "{}")
+@pytest.fixture
+def secret(ctx) -> SecretOutputs:
+    """Create the app secret (the execution policy names its ARN) and return its outputs."""
+    return secrets.ensure(ctx, N).outputs
 
 
-def actions(changes) -> list[tuple[str, str]]:
-    return [(c.kind, c.action) for c in changes]
+def changed(result) -> list[tuple[str, str]]:
+    return [(c.name, c.action) for c in result.changes if c.changed]
 
 
-def test_ensure_creates_the_roles_user_provider_and_policy(aws):
-    secrets.ensure(N)
-    assert {c.action for c in iam.plan(N)} == {"create"}
-    created = iam.ensure(N)
+def test_ensure_creates_the_roles_user_provider_and_policy(ctx, secret):
+    assert {c.action for c in iam.plan(ctx, N, secrets=secret).changes} == {"create"}
+    created = iam.ensure(ctx, N, secrets=secret).changes
     assert [c.name for c in created if c.kind == "iam-role"] == [
         "ecsTaskExecutionRole", "llmops-task-role", "github-actions-llmops-deploy",
     ]  # fmt: skip
     # One AWS CLI call reads back every role, user and policy (a second, independent client).
-    details = aws_cli("iam", "get-account-authorization-details")
+    details = aws_cli(ctx, "iam", "get-account-authorization-details")
     roles = {r["RoleName"]: r for r in details["RoleDetailList"]}
     role = roles["ecsTaskExecutionRole"]
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
@@ -46,9 +44,7 @@ def test_ensure_creates_the_roles_user_provider_and_policy(aws):
         "AmazonECSTaskExecutionRolePolicy"
     ]
     inline = {p["PolicyName"]: p["PolicyDocument"] for p in role["RolePolicyList"]}
-    assert inline["ecsTaskExecutionRole-extras"]["Statement"][1]["Resource"] == [
-        secrets.secret_arn(N)
-    ]
+    assert inline[EXTRAS]["Statement"][1]["Resource"] == [secret.arn]
     ci_trust = roles["github-actions-llmops-deploy"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert ci_trust["Principal"]["Federated"].endswith(
         ":oidc-provider/token.actions.githubusercontent.com"
@@ -57,117 +53,190 @@ def test_ensure_creates_the_roles_user_provider_and_policy(aws):
     assert [p["PolicyName"] for p in users["github-actions-llmops"]["AttachedManagedPolicies"]] == [
         "github-actions-llmops-deploy-policy"
     ]
-    assert iam.describe(N)["oidc_provider"]["client_ids"] == ["sts.amazonaws.com"]
+    assert iam.describe(ctx, N)["oidc_provider"]["client_ids"] == ["sts.amazonaws.com"]
 
 
-def test_second_ensure_changes_nothing(aws):
-    iam.ensure(N)
-    assert {c.action for c in iam.ensure(N)} == {"unchanged"}
+def test_second_ensure_changes_nothing(ctx, secret):
+    iam.ensure(ctx, N, secrets=secret)
+    assert {c.action for c in iam.ensure(ctx, N, secrets=secret).changes} == {"unchanged"}
 
 
-def test_role_arn_finder_and_unknown_which(aws):
-    iam.ensure(N)
-    assert iam.role_arn(N, "task") == "arn:aws:iam::123456789012:role/llmops-task-role"
-    with pytest.raises(InvalidInput, match="unknown role 'admin'"):
-        iam.role_arn(N, which="admin")
+def test_noop_ensure_makes_no_identical_call_twice(ctx, secret, aws_calls):
+    iam.ensure(ctx, N, secrets=secret)
+    calls = aws_calls("iam", "sts")
+    iam.ensure(ctx, N, secrets=secret)
+    assert len(set(calls)) == len(calls), sorted(calls)
+    # six identities, each described once: 4 + 4 + 3 calls for the three roles (get, attached,
+    # inline names, each inline document), 2 for the policy, 2 for the user, 1 for the provider
+    assert len(calls) <= 16, sorted(op for op, _ in calls)
+    assert not {op for op, _ in calls} & {"ListRoleTags", "ListUserTags", "ListPolicyTags"}
 
 
-def test_missing_role_is_a_clear_error(aws):
-    with pytest.raises(ResourceError, match="ecsTaskExecutionRole does not exist"):
-        iam.role_arn(N, "execution")
-
-
-def test_widened_inline_policy_is_put_back(aws):
-    iam.ensure(N)
-    wide = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}]}  # fmt: skip
-    client("iam").put_role_policy(
-        RoleName="ecsTaskExecutionRole",
-        PolicyName="ecsTaskExecutionRole-extras",
-        PolicyDocument=json.dumps(wide),
+def test_outputs_carry_the_role_arns(ctx, secret):
+    out = iam.ensure(ctx, N, secrets=secret).outputs
+    assert out == IamOutputs(
+        execution_role_arn=f"{ROLE}ecsTaskExecutionRole",
+        task_role_arn=f"{ROLE}llmops-task-role",
+        ci_policy_arn=iam.ci_policy_arn(ctx, N),
+        ci_user_arn="arn:aws:iam::123456789012:user/github-actions-llmops",
+        ci_role_arn=f"{ROLE}github-actions-llmops-deploy",
     )
-    planned = [c for c in iam.plan(N) if c.action != "unchanged"]
-    assert [(c.name, c.action) for c in planned] == [("ecsTaskExecutionRole", "update")]
-    iam.ensure(N)
-    doc = iam.describe(N)["execution_role"]["inline"]["ecsTaskExecutionRole-extras"]
+    assert iam.plan(ctx, N, secrets=secret).outputs == out
+    assert (
+        out.ci_policy_arn == "arn:aws:iam::123456789012:policy/github-actions-llmops-deploy-policy"
+    )
+
+
+def test_plan_before_anything_exists_hands_forward_unknown_arns(ctx):
+    out = iam.plan(ctx, N, secrets=SecretOutputs(UNKNOWN)).outputs
+    assert out.execution_role_arn == out.task_role_arn == out.ci_role_arn == UNKNOWN
+    assert ctx.client("iam").list_roles()["Roles"] == []  # a plan writes nothing
+
+
+def test_without_the_ci_identities_there_are_only_the_two_task_roles(ctx, secret):
+    result = iam.ensure(ctx, N, secrets=secret, ci_user=False, github_oidc=False)
+    assert [(c.kind, c.name) for c in result.changes] == [
+        ("iam-role", "ecsTaskExecutionRole"), ("iam-role", "llmops-task-role"),
+    ]  # fmt: skip
+    out = result.outputs
+    assert (out.ci_policy_arn, out.ci_user_arn, out.ci_role_arn) == (None, None, None)
+    assert ctx.client("iam").list_users()["Users"] == []
+
+
+def test_ensure_before_the_secret_exists_is_a_clear_error(ctx):
+    with pytest.raises(ResourceError, match="ecsTaskExecutionRole needs the secret first"):
+        iam.ensure(ctx, N, secrets=SecretOutputs(UNKNOWN))
+    assert ctx.client("iam").list_roles()["Roles"] == []
+
+
+def test_plan_without_the_secret_shows_the_suffix_pattern(ctx, secret):
+    iam.ensure(ctx, N, secrets=secret)
+    [execution] = [
+        c
+        for c in iam.plan(ctx, N, secrets=SecretOutputs(UNKNOWN)).changes
+        if c.name == N.execution_role
+    ]
+    _, want = execution.detail["inline"]
+    assert want[EXTRAS]["Statement"][1]["Resource"] == [
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:llmops_prod-??????"
+    ]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:llmops_prod-AbCdEf",  # a bare str
+        SecretOutputs("llmops_prod"),
+        SecretOutputs("arn:aws:secretsmanager:us-east-1:123456789012:secret:other-AbCdEf"),
+        SecretOutputs("arn:aws:secretsmanager:us-east-1:123456789012:secret:llmops_prod-*"),
+    ],
+)
+def test_a_wrong_secret_input_is_refused_before_any_write(ctx, bad):
+    with pytest.raises(InvalidInput, match="secrets"):
+        iam.ensure(ctx, N, secrets=bad)
+    assert ctx.client("iam").list_roles()["Roles"] == []
+
+
+@pytest.mark.parametrize("option", ["ecs_exec", "ci_user", "github_oidc"])
+def test_non_bool_options_are_refused(ctx, secret, option):
+    with pytest.raises(InvalidInput, match=f"{option} must be True or False"):
+        iam.plan(ctx, N, secrets=secret, **{option: "no"})
+
+
+def test_widened_inline_policy_is_put_back(ctx, secret):
+    iam.ensure(ctx, N, secrets=secret)
+    wide = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}]}  # fmt: skip
+    ctx.client("iam").put_role_policy(
+        RoleName="ecsTaskExecutionRole", PolicyName=EXTRAS, PolicyDocument=json.dumps(wide)
+    )
+    assert changed(iam.plan(ctx, N, secrets=secret)) == [("ecsTaskExecutionRole", "update")]
+    iam.ensure(ctx, N, secrets=secret)
+    doc = iam.describe(ctx, N)["execution_role"]["inline"][EXTRAS]
     assert doc["Statement"][1]["Action"] == ["secretsmanager:GetSecretValue"]
-    assert {c.action for c in iam.plan(N)} == {"unchanged"}
+    assert {c.action for c in iam.plan(ctx, N, secrets=secret).changes} == {"unchanged"}
 
 
-def test_secret_created_later_narrows_the_execution_policy(aws):
-    iam.ensure(N)
-    secrets.ensure(N)
-    assert [(c.name, c.action) for c in iam.plan(N) if c.changed] == [
+def test_a_recreated_secret_moves_the_policies_to_its_new_arn(ctx, secret):
+    iam.ensure(ctx, N, secrets=secret)
+    secrets.delete(ctx, N)
+    renewed = secrets.ensure(ctx, N).outputs  # same name, new random suffix
+    assert renewed.arn != secret.arn
+    assert changed(iam.plan(ctx, N, secrets=renewed)) == [
         ("ecsTaskExecutionRole", "update"),
         ("github-actions-llmops-deploy-policy", "update"),
     ]
-    iam.ensure(N)
-    assert {c.action for c in iam.plan(N)} == {"unchanged"}
+    iam.ensure(ctx, N, secrets=renewed)
+    doc = iam.describe(ctx, N)["execution_role"]["inline"][EXTRAS]
+    assert doc["Statement"][1]["Resource"] == [renewed.arn]
+    assert {c.action for c in iam.plan(ctx, N, secrets=renewed).changes} == {"unchanged"}
 
 
-def test_changed_ci_policy_gets_a_new_default_version(aws):
-    iam.ensure(N)
-    iam.ensure(N.with_overrides(service="llmops-service-3"))
-    arn = iam.ci_policy_arn(N)
-    versions = client("iam").list_policy_versions(PolicyArn=arn)["Versions"]
+def test_changed_ci_policy_gets_a_new_default_version(ctx, secret):
+    iam.ensure(ctx, N, secrets=secret)
+    iam.ensure(ctx, N.with_overrides(service="llmops-service-3"), secrets=secret)
+    arn = iam.ci_policy_arn(ctx, N)
+    versions = ctx.client("iam").list_policy_versions(PolicyArn=arn)["Versions"]
     default = [v["VersionId"] for v in versions if v["IsDefaultVersion"]]
     assert len(versions) == 2 and default == ["v2"]
-    doc = iam.describe(N)["ci_policy"]["document"]
+    doc = iam.describe(ctx, N)["ci_policy"]["document"]
     deploy = next(s for s in doc["Statement"] if s["Sid"] == "DeployTheService")
     assert deploy["Resource"][0].endswith("service/llmopscluster/llmops-service-3")
 
 
-def test_github_repo_change_rewrites_the_trust(aws):
-    iam.ensure(N)
+def test_github_repo_change_rewrites_the_trust(ctx, secret):
+    iam.ensure(ctx, N, secrets=secret)
     other = N.with_overrides(github_repo="acme/other-repo")
-    assert [(c.name, c.action) for c in iam.plan(other) if c.changed] == [
+    assert changed(iam.plan(ctx, other, secrets=secret)) == [
         ("github-actions-llmops-deploy", "update")
     ]
-    iam.ensure(other)
-    trust = iam.describe(other)["ci_role"]["trust"]
+    iam.ensure(ctx, other, secrets=secret)
+    trust = iam.describe(ctx, other)["ci_role"]["trust"]
     sub = trust["Statement"][0]["Condition"]["StringEquals"]
     assert (
         sub["token.actions.githubusercontent.com:sub"] == "repo:acme/other-repo:ref:refs/heads/main"
     )
 
 
-def test_malformed_github_repo_is_refused_before_any_write(aws):
+def test_malformed_github_repo_is_refused_before_any_write(ctx, secret):
     with pytest.raises(InvalidInput, match="owner/name"):
-        iam.ensure(N.with_overrides(github_repo="not a repo"))
-    assert iam.find_role(N, "execution") is None
+        iam.ensure(ctx, N.with_overrides(github_repo="not a repo"), secrets=secret)
+    assert iam.describe(ctx, N)["execution_role"] is None
 
 
-def test_ecs_exec_option_adds_ssmmessages_to_the_task_role(aws):
-    iam.ensure(N)
-    assert [c.name for c in iam.plan(N, ecs_exec=True) if c.changed] == ["llmops-task-role"]
-    iam.ensure(N, ecs_exec=True)
-    doc = iam.describe(N)["task_role"]["inline"]["llmops-task-role-app"]
+def test_ecs_exec_option_adds_ssmmessages_to_the_task_role(ctx, secret):
+    iam.ensure(ctx, N, secrets=secret)
+    assert changed(iam.plan(ctx, N, secrets=secret, ecs_exec=True)) == [
+        ("llmops-task-role", "update")
+    ]
+    iam.ensure(ctx, N, secrets=secret, ecs_exec=True)
+    doc = iam.describe(ctx, N)["task_role"]["inline"]["llmops-task-role-app"]
     assert doc["Statement"][-1]["Action"][0].startswith("ssmmessages:")
 
 
-def test_delete_removes_everything_then_reports_absent(aws):
-    iam.ensure(N)
-    assert {c.action for c in iam.delete(N)} == {"delete"}
-    assert {c.action for c in iam.delete(N)} == {"absent"}
-    assert client("iam").list_roles()["Roles"] == []
-    assert client("iam").list_policies(Scope="Local")["Policies"] == []
+def test_delete_removes_everything_then_reports_absent(ctx, secret):
+    iam.ensure(ctx, N, secrets=secret)
+    ctx.client("iam").create_access_key(UserName=N.ci_user)  # a key does not block deletion
+    assert {c.action for c in iam.delete(ctx, N)} == {"delete"}
+    assert {c.action for c in iam.delete(ctx, N)} == {"absent"}
+    assert ctx.client("iam").list_roles()["Roles"] == []
+    assert ctx.client("iam").list_policies(Scope="Local")["Policies"] == []
+    assert ctx.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
 
 
-def test_denied_call_names_the_action(aws):
+def test_denied_call_names_the_action(aws, ctx):
     aws.enforce_iam(0)
     with pytest.raises(PermissionDenied, match="iam:GetRole"):
-        iam.role_arn(N, "execution")
+        iam.describe(ctx, N)
 
 
-def test_ci_identity_is_denied_what_its_policy_does_not_grant(as_ci_user):
+def test_ci_identity_is_denied_what_its_policy_does_not_grant(ctx, secret, as_ci_user):
     # moto's IAM engine evaluates the generated CI policy for real. (It checks Resource
     # elements only for S3; elsewhere every request's resource is "*", so only the
     # actions this policy grants on "*" can be shown succeeding here.)
-    secrets.ensure(N)
-    iam.ensure(N)
-    with as_ci_user():
-        assert client("ecr").get_authorization_token()["authorizationData"]
-        # CI may describe the secret (to build valueFrom ARNs) but never read its value
+    iam.ensure(ctx, N, secrets=secret)
+    with as_ci_user() as ci:
+        assert ci.client("ecr").get_authorization_token()["authorizationData"]
         with pytest.raises(PermissionDenied, match="logs:DescribeLogGroups"):
-            logs.find_log_group(N)
+            logs.find_log_group(ci, N)
         with pytest.raises(PermissionDenied, match="iam:GetRole"):
-            iam.role_arn(N, "execution")
+            iam.describe(ci, N)

@@ -4,21 +4,22 @@ import copy
 
 import pytest
 
-from deploy import iam, leastpriv, policies, secrets
-from deploy.clients import client
-from deploy.errors import InvalidInput, PermissionDenied
-from deploy.names import DEFAULT_NAMES
+from deploy.aws.errors import InvalidInput, PermissionDenied
+from deploy.aws.names import DEFAULT_NAMES
+from deploy.models import leastpriv, policies
+from deploy.resources import iam, secrets
 
 N = DEFAULT_NAMES
 ACCOUNT = "123456789012"
-SECRET_ARN = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:{N.secret}-AbCdEf"
-CALLS = leastpriv.render(leastpriv.CI_DEPLOY_CALLS, N, ACCOUNT, SECRET_ARN)
-PROBES = leastpriv.render(leastpriv.EXCESS_PROBES, N, ACCOUNT, SECRET_ARN)
+REGION = "us-east-1"
+SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{N.secret}-AbCdEf"
+CALLS = leastpriv.render(leastpriv.CI_DEPLOY_CALLS, N, ACCOUNT, REGION, SECRET_ARN)
+PROBES = leastpriv.render(leastpriv.EXCESS_PROBES, N, ACCOUNT, REGION, SECRET_ARN)
 NEEDED_ACTIONS = sorted({action for action, _ in CALLS})
 
 
 def ci_document() -> dict:
-    docs = policies.stack_policies(N, ACCOUNT, secret_arn=SECRET_ARN)
+    docs = policies.stack_policies(N, ACCOUNT, REGION, secret_arn=SECRET_ARN)
     return copy.deepcopy(docs[f"{N.ci_user}-deploy-policy"])
 
 
@@ -85,7 +86,7 @@ def test_passrole_to_another_service_is_refused_by_the_condition(monkeypatch):
 
 
 def test_the_question_mark_wildcard_is_refused_not_misread():
-    document = policies.stack_policies(N, ACCOUNT)[f"{N.ci_user}-deploy-policy"]
+    document = policies.stack_policies(N, ACCOUNT, REGION)[f"{N.ci_user}-deploy-policy"]
     with pytest.raises(InvalidInput, match=r"'\?' wildcard"):
         leastpriv.check(document, CALLS)
 
@@ -106,24 +107,35 @@ def test_a_document_without_statements_is_refused(document):
 @pytest.mark.parametrize("account", ["12345", "abcdefghijkl", 123456789012])
 def test_a_bad_account_id_is_refused(account):
     with pytest.raises(InvalidInput, match="12-digit"):
-        leastpriv.render(leastpriv.CI_DEPLOY_CALLS, N, account, SECRET_ARN)
+        leastpriv.render(leastpriv.CI_DEPLOY_CALLS, N, account, REGION, SECRET_ARN)
 
 
-def test_as_the_ci_user_the_star_resource_calls_succeed_and_others_are_refused(as_ci_user):
+@pytest.mark.parametrize("region", ["", "us_east_1", None])
+def test_a_bad_region_is_refused(region):
+    with pytest.raises(InvalidInput, match="region"):
+        leastpriv.render(leastpriv.CI_DEPLOY_CALLS, N, ACCOUNT, region, SECRET_ARN)
+
+
+def test_the_calls_follow_the_region():
+    calls = leastpriv.render(leastpriv.CI_DEPLOY_CALLS, N, ACCOUNT, "eu-west-3", SECRET_ARN)
+    scoped = [r for _, r in calls if r.startswith(("arn:aws:ecr:", "arn:aws:ecs:"))]
+    assert scoped and all(f":eu-west-3:{ACCOUNT}:" in r for r in scoped)
+
+
+def test_as_the_ci_user_the_star_resource_calls_succeed_and_others_are_refused(ctx, as_ci_user):
     # End to end on moto's request-time enforcement. Only the calls the policy grants on "*"
     # can succeed here: moto matches Resource only for S3 and uses "*" as the resource of
     # every other request, so the repository/service/role-scoped grants look denied. Those
     # scoped calls are proven above by evaluating the same policy against their real ARNs.
-    secrets.ensure(N)
-    iam.ensure(N)
-    client("ecs").register_task_definition(
+    iam.ensure(ctx, N, secrets=secrets.ensure(ctx, N).outputs)
+    ctx.client("ecs").register_task_definition(
         family=N.family,
         containerDefinitions=[{"name": N.container, "image": "app:1", "memory": 512}],
     )
-    with as_ci_user():
-        assert client("ecr").get_authorization_token()["authorizationData"]
-        td = client("ecs").describe_task_definition(taskDefinition=N.family)["taskDefinition"]
+    with as_ci_user() as ci:
+        assert ci.client("ecr").get_authorization_token()["authorizationData"]
+        td = ci.client("ecs").describe_task_definition(taskDefinition=N.family)["taskDefinition"]
         assert td["family"] == N.family
         # the value of the secret is not the CI identity's to read
         with pytest.raises(PermissionDenied, match="secretsmanager:GetSecretValue"):
-            secrets.keys(N)
+            secrets.keys(ci, N)

@@ -2,11 +2,12 @@
 
 import pytest
 
-from deploy import policies
-from deploy.errors import InvalidInput
-from deploy.names import DEFAULT_NAMES
+from deploy.aws.errors import InvalidInput
+from deploy.aws.names import DEFAULT_NAMES
+from deploy.models import policies
 
 ACCOUNT = "123456789012"
+REGION = "us-east-1"
 
 
 def _statements(doc: dict) -> dict:
@@ -14,7 +15,7 @@ def _statements(doc: dict) -> dict:
 
 
 def test_generated_policies_are_parliament_clean():
-    docs = policies.stack_policies(DEFAULT_NAMES, ACCOUNT, ecs_exec=True)
+    docs = policies.stack_policies(DEFAULT_NAMES, ACCOUNT, REGION, ecs_exec=True)
     assert policies.lint_policies(docs) == []
 
 
@@ -26,7 +27,7 @@ def test_lint_reports_a_wildcard_resource():
 
 def test_execution_extras_name_only_the_log_group_and_the_secret():
     secret = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:llmops_prod-AbC123"
-    docs = policies.stack_policies(DEFAULT_NAMES, ACCOUNT, secret_arn=secret)
+    docs = policies.stack_policies(DEFAULT_NAMES, ACCOUNT, REGION, secret_arn=secret)
     s = _statements(docs["ecsTaskExecutionRole-extras"])
     assert s["CreateTheLogGroup"]["Action"] == ["logs:CreateLogGroup"]
     assert s["CreateTheLogGroup"]["Resource"] == [
@@ -40,15 +41,37 @@ def test_execution_extras_name_only_the_log_group_and_the_secret():
     }
 
 
+def test_arns_follow_the_region_and_account():
+    arns = policies.arns(DEFAULT_NAMES, "210987654321", "eu-west-3")
+    assert arns["repository"] == "arn:aws:ecr:eu-west-3:210987654321:repository/llmops"
+    assert arns["table"] == "arn:aws:dynamodb:eu-west-3:210987654321:table/llmops-chat-history"
+    assert arns["bucket"] == "arn:aws:s3:::llmops-documents-210987654321-eu-west-3"
+    assert arns["execution_role"] == "arn:aws:iam::210987654321:role/ecsTaskExecutionRole"
+
+
+@pytest.mark.parametrize("account", ["12345", "abcdefghijkl", 123456789012, ""])
+def test_bad_account_is_refused(account):
+    with pytest.raises(InvalidInput, match="12-digit"):
+        policies.arns(DEFAULT_NAMES, account, REGION)
+
+
+@pytest.mark.parametrize("region", ["", "us east 1", "US-EAST-1", "useast1", None])
+def test_bad_region_is_refused(region):
+    with pytest.raises(InvalidInput, match="region must be an AWS region"):
+        policies.stack_policies(DEFAULT_NAMES, ACCOUNT, region)
+
+
 def test_unknown_secret_suffix_is_matched_by_exactly_six_characters():
-    doc = policies.stack_policies(DEFAULT_NAMES, ACCOUNT)["ecsTaskExecutionRole-extras"]
+    doc = policies.stack_policies(DEFAULT_NAMES, ACCOUNT, REGION)["ecsTaskExecutionRole-extras"]
     assert _statements(doc)["ReadTheAppSecret"]["Resource"][0].endswith(
         ":secret:llmops_prod-??????"
     )
 
 
 def test_ci_policy_passes_only_the_two_roles_and_only_to_ecs():
-    doc = policies.stack_policies(DEFAULT_NAMES, ACCOUNT)["github-actions-llmops-deploy-policy"]
+    doc = policies.stack_policies(DEFAULT_NAMES, ACCOUNT, REGION)[
+        "github-actions-llmops-deploy-policy"
+    ]
     s = _statements(doc)
     assert s["PassTheTaskRolesToEcs"]["Resource"] == [
         f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole",

@@ -1,18 +1,26 @@
 """The rolling-deployment model follows AWS's documented rules."""
 
+import matplotlib.pyplot as plt
 import pytest
+import yaml
 
-from deploy.models_common import ModelError
-from deploy.rollout import (
+from deploy import present, stack
+from deploy.aws.names import DEFAULT_NAMES as N
+from deploy.guide import GuideDataError, load
+from deploy.guide import path as guide_path
+from deploy.guide.schema import RolloutGuide
+from deploy.models.common import ModelError
+from deploy.models.rollout import (
     ContainerHealthCheck,
     Failures,
     RolloutConfig,
     circuit_breaker_threshold,
-    guide_q5_comparison,
-    simulate_rollout,
     time_to_healthy,
     time_to_unhealthy,
 )
+from deploy.models.rollout_sim import simulate_rollout
+from deploy.models.scenarios import guide_q5_comparison
+from deploy.resources import ecs
 
 
 def first(result, event, actor=None):
@@ -152,11 +160,19 @@ def test_result_table_plot_and_determinism():
     rows = one.table()
     assert rows[0]["time"] == "00:00" and {"time_s", "actor", "event", "detail"} <= rows[0].keys()
     assert one.summary()["outcome"] == "ROLLED_BACK"
-    fig = one.plot()
+    fig = present.rollout_plot(one)
     assert len(fig.axes[0].patches) >= len(one.tasks)
-    assert one.rich_table().row_count == len(rows)
-    import matplotlib.pyplot as plt
+    assert present.rollout_table(one).row_count == len(rows)
+    plt.close(fig)
 
+
+def test_rollout_plot_draws_into_a_given_axis():
+    fig, (top, bottom) = plt.subplots(2, 1)
+    healthy = simulate_rollout(RolloutConfig.guide())
+    failing = simulate_rollout(RolloutConfig.guide(), Failures(crash_at_start=True))
+    assert present.rollout_plot(healthy, ax=top) is fig
+    present.rollout_plot(failing, ax=bottom)
+    assert len(bottom.patches) > len(top.patches)  # the failed launches add bars
     plt.close(fig)
 
 
@@ -250,65 +266,27 @@ def test_bad_describe_output_raises_model_error():
         circuit_breaker_threshold(-1)
 
 
-def test_from_aws_reads_real_describe_output_from_the_emulator(aws):
-    from deploy.clients import client
-
-    ec2, elbv2, ecs = client("ec2"), client("elbv2"), client("ecs")
-    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-    tg = elbv2.create_target_group(
-        Name="model-tg",
-        Protocol="HTTP",
-        Port=8080,
-        VpcId=vpc,
-        TargetType="ip",
-        HealthCheckIntervalSeconds=20,
-        HealthyThresholdCount=3,
-        UnhealthyThresholdCount=3,
-    )["TargetGroups"][0]
-    arn = tg["TargetGroupArn"]
-    elbv2.modify_target_group_attributes(
-        TargetGroupArn=arn,
-        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}],
-    )
-    ecs.create_cluster(clusterName="model-cluster")
-    ecs.register_task_definition(
-        family="model-td",
-        containerDefinitions=[
-            {
-                "name": "app",
-                "image": "app:1",
-                "memory": 512,
-                "essential": True,
-                "stopTimeout": 60,
-                "healthCheck": {"command": ["CMD", "true"], "interval": 10, "retries": 2},
-            }
-        ],
-    )
-    ecs.create_service(
-        cluster="model-cluster", serviceName="svc", taskDefinition="model-td", desiredCount=2
-    )
-    ecs.update_service(
-        cluster="model-cluster",
-        service="svc",
-        healthCheckGracePeriodSeconds=90,
-        deploymentConfiguration={
-            "minimumHealthyPercent": 50,
-            "maximumPercent": 200,
-            "deploymentCircuitBreaker": {"enable": True, "rollback": True},
-        },
-    )
-    config = RolloutConfig.from_aws(
-        ecs.describe_services(cluster="model-cluster", services=["svc"]),
-        ecs.describe_task_definition(taskDefinition="model-td"),
-        elbv2.describe_target_groups(TargetGroupArns=[arn]),
-        elbv2.describe_target_group_attributes(TargetGroupArn=arn),
-    )
-    assert config.desired_count == 2 and config.minimum_healthy_percent == 50
+def test_from_aws_reads_the_applied_stack(ctx):
+    applied = stack.apply(ctx, N, target="ecs")
+    config = ecs.rollout_config(ctx, N)
+    service = ctx.client("ecs").describe_services(cluster=N.cluster, services=[N.service])
+    grace = service["services"][0]["healthCheckGracePeriodSeconds"]
+    assert config.desired_count == 1
+    assert (config.minimum_healthy_percent, config.maximum_percent) == (100, 200)
     assert config.circuit_breaker and config.rollback
-    assert config.health_check_grace_period_s == 90 and config.stop_timeout_s == 60
-    assert config.container_health_check.retries == 2
-    assert (config.tg_interval_s, config.healthy_threshold) == (20, 3)
-    assert config.deregistration_delay_s == 30
+    assert config.health_check_grace_period_s == grace > 0
+    # deploy/task-definition.json: interval 30, timeout 5, retries 3, startPeriod 60
+    assert config.container_health_check == ContainerHealthCheck(30, 5, 3, 60)
+    assert config.stop_timeout_s == 30
+    assert config.load_balanced
+    balancer = applied.outputs["alb"]
+    tg = balancer.health_check
+    assert (config.tg_interval_s, config.healthy_threshold, config.unhealthy_threshold) == (
+        tg["HealthCheckIntervalSeconds"],
+        tg["HealthyThresholdCount"],
+        tg["UnhealthyThresholdCount"],
+    )
+    assert config.deregistration_delay_s == balancer.deregistration_delay_s
     assert simulate_rollout(config).outcome == "COMPLETED"
 
 
@@ -341,3 +319,52 @@ def test_guide_q5_comparison_shows_minutes_not_two():
     assert rows["new-1 marked unhealthy"]["model"] == time_to_unhealthy(30, 2) < 120
     assert rows["failed tasks before rollback"]["model"] == 3
     assert rows["rollback starts"]["model"] > 3 * rows["rollback starts"]["guide"]
+
+
+def test_guide_settings_come_from_the_guide_file():
+    settings = load("rollout", RolloutGuide).settings
+    config = RolloutConfig.guide()
+    assert config.health_check_grace_period_s == settings.health_check_grace_period_s == 60
+    assert (config.healthy_threshold, config.unhealthy_threshold) == (2, 2)
+    assert config.circuit_breaker and config.rollback
+    assert RolloutConfig.guide(desired_count=4).desired_count == 4
+
+
+def _write_rollout_guide(tmp_path, edit):
+    data = yaml.safe_load(guide_path("rollout").read_text())
+    edit(data)
+    (tmp_path / "rollout.yaml").write_text(yaml.safe_dump(data))
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "problem"),
+    [
+        (lambda d: d["settings"].pop("rollback"), "settings.rollback", "Field required"),
+        (
+            lambda d: d["settings"].update(healthy_threshold="2"),
+            "settings.healthy_threshold",
+            "valid integer",
+        ),
+        (lambda d: d["q5"].update(stable_again=180), "q5.stable_again", "Extra inputs"),
+        (
+            lambda d: d["settings"].update(unhealthy_threshold=1),
+            "unhealthy_threshold",
+            "greater than or equal to 2",
+        ),
+    ],
+)
+def test_a_bad_rollout_guide_names_the_file_and_the_field(tmp_path, edit, field, problem):
+    _write_rollout_guide(tmp_path, edit)
+    with pytest.raises(GuideDataError) as info:
+        load("rollout", RolloutGuide, directory=tmp_path)
+    message = str(info.value)
+    assert str(tmp_path / "rollout.yaml") in message
+    assert field in message and problem in message
+
+
+def test_q5_comparison_reads_the_guides_timeline(tmp_path):
+    _write_rollout_guide(tmp_path, lambda d: d["q5"].update(failed_tasks=7))
+    timeline = load("rollout", RolloutGuide, directory=tmp_path).q5
+    rows = {row["quantity"]: row for row in guide_q5_comparison(timeline=timeline)}
+    assert rows["failed tasks before rollback"]["guide"] == 7
+    assert rows["failed tasks before rollback"]["model"] == 3

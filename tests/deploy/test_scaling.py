@@ -2,22 +2,28 @@
 
 import math
 
+import matplotlib.pyplot as plt
 import pytest
+import yaml
 
-from deploy import cost
-from deploy.models_common import ModelError
-from deploy.scaling import (
+from deploy import present
+from deploy.guide import GuideDataError, load
+from deploy.guide import path as guide_path
+from deploy.guide.schema import MondayScenario
+from deploy.models import cost
+from deploy.models.common import ModelError
+from deploy.models.scaling import (
     ScheduledAction,
     StepAdjustment,
     StepScaling,
     TargetTracking,
-    monday_morning,
-    replay,
     target_tracking_desired,
     task_hours,
     time_to_first_scale_out,
     time_to_scale_in,
 )
+from deploy.models.scaling_sim import replay
+from deploy.models.scenarios import monday_load_curve, monday_morning
 
 CPU70 = TargetTracking(target=70)
 
@@ -141,12 +147,18 @@ def test_monday_morning_model_obeys_the_alarm_rules():
     assert max(result.desired) == 3 and min(result.desired) == 1
 
 
-def test_plots_return_figures():
-    import matplotlib.pyplot as plt
-
-    fig = monday_morning().plot()
-    assert len(fig.axes) == 2
+def test_scaling_plot_shows_metric_and_task_counts():
+    monday = monday_morning()
+    fig = present.scaling_plot(monday.modelled)
+    top, bottom = fig.axes
+    assert len(bottom.lines) >= 3 + len(monday.modelled.activities)  # desired, running, demand
+    assert {"target", "low alarm"} <= {line.get_label() for line in top.lines}
     plt.close(fig)
+
+
+def test_monday_table_renders_every_comparison_row():
+    rows = monday_morning().table()
+    assert present.rows_table(rows, "Monday").row_count == len(rows)
 
 
 @pytest.mark.parametrize(
@@ -180,3 +192,43 @@ def test_bad_input_raises_model_error(call, words):
 def test_no_running_tasks_gives_no_metric():
     result = replay([0.5] * 5, (), min_capacity=0, max_capacity=2, initial=0)
     assert result.metric == [None] * 5 and not math.isnan(result.task_hours)
+
+
+def _write_monday(tmp_path, edit):
+    data = yaml.safe_load(guide_path("monday").read_text())
+    edit(data)
+    (tmp_path / "monday.yaml").write_text(yaml.safe_dump(data))
+    return load("monday", MondayScenario, directory=tmp_path)
+
+
+def test_monday_reads_the_guides_table_and_policy(tmp_path):
+    def steady(data):
+        data["rows"] = [
+            {**data["rows"][0], "clock": "8:00", "cpu_pct": 50},
+            {**data["rows"][0], "clock": "8:30", "cpu_pct": 50},
+        ]
+        data["policy"]["max_capacity"] = 2
+
+    scenario = _write_monday(tmp_path, steady)
+    assert monday_load_curve(scenario) == [0.5] * 30
+    monday = monday_morning(scenario=scenario)
+    assert monday.always_3_task_hours == 1.0  # 2 tasks (the maximum) for 30 minutes
+    assert monday.modelled.activities == []  # 50 % CPU: under 70 %, over the 63 % low alarm
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "problem"),
+    [
+        (lambda d: d["rows"][2].pop("cpu_pct"), "rows[2].cpu_pct", "Field required"),
+        (lambda d: d["rows"][1].update(clock="8.15"), "rows[1].clock", "pattern"),
+        (lambda d: d["rows"].reverse(), "rows", "time order"),
+        (lambda d: d["policy"].update(target="70"), "policy.target", "valid number"),
+        (lambda d: d.pop("claimed_saving_pct"), "claimed_saving_pct", "Field required"),
+    ],
+)
+def test_a_bad_monday_file_names_the_file_and_the_field(tmp_path, edit, field, problem):
+    with pytest.raises(GuideDataError) as info:
+        _write_monday(tmp_path, edit)
+    message = str(info.value)
+    assert str(tmp_path / "monday.yaml") in message
+    assert field in message and problem in message

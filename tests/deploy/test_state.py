@@ -1,25 +1,63 @@
 """Documents bucket, chat-history table (the guide's Q8 key design, corrected) and EFS."""
 
+import contextlib
+import json
 import time
 
 import pytest
 from botocore.exceptions import ClientError
 
-from deploy import network, state
-from deploy.clients import client
-from deploy.errors import DeployError
-from deploy.names import DEFAULT_NAMES as N
+from deploy.aws.errors import DeployError, PermissionDenied, ResourceError
+from deploy.aws.names import DEFAULT_NAMES
+from deploy.resources import network, state
+from deploy.resources.contract import UNKNOWN
+from service.storage.base import Message
+from service.storage.dynamodb import DynamoHistoryStore
+
+N = DEFAULT_NAMES
+
+
+def actions(result) -> list[str]:
+    return [c.action for c in result.changes]
+
+
+@contextlib.contextmanager
+def recorded(ctx, *services):
+    """Yield the list of (service, operation, parameters) calls made through ctx's clients."""
+    calls: list[tuple] = []
+
+    def hook(model, params, **_):
+        calls.append(
+            (model.service_model.service_name, model.name, json.dumps(params, default=str))
+        )
+
+    clients = [ctx.client(s) for s in services]
+    for c in clients:
+        c.meta.events.register("before-call", hook)
+    try:
+        yield calls
+    finally:
+        for c in clients:
+            c.meta.events.unregister("before-call", hook)
 
 
 @pytest.fixture
-def stored(aws):
+def planned_net(ctx):
+    """Return the network as a plan sees it: without EFS, state needs none of it made."""
+    return network.plan(ctx, N).outputs
+
+
+@pytest.fixture
+def stored(ctx, planned_net):
     """Apply the state module alone (no network needed without EFS)."""
-    return state.ensure(N)
+    return state.ensure(ctx, N, network=planned_net)
 
 
-def test_bucket_is_private_versioned_encrypted_with_lifecycle(stored):
-    bucket = state.bucket_name(N)
-    s3 = client("s3")
+def test_bucket_is_private_versioned_encrypted_with_lifecycle(ctx, stored):
+    bucket = state.bucket_name(ctx, N)
+    assert bucket == f"llmops-documents-{ctx.account_id}-{ctx.region}"
+    assert stored.outputs.bucket == bucket and stored.outputs.bucket_arn == f"arn:aws:s3:::{bucket}"
+    s3 = ctx.client("s3")
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values()) and len(block) == 4
@@ -30,15 +68,23 @@ def test_bucket_is_private_versioned_encrypted_with_lifecycle(stored):
     assert {"Key": "Project", "Value": N.project} in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
 
 
-def test_table_keys_index_ttl_and_billing(stored):
-    info = state.describe(N)["table"]
+def test_table_keys_index_ttl_and_billing(ctx, stored):
+    info = state.describe(ctx, N)["table"]
     assert info["keys"] == {"session_id": "HASH", "seq": "RANGE"}
     assert info["indexes"] == [state.HISTORY_USER_INDEX]
     assert info["billing"] == "PAY_PER_REQUEST" and info["ttl_enabled"]
+    assert stored.outputs.table_arn == info["arn"] and stored.outputs.file_system_id is None
 
 
-def test_same_second_messages_do_not_collide_and_users_list_sessions(stored):
-    ddb, table = client("dynamodb"), N.history_table
+def test_plan_hands_forward_an_unknown_table_arn(ctx, planned_net):
+    result = state.plan(ctx, N, network=planned_net)
+    assert actions(result) == ["create", "create"]
+    assert result.outputs.table_arn == UNKNOWN
+    assert result.outputs.bucket == state.bucket_name(ctx, N)  # known before apply
+
+
+def test_same_second_messages_do_not_collide_and_users_list_sessions(ctx, stored):
+    ddb, table = ctx.client("dynamodb"), N.history_table
     now = int(time.time())
     # the guide's user_id + second-resolution timestamp key would keep only one of these
     for seq, (session, role) in enumerate([("s1", "user"), ("s1", "assistant")], start=1):
@@ -78,59 +124,100 @@ def test_same_second_messages_do_not_collide_and_users_list_sessions(stored):
     assert recent[0]["session_id"]["S"] == "s2"
 
 
-def test_ensure_twice_and_drift_is_repaired(stored):
-    assert {c.action for c in state.ensure(N)} == {"unchanged"}
-    client("s3").put_bucket_versioning(
-        Bucket=state.bucket_name(N), VersioningConfiguration={"Status": "Suspended"}
+def test_ensure_twice_and_drift_is_repaired(ctx, stored, planned_net):
+    again = state.ensure(ctx, N, network=planned_net)
+    assert set(actions(again)) == {"unchanged"} and again.outputs == stored.outputs
+    ctx.client("s3").put_bucket_versioning(
+        Bucket=state.bucket_name(ctx, N), VersioningConfiguration={"Status": "Suspended"}
     )
-    bucket_change = state.plan(N)[0]
+    bucket_change = state.plan(ctx, N, network=planned_net).changes[0]
     assert bucket_change.action == "update" and "versioning" in bucket_change.detail
-    state.ensure(N)
-    assert {c.action for c in state.plan(N)} == {"unchanged"}
+    state.ensure(ctx, N, network=planned_net)
+    assert set(actions(state.plan(ctx, N, network=planned_net))) == {"unchanged"}
 
 
-def test_wrong_key_design_is_refused(aws):
-    client("dynamodb").create_table(
+def test_noop_ensure_makes_no_call_twice(ctx, stored, planned_net):
+    with recorded(ctx, "s3", "dynamodb", "sts") as calls:
+        state.ensure(ctx, N, network=planned_net)
+    assert len(calls) == len(set(calls)), calls
+    assert len(calls) == 9  # six S3 reads (no single describe exists), three DynamoDB
+
+
+def test_wrong_key_design_is_refused(ctx, planned_net):
+    ctx.client("dynamodb").create_table(
         TableName=N.history_table,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
     )
     with pytest.raises(DeployError, match="expected"):
-        state.ensure(N)
+        state.ensure(ctx, N, network=planned_net)
 
 
-def test_delete_empties_a_versioned_bucket(stored):
-    s3, bucket = client("s3"), state.bucket_name(N)
+def test_delete_empties_a_versioned_bucket(ctx, stored):
+    s3, bucket = ctx.client("s3"), state.bucket_name(ctx, N)
     for body in (b"v1", b"v2"):
         s3.put_object(Bucket=bucket, Key="doc.txt", Body=body)
     s3.delete_object(Bucket=bucket, Key="doc.txt")  # leaves a delete marker
-    changes = {c.kind: c for c in state.delete(N)}
+    changes = {c.kind: c for c in state.delete(ctx, N)}
     assert changes["s3-bucket"].detail["objects_removed"] == 3
     with pytest.raises(ClientError):
         s3.head_bucket(Bucket=bucket)
-    assert state.find_table(N) is None
-    assert {c.action for c in state.delete(N)} == {"absent"}
+    assert state.find_table(ctx, N) is None
+    assert {c.action for c in state.delete(ctx, N)} == {"absent"}
 
 
-def test_optional_efs_with_mount_targets_and_nfs_group(aws):
-    network.ensure(N)
-    state.ensure(N, efs=True)
-    fs = state.find_file_system(N)
-    assert fs["Encrypted"]
-    mounts = client("efs").describe_mount_targets(FileSystemId=fs["FileSystemId"])["MountTargets"]
-    assert sorted(m["SubnetId"] for m in mounts) == sorted(network.subnets(N))
-    assert {c.action for c in state.plan(N, efs=True)} == {"unchanged"}
-    state.delete(N)
-    assert state.find_file_system(N) is None
-    network.delete(N)
+def test_efs_needs_the_task_security_group_first(ctx, planned_net):
+    with pytest.raises(ResourceError, match="needs the task security group first"):
+        state.ensure(ctx, N, network=planned_net, efs=True)
+    assert state.find_file_system(ctx, N) is None
 
 
-def test_the_service_history_store_writes_to_the_table_apply_made(stored):
-    from service.storage.base import Message
-    from service.storage.dynamodb import DynamoHistoryStore
+def test_optional_efs_with_mount_targets_and_nfs_group(ctx):
+    net = network.ensure(ctx, N).outputs
+    out = state.ensure(ctx, N, network=net, efs=True).outputs
+    fs = state.find_file_system(ctx, N)
+    assert fs["Encrypted"] and out.file_system_id == fs["FileSystemId"]
+    efs = ctx.client("efs")
+    mounts = efs.describe_mount_targets(FileSystemId=fs["FileSystemId"])["MountTargets"]
+    assert sorted(m["SubnetId"] for m in mounts) == sorted(net.subnet_ids)
+    [group] = ctx.client("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [state.efs_security_group_name(N)]}]
+    )["SecurityGroups"]
+    [rule] = group["IpPermissions"]
+    assert (rule["FromPort"], rule["ToPort"]) == (2049, 2049)
+    assert [p["GroupId"] for p in rule["UserIdGroupPairs"]] == [net.task_security_group_id]
+    with recorded(ctx, "s3", "dynamodb", "efs", "ec2") as calls:
+        assert set(actions(state.ensure(ctx, N, network=net, efs=True))) == {"unchanged"}
+    assert len(calls) == len(set(calls)) == 12, calls
+    state.delete(ctx, N)
+    assert state.find_file_system(ctx, N) is None
+    assert network.delete(ctx, N)[0].action == "delete"  # the EFS group no longer refers to it
 
-    store = DynamoHistoryStore(client("dynamodb"), N.history_table)
+
+def test_efs_group_follows_a_replaced_task_group(ctx):
+    net = network.ensure(ctx, N).outputs
+    state.ensure(ctx, N, network=net, efs=True)
+    other = ctx.client("ec2").create_security_group(
+        GroupName="new-task-sg", Description="x", VpcId=net.vpc_id
+    )["GroupId"]
+    moved = type(net)(net.vpc_id, net.subnet_ids, net.alb_security_group_id, other)
+    change = state.plan(ctx, N, network=moved, efs=True).changes[2]
+    assert change.action == "update"
+    assert change.detail == {"nfs_from": ([net.task_security_group_id], [other])}
+    state.ensure(ctx, N, network=moved, efs=True)
+    assert set(actions(state.plan(ctx, N, network=moved, efs=True))) == {"unchanged"}
+
+
+def test_the_service_history_store_writes_to_the_table_apply_made(ctx, stored):
+    store = DynamoHistoryStore(ctx.client("dynamodb"), N.history_table)
     store.append("s9", Message("user", "why 8 GB?"))
     store.append("s9", Message("assistant", "the guide's embeddings model needed it"))
     assert [m.role for m in store.messages("s9")] == ["user", "assistant"]
+
+
+def test_denied_call_names_the_action(aws, ctx, planned_net):
+    assert ctx.account_id  # known before IAM is enforced, as in a chapter's context
+    aws.enforce_iam(0)
+    with pytest.raises(PermissionDenied, match="s3:HeadBucket on bucket llmops-documents-"):
+        state.ensure(ctx, N, network=planned_net)

@@ -10,16 +10,17 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from deploy import taskdef
-from deploy.errors import InvalidInput
-from deploy.names import DEFAULT_NAMES
+from deploy.aws.errors import InvalidInput
+from deploy.aws.names import DEFAULT_NAMES
+from deploy.resources import taskdef
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:llmops_prod-AbCdEf"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/llmops:abc123"
 
 
 def _render(names=DEFAULT_NAMES, **kw):
-    return taskdef.render(names, IMAGE, account_id="123456789012", secret_arn=SECRET, **kw)
+    kw = {"region": "us-east-1", "account_id": "123456789012", "secret_arn": SECRET, **kw}
+    return taskdef.render(names, IMAGE, **kw)
 
 
 def test_template_is_the_guides_task_with_placeholders():
@@ -63,6 +64,48 @@ def test_render_follows_name_overrides():
     assert {"name": "PORT", "value": "9000"} in c["environment"]
     assert "127.0.0.1:9000/health'" in c["healthCheck"]["command"][-1]
     assert c["logConfiguration"]["options"]["awslogs-region"] == "eu-west-1"
+    assert c["logConfiguration"]["options"]["awslogs-group"] == "/ecs/demo"
+
+
+def test_render_uses_the_role_arns_and_log_group_it_is_given():
+    execution = "arn:aws:iam::210987654321:role/other-execution"
+    task = "arn:aws:iam::210987654321:role/other-task"
+    td = taskdef.render(
+        DEFAULT_NAMES,
+        IMAGE,
+        region="us-east-1",
+        secret_arn=SECRET,
+        execution_role_arn=execution,
+        task_role_arn=task,
+        log_group="/ecs/elsewhere",
+    )
+    assert (td["executionRoleArn"], td["taskRoleArn"]) == (execution, task)
+    assert taskdef.container(td)["logConfiguration"]["options"]["awslogs-group"] == "/ecs/elsewhere"
+
+
+def test_render_needs_the_account_or_both_roles_and_a_region():
+    with pytest.raises(taskdef.TaskDefinitionError, match="account_id or both role ARNs"):
+        taskdef.render(
+            DEFAULT_NAMES, IMAGE, region="us-east-1", secret_arn=SECRET, task_role_arn="arn:x"
+        )
+    with pytest.raises(taskdef.TaskDefinitionError, match="region"):
+        _render(region="")
+
+
+def test_registration_drops_what_only_describe_returns():
+    described = {
+        **_render(),
+        "taskDefinitionArn": "arn:aws:ecs:us-east-1:1:task-definition/llmopstd:3",
+        "revision": 3,
+        "status": "ACTIVE",
+        "compatibilities": ["EC2", "FARGATE"],
+        "requiresAttributes": [{"name": "ecs.capability.secrets.asm.environment-variables"}],
+        "registeredAt": "2024-01-01T00:00:00Z",
+    }
+    again = taskdef.registration(described)
+    assert again == _render()
+    taskdef.container(again)["image"] = "other"  # a deep copy: the described one keeps its image
+    assert taskdef.container(described)["image"] == IMAGE
 
 
 def test_no_secret_in_plain_environment():
@@ -116,7 +159,9 @@ def test_curl_health_check_is_refused():
 
 def test_bad_image_is_refused():
     with pytest.raises(taskdef.TaskDefinitionError, match="image"):
-        taskdef.render(DEFAULT_NAMES, "<IMAGE>", account_id="1", secret_arn=SECRET)
+        taskdef.render(
+            DEFAULT_NAMES, "<IMAGE>", region="us-east-1", account_id="1", secret_arn=SECRET
+        )
 
 
 class _Health(BaseHTTPRequestHandler):

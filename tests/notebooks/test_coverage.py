@@ -7,11 +7,6 @@ import pytest
 
 from workbook import coverage
 
-# Sections that chapters 08-15 will claim. The helper writing those chapters removes each id
-# from this set as a chapter claims it; once chapters 08-15 all exist, any id still listed but
-# claimed fails test_reservations_end_when_all_chapters_exist (the set should then be empty).
-RESERVED_FOR_LATER_CHAPTERS: frozenset[str] = frozenset()  # chapters 08-15 claim them all
-
 CHAPTERS = coverage.chapter_files()
 
 
@@ -39,26 +34,16 @@ def rows(bank):
 
 
 def test_every_guide_section_maps_to_a_chapter(rows):
-    """A section no present chapter claims must be reserved for a chapter not yet written."""
-    unmapped = set(coverage.unclaimed(rows))
-    assert unmapped <= RESERVED_FOR_LATER_CHAPTERS, (
-        f"guide sections taught by no chapter: {sorted(unmapped - RESERVED_FOR_LATER_CHAPTERS)}"
-    )
+    """Each section of quizzes/sections.yaml is claimed by some chapter's guide_sections."""
+    assert coverage.unclaimed(rows) == [], "guide sections taught by no chapter"
 
 
-def test_reserved_sections_are_real(rows):
-    """The reservation list names only sections that exist in quizzes/sections.yaml."""
-    ids = {r.section for r in rows}
-    assert ids >= RESERVED_FOR_LATER_CHAPTERS, sorted(RESERVED_FOR_LATER_CHAPTERS - ids)
-
-
-def test_reservations_end_when_all_chapters_exist(rows):
-    """With chapters 00-15 all present, no claimed section may still be listed as reserved."""
-    present = {p.name[:2] for p in CHAPTERS}
-    if not {f"{n:02d}" for n in range(16)} <= present:
-        pytest.skip(f"chapters still missing: {sorted({f'{n:02d}' for n in range(16)} - present)}")
-    claimed = {r.section for r in rows if r.chapters}
-    assert not RESERVED_FOR_LATER_CHAPTERS & claimed, sorted(RESERVED_FOR_LATER_CHAPTERS & claimed)
+def test_a_section_no_chapter_claims_is_reported(bank, tmp_path):
+    """With one chapter claiming the first section, every other section is reported."""
+    first, *others = (s.id for s in bank.sections)
+    meta = {"chapter": "01", "title": "t", "guide_sections": [first], "quiz_items": []}
+    (tmp_path / "01_only.ipynb").write_text(json.dumps({"metadata": {"workbook": meta}}))
+    assert coverage.unclaimed(coverage.coverage_rows(tmp_path, bank=bank)) == others
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])

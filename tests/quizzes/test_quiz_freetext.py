@@ -4,6 +4,7 @@ import pytest
 
 from quizzes.freetext import find, grade_free_text, looks_like_keywords
 from quizzes.textnorm import clauses, tokens
+from service.rag.analysis import stem, terms
 
 GOOD = (
     "It counts failed tasks, not single health-check probes. The threshold is half the "
@@ -95,6 +96,19 @@ def test_number_words_and_stems_normalise():
     assert tokens("twenty five") == ["25"] and tokens("two hundred") == ["200"]
     assert tokens("it doesn't") == ["it", "does", "not"]
     assert tokens("15 min") == ["15", "minute"] and tokens("min 3") == ["min", "3"]
+
+
+def test_word_tables_apply_to_every_form_of_a_word():
+    for word in ("price", "prices", "priced", "billing", "charges", "fee"):
+        assert tokens(word) == ["cost"], word
+    assert tokens("ceiling") == tokens("maximum") == ["max"]
+    assert tokens("10 seconds") == tokens("10 s") == ["10", "second"]
+
+
+def test_grader_and_retrieval_stem_alike_but_only_the_grader_keeps_negations():
+    words = ["deployments", "scaling", "stopped", "configuration"]
+    assert tokens(" ".join(words)) == [stem(w) for w in words]
+    assert "not" in tokens("not cached") and "not" not in terms("not cached")
 
 
 def test_phrase_words_must_be_close_together():

@@ -8,6 +8,8 @@ import pytest
 from quizzes.coverage import coverage
 from quizzes.errors import BankError, ComputeError, DuplicateIdError, UnknownReferenceError
 from quizzes.loader import load_bank, load_sections
+from quizzes.schema import CHAPTERS
+from workbook import coverage as chapters
 
 ITEM = """
 topic: iam
@@ -139,6 +141,11 @@ def test_unknown_references_are_refused(bank_copy, write_topic, old, new, field)
     assert err.value.field == field and err.value.line is not None
 
 
+def test_the_chapters_an_item_may_name_are_the_notebooks():
+    notebooks = {chapters.read_metadata(p)["chapter"] for p in chapters.chapter_files()}
+    assert set(CHAPTERS) == notebooks and CHAPTERS["08"] == "ecs-deploy"
+
+
 NUMERIC = """
 topic: ecs-cluster
 items:
@@ -156,18 +163,18 @@ items:
 @pytest.fixture
 def fake_rollout(monkeypatch):
     calls = []
-    mod = types.ModuleType("deploy.rollout")
+    mod = types.ModuleType("deploy.models.rollout")
 
     def circuit_breaker_threshold(desired_count: int, percent: float = 50.0) -> int:
         calls.append(desired_count)
         return min(200, max(3, -(-desired_count * int(percent) // 100)))
 
     mod.circuit_breaker_threshold = circuit_breaker_threshold
-    monkeypatch.setitem(sys.modules, "deploy.rollout", mod)
+    monkeypatch.setitem(sys.modules, "deploy.models.rollout", mod)
     return calls
 
 
-def numeric(func="deploy.rollout.circuit_breaker_threshold", kwargs="{desired_count: 1}"):
+def numeric(func="deploy.models.rollout.circuit_breaker_threshold", kwargs="{desired_count: 1}"):
     return NUMERIC.replace("FUNC", func).replace("KWARGS", kwargs)
 
 
@@ -192,7 +199,7 @@ def test_compute_with_bad_kwargs_names_them(bank_copy, write_topic, fake_rollout
 
 
 def test_compute_missing_function(bank_copy, write_topic, fake_rollout):
-    write_topic("ecs-cluster", numeric(func="deploy.rollout.no_such_rule"))
+    write_topic("ecs-cluster", numeric(func="deploy.models.rollout.no_such_rule"))
     with pytest.raises(ComputeError, match="no function 'no_such_rule'"):
         load(bank_copy)
 
@@ -204,8 +211,7 @@ def test_numeric_needs_exactly_one_source(bank_copy, write_topic, fake_rollout):
         load(bank_copy)
 
 
-def test_compute_against_the_real_deploy_model_when_present(bank_copy, write_topic):
-    pytest.importorskip("deploy.rollout", reason="deploy.rollout not written yet")
+def test_compute_against_the_real_deploy_model(bank_copy, write_topic):
     write_topic("ecs-cluster", numeric())
     assert load(bank_copy).get("ecs-cluster-001").answer.value == 3
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +12,9 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.config import Settings
 from tests.service.builders import write_notes
+
+if TYPE_CHECKING:
+    from service.aws import AwsContext
 
 
 @pytest.fixture(scope="session")
@@ -37,11 +41,11 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings()
 
 
-def started(settings: Settings) -> TestClient:
+def started(settings: Settings, aws: AwsContext | None = None) -> TestClient:
     """Return an entered TestClient whose start-up loading has finished."""
-    client = TestClient(create_app(settings))
+    client = TestClient(create_app(settings, aws))
     client.__enter__()
-    assert client.app.state.sessions.wait_loaded(60)
+    assert client.app.state.runtime.wait_loaded(60)
     return client
 
 

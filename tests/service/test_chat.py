@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from service.chat import check_message
+from service.errors import InvalidInputError
 from tests.service.builders import GUIDE_MD, make_pdf
 from tests.service.conftest import started, upload
 
@@ -84,6 +86,46 @@ def test_over_long_message_is_422(make_settings):
         assert "MAX_MESSAGE_CHARS" in r.json()["detail"]
     finally:
         c.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("message", "limit", "named"),
+    [
+        ("", 2000, "must not be empty"),
+        ("  \n ", 2000, "must not be empty"),
+        ("x" * 2001, 2000, "2001 characters, at most 2000 allowed (MAX_MESSAGE_CHARS)"),
+        ("Fargate? " * 20, 100, "at most 100 allowed"),
+    ],
+)
+def test_check_message_names_what_is_wrong(message, limit, named):
+    with pytest.raises(InvalidInputError, match=r"^message: ") as caught:
+        check_message(message, limit)
+    assert named in str(caught.value)
+
+
+def test_check_message_strips_and_accepts_a_message_at_the_cap():
+    assert check_message(" " + "x" * 100 + "\n", 100) == "x" * 100
+
+
+def test_the_chain_is_built_once_not_per_question(settings, monkeypatch):
+    import service.rag.chain as chain_module
+
+    built = []
+
+    class Counting(chain_module.RagChain):
+        def __init__(self, *args, **kwargs):
+            built.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(chain_module, "RagChain", Counting)
+    c = started(settings)
+    try:
+        sid = upload(c, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
+        for session_id in (sid, sid, "library", "library"):
+            assert ask(c, session_id, "What does the circuit breaker do?").status_code == 200
+    finally:
+        c.__exit__(None, None, None)
+    assert len(built) == 1
 
 
 def test_malformed_json_is_422(client):
@@ -186,7 +228,7 @@ def test_a_slow_session_store_does_not_stall_library_answers(client):
     import httpx
 
     sid = client.post("/sessions", json={"library": True}).json()["session_id"]
-    history = client.app.state.sessions.history_store
+    history = client.app.state.runtime.sessions.history
     gate, entered = threading.Event(), threading.Event()
     real = history.messages
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from service.errors import DiskFullError, StorageError, storage_failure
-from service.storage.aws import client as aws_client
 from service.storage.base import Message
 from service.storage.dynamodb import DynamoHistoryStore, create_table
 from tests.service.builders import GUIDE_MD
@@ -154,8 +153,8 @@ def test_storage_failure_maps_errno_to_status():
     assert str(other) == "cannot store x: Permission denied"
 
 
-def test_dynamodb_stores_a_turn_whole(aws):
-    db = aws_client("dynamodb", aws.region, aws.endpoint_url)
+def test_dynamodb_stores_a_turn_whole(ctx):
+    db = ctx.client("dynamodb")
     create_table(db, "turns")
     store = DynamoHistoryStore(db, "turns")
     store.append_many("s1", [Message("user", "q"), Message("assistant", "a")])

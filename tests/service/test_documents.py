@@ -158,7 +158,7 @@ def test_old_index_snapshots_are_pruned(client, settings):
     for name in ("b.md", "c.md", "d.md"):
         assert upload(client, (name, b"# N\n\nMore about ECS."), session_id=sid).status_code == 200
     versions = sorted(p.name for p in (settings.data_dir / "sessions" / sid / "index").iterdir())
-    manifest = client.app.state.sessions.manifest(sid)
+    manifest = client.app.state.runtime.sessions.documents.read_manifest(sid)
     assert versions == sorted([manifest.version, manifest.previous])
 
 

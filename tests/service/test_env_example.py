@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from deploy.config import DeploySettings
+from deploy.aws.settings import DeploySettings
 from quizzes.config import QuizSettings
 from service.config import REPO_DIR, Settings
 

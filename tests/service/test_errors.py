@@ -13,7 +13,7 @@ def test_unexpected_error_is_a_json_500_with_the_request_id(settings, monkeypatc
     def broken(session_id):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(app.state.sessions, "history", broken)
+    monkeypatch.setattr(app.state.runtime.sessions, "get", broken)
     with TestClient(app, raise_server_exceptions=False) as c:
         r = c.get("/sessions/abc/history", headers={"X-Request-ID": "rid-42"})
         assert r.status_code == 500

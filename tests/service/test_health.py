@@ -23,15 +23,15 @@ def test_ready_once_library_loaded(client):
 
 def test_ready_is_503_while_the_library_loads(settings, monkeypatch):
     gate = threading.Event()
-    import service.sessions as sessions_module
+    import service.library as library_module
 
-    real = sessions_module.load_library
+    real = library_module.load_library
 
     def slow(*args, **kwargs):
         gate.wait(30)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sessions_module, "load_library", slow)
+    monkeypatch.setattr(library_module, "load_library", slow)
     from fastapi.testclient import TestClient
 
     from service.app import create_app
@@ -42,7 +42,7 @@ def test_ready_is_503_while_the_library_loads(settings, monkeypatch):
         assert r.json()["checks"]["library"] == "loading"
         assert c.get("/health").status_code == 200  # liveness does not wait
         gate.set()
-        assert c.app.state.sessions.wait_loaded(30)
+        assert c.app.state.runtime.wait_loaded(30)
         assert c.get("/ready").status_code == 200
 
 

@@ -21,7 +21,7 @@ def json_lines(text: str) -> list[dict]:
 
 def test_one_json_line_per_request(make_settings, capsys):
     with TestClient(create_app(make_settings())) as c:
-        c.app.state.sessions.wait_loaded(30)
+        c.app.state.runtime.wait_loaded(30)
         capsys.readouterr()
         c.get("/health", headers={"X-Request-ID": "req-123"})
         c.post("/chat", json={"session_id": "nope", "message": "hi"})
@@ -47,7 +47,7 @@ def test_route_is_the_template_not_the_raw_path(make_settings, capsys):
 def test_secret_values_never_appear(make_settings, capsys):
     settings = make_settings(GROQ_API_KEY=MARKER, LOG_LEVEL="DEBUG")
     with TestClient(create_app(settings)) as c:
-        c.app.state.sessions.wait_loaded(30)
+        c.app.state.runtime.wait_loaded(30)
         sid = upload(c, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
         c.post("/chat", json={"session_id": sid, "message": "What does the circuit breaker do?"})
         c.post("/chat", json={"session_id": sid, "message": MARKER})  # a user pastes it

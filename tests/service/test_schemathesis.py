@@ -25,8 +25,8 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 @pytest.fixture(scope="module", autouse=True)
 def loaded_app():
     """Load the library before the first case; remove the temporary DATA_DIR afterwards."""
-    APP.state.sessions.start()
-    assert APP.state.sessions.wait_loaded(60)
+    APP.state.runtime.start()
+    assert APP.state.runtime.wait_loaded(60)
     yield
     shutil.rmtree(ROOT, ignore_errors=True)
 

@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from service.storage.aws import client as aws_client
 from service.storage.dynamodb import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, create_table
 from tests.service.builders import GUIDE_MD
 from tests.service.conftest import started, upload
@@ -16,11 +15,10 @@ TABLE = "chat_history"
 
 
 @pytest.fixture
-def shared(aws, make_settings, tmp_path):
+def shared(ctx, make_settings, tmp_path):
     """Return a factory of started clients that share one bucket and one table."""
-    region = aws.region
-    aws_client("s3", region, aws.endpoint_url).create_bucket(Bucket=BUCKET)
-    create_table(aws_client("dynamodb", region, aws.endpoint_url), TABLE)
+    ctx.client("s3").create_bucket(Bucket=BUCKET)
+    create_table(ctx.client("dynamodb"), TABLE)
     clients = []
 
     def make(name: str, **env):
@@ -28,11 +26,9 @@ def shared(aws, make_settings, tmp_path):
             "DATA_DIR": tmp_path / name,
             "DOCUMENT_BUCKET": BUCKET,
             "CHAT_HISTORY_TABLE": TABLE,
-            "AWS_REGION": region,
-            "AWS_ENDPOINT_URL": aws.endpoint_url,
             **env,
         }
-        c = started(make_settings(**values))
+        c = started(make_settings(**values), ctx)
         clients.append(c)
         return c
 
@@ -72,16 +68,16 @@ def test_a_stale_index_is_reloaded(shared):
     ]
 
 
-def test_objects_and_items_have_the_documented_shape(shared, aws):
+def test_objects_and_items_have_the_documented_shape(shared, ctx):
     a = shared("a")
     sid = upload(a, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
     ask(a, sid, "What does the circuit breaker do?")
-    s3 = aws_client("s3", aws.region, aws.endpoint_url)
+    s3 = ctx.client("s3")
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
     assert f"sessions/{sid}/manifest.json" in keys
     assert f"sessions/{sid}/documents/guide.md" in keys
     assert any(k.startswith(f"sessions/{sid}/index/") for k in keys)
-    db = aws_client("dynamodb", aws.region, aws.endpoint_url)
+    db = ctx.client("dynamodb")
     items = db.query(
         TableName=TABLE,
         KeyConditionExpression="#p = :s",
@@ -95,14 +91,14 @@ def test_objects_and_items_have_the_documented_shape(shared, aws):
     assert 29 * 86400 < expires - time.time() <= 30 * 86400
 
 
-def test_delete_is_seen_by_the_other_instance(shared, aws):
+def test_delete_is_seen_by_the_other_instance(shared, ctx):
     a, b = shared("a"), shared("b")
     sid = upload(a, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
     ask(b, sid, "What does the circuit breaker do?")
     assert a.delete(f"/sessions/{sid}").status_code == 200
     assert ask(b, sid, "hello").status_code == 404
     assert b.get(f"/sessions/{sid}/history").status_code == 404
-    s3 = aws_client("s3", aws.region, aws.endpoint_url)
+    s3 = ctx.client("s3")
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix=f"sessions/{sid}/").get("KeyCount") == 0
 
 
@@ -138,10 +134,10 @@ def test_a_library_session_made_on_one_instance_works_on_the_other(shared):
     assert len(history["messages"]) == 6
 
 
-def test_the_local_snapshot_cache_is_bounded_and_refills_from_s3(aws, tmp_path):
+def test_the_local_snapshot_cache_is_bounded_and_refills_from_s3(ctx, tmp_path):
     from service.storage.s3 import S3DocumentStore
 
-    s3 = aws_client("s3", aws.region, aws.endpoint_url)
+    s3 = ctx.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     store = S3DocumentStore(s3, BUCKET, tmp_path / "cache", max_cached=2)
     source = tmp_path / "index"

@@ -11,13 +11,11 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import Field
 
-from service.rag.answerer import (
-    DONT_KNOW,
-    ExtractiveAnswerer,
-    LLMAnswerer,
-    make_answerer,
-)
+from service.rag.answers import DONT_KNOW
 from service.rag.errors import ProviderError, RagError
+from service.rag.extractive import ExtractiveAnswerer
+from service.rag.llm import LLMAnswerer
+from service.rag.providers import make_answerer
 
 OFF_TOPIC = [
     "What is the capital of France?",
@@ -201,12 +199,3 @@ def test_offline_factory_does_not_import_the_llm_prompt_stack():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == ""
-
-
-def test_llm_answerer_is_still_importable_from_the_answerer_module():
-    from service.rag import answerer
-    from service.rag.llm import LLMAnswerer
-
-    assert answerer.LLMAnswerer is LLMAnswerer
-    with pytest.raises(AttributeError):
-        answerer.NoSuchThing  # noqa: B018

@@ -1,0 +1,1 @@
+"""Model what AWS would do (rollouts, scaling, cost, policies) from its documented rules."""
