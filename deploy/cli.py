@@ -18,13 +18,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from deploy import pipeline, present, stack
+from deploy import pipeline, present, release, stack
 from deploy.aws.backend import Backend, check_kind
 from deploy.aws.errors import DeployError, InvalidInput
 from deploy.aws.names import StackNames
 from deploy.aws.settings import DeploySettings
-from deploy.resources import ecs, secrets
 from deploy.resources import logs as stack_logs
+from deploy.resources import secrets
 from emulator import moto_server
 
 app = typer.Typer(
@@ -151,9 +151,9 @@ def deploy(
     """Register a task definition revision with IMAGE and roll the service onto it."""
     edge = Edge(backend)
     try:
-        change = ecs.deploy(edge.ctx, edge.names, image)
+        change = release.deploy(edge.ctx, edge.names, image)
         if wait:
-            ecs.wait_stable(edge.ctx, edge.names, delay=1 if edge.ctx.kind == "moto" else 15)
+            release.wait_stable(edge.ctx, edge.names, delay=1 if edge.ctx.kind == "moto" else 15)
     except DeployError as exc:
         raise _fail(exc) from exc
     console.print(
@@ -167,7 +167,7 @@ def redeploy(backend: BackendOpt = None) -> None:
     """Force a new deployment of the same revision (picks up rotated secrets)."""
     edge = Edge(backend)
     try:
-        change = ecs.redeploy(edge.ctx, edge.names)
+        change = release.redeploy(edge.ctx, edge.names)
     except DeployError as exc:
         raise _fail(exc) from exc
     console.print(f"service {change.name}: new deployment started")
@@ -181,7 +181,7 @@ def rollback(
     """Point the service back at an earlier task definition revision."""
     edge = Edge(backend)
     try:
-        change = ecs.rollback(edge.ctx, edge.names, revision)
+        change = release.rollback(edge.ctx, edge.names, revision)
     except DeployError as exc:
         raise _fail(exc) from exc
     console.print(f"service {change.name}: now on revision {revision}")
@@ -195,7 +195,7 @@ def scale(
     """Set the service's desired task count."""
     edge = Edge(backend)
     try:
-        change = ecs.scale(edge.ctx, edge.names, count)
+        change = release.scale(edge.ctx, edge.names, count)
     except DeployError as exc:
         raise _fail(exc) from exc
     before, after = change.detail["desiredCount"]

@@ -7,7 +7,7 @@ and tag by commit SHA, push to a registry standing in for ECR (Debian's `docker-
 deploy/task-definition.json exactly as the workflow does, register it, update the service,
 wait for stability, then refuse a rolled-back deployment. What moto cannot show is said so in
 each step's detail: it starts no tasks, stores one PRIMARY deployment that never changes
-revision, and gives every manifest the same digest (reference/emulators.md).
+revision, and gives every manifest the same digest (localstack/README.md).
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from deploy import present, stack
+from deploy import present, release, stack
 from deploy.aws.backend import DEFAULT_REGION
 from deploy.aws.errors import DeployError, aws_errors
 from deploy.aws.names import DEFAULT_NAMES, StackNames
 from deploy.aws.settings import DeploySettings
 from deploy.podman import BUILD_FLAGS, podman
-from deploy.resources import ecr, ecs, taskdef
+from deploy.resources import ecr, taskdef
 from service.aws import AwsContext
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -314,7 +314,7 @@ def rehearse(
         return f"registered {names.family}:{registered['revision']}; service updated"
 
     def wait() -> str:
-        ecs.wait_stable(ctx, names, timeout=wait_minutes * 60, delay=5)
+        release.wait_stable(ctx, names, timeout=wait_minutes * 60, delay=5)
         note = " (moto: running == desired at once, no task started)" if emulated else ""
         return f"stable within {wait_minutes} min{note}"
 

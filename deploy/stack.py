@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploy import present
+from deploy import present, release
 from deploy.aws.errors import ConfirmationRequired, DeployError, aws_errors
 from deploy.aws.names import StackNames
 from deploy.models import cost
@@ -191,7 +191,7 @@ def status(ctx: AwsContext, names: StackNames) -> dict:
     return {
         "inventory": inventory,
         "service": ecs.describe(ctx, names)["service"],
-        "deployments": ecs.deployments(ctx, names),
+        "deployments": release.deployments(ctx, names),
         "target_health": alb.target_health(ctx, tg_arn) if known(tg_arn) else [],
     }
 
@@ -269,5 +269,7 @@ def leftovers(ctx: AwsContext, names: StackNames) -> list[str]:
     ]
     with aws_errors("CloudWatch alarms", "cloudwatch"):
         alarms = ctx.client("cloudwatch").describe_alarms()["MetricAlarms"]
-    found += [f"cloudwatch-alarm {a['AlarmName']}" for a in alarms if names.service in a["AlarmName"]]
+    found += [
+        f"cloudwatch-alarm {a['AlarmName']}" for a in alarms if names.service in a["AlarmName"]
+    ]
     return tagged_resources(ctx, names) + sorted(set(found))

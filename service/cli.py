@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from service.server import ConfigurationError, run
+
 app = typer.Typer(help="Run the RAG service.", no_args_is_help=True)
 
 
@@ -20,8 +22,6 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default PORT, 8080).")] = None,
 ) -> None:
     """Serve the API and chat page until SIGTERM/SIGINT, then finish in-flight requests."""
-    from service.server import ConfigurationError, run
-
     try:
         run(host, port)
     except ConfigurationError as exc:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-if TYPE_CHECKING:
-    from service.aws import AwsContext
+from service.aws import AwsContext
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 # The repository's .env, wherever the process was started from (chapters run in notebooks/).
@@ -40,8 +39,6 @@ class AwsSettings(BaseSettings):
 
     def aws_context(self, kind: str = "aws") -> AwsContext:
         """Return the AWS context these settings name (credentials: boto3's default chain)."""
-        from service.aws import AwsContext
-
         return AwsContext(
             region=self.aws_region,
             endpoint_url=self.aws_endpoint_url,

@@ -13,10 +13,11 @@ import socket
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from service.config import Settings
+from pydantic import ValidationError
+
+from service.config import Settings, get_settings
 
 LOOPBACK = "127.0.0.1"
 
@@ -51,10 +52,6 @@ def wait_http(url: str, limit_s: float = 30.0) -> float:
 
 def load_settings() -> Settings:
     """Return the settings, or print each problem (naming its variable) and exit 2."""
-    from pydantic import ValidationError
-
-    from service.config import get_settings
-
     try:
         return get_settings()
     except ValidationError as exc:

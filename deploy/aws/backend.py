@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from deploy.aws.errors import BackendError
+from emulator import moto_server
 from service.aws import AwsContext
 
 BackendKind = Literal["moto", "localstack", "aws"]
@@ -47,16 +48,12 @@ class Backend:
 
     def reset(self) -> None:
         """Wipe every resource in the emulator (moto only) and turn IAM enforcement off."""
-        from emulator import moto_server
-
         self._require_moto("reset wipes an emulator; it")
         moto_server.reset(self.ctx.endpoint_url)
         moto_server.enforce_iam(self.ctx.endpoint_url, None)
 
     def enforce_iam(self, after_calls: int | None = 0) -> None:
         """Make moto check IAM policies after `after_calls` more calls (None turns it off)."""
-        from emulator import moto_server
-
         self._require_moto("IAM enforcement switching")
         moto_server.enforce_iam(self.ctx.endpoint_url, after_calls)
 
@@ -86,7 +83,6 @@ _EMBEDDED: Backend | None = None
 
 def _moto(region: str, endpoint_url: str | None, fresh: bool) -> Backend:
     global _EMBEDDED
-    from emulator import moto_server
 
     def context(url: str) -> AwsContext:
         return AwsContext(region=region, endpoint_url=url, kind="moto", **EMULATOR_KEYS)
@@ -127,7 +123,9 @@ def _localstack(region: str, endpoint: str) -> Backend:
             f"LocalStack at {endpoint} does not offer {', '.join(missing)}: those services "
             "need a LocalStack plan that includes them (and LOCALSTACK_AUTH_TOKEN)."
         )
-    return Backend(AwsContext(region=region, endpoint_url=endpoint, kind="localstack", **EMULATOR_KEYS))
+    return Backend(
+        AwsContext(region=region, endpoint_url=endpoint, kind="localstack", **EMULATOR_KEYS)
+    )
 
 
 def start_backend(

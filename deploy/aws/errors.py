@@ -4,6 +4,8 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from botocore.exceptions import ClientError
+
 
 class DeployError(Exception):
     """Base class for every error the deploy package raises on purpose."""
@@ -62,8 +64,6 @@ def translate(exc: Exception, resource: str, service: str | None = None) -> Depl
 @contextmanager
 def aws_errors(resource: str, service: str | None = None) -> Iterator[None]:
     """Translate a botocore ClientError raised inside the block into a deploy error."""
-    from botocore.exceptions import ClientError  # botocore stays out of this module's import
-
     try:
         yield
     except ClientError as exc:

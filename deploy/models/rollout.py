@@ -2,7 +2,7 @@
 
 A model, not the emulator: computes what AWS would do from documented rules. moto stores a
 service's deployment settings but never starts a task, never health-checks a target and never
-rolls back (reference/emulators.md), so these modules replay a rolling update from those
+rolls back (localstack/README.md), so these modules replay a rolling update from those
 settings (`deploy.models.rollout_sim` runs the events; this module holds the rules, the
 settings and the result). The rules, and where AWS documents them:
 - Rolling update: at most floor(desired x maximumPercent / 100) tasks RUNNING or PENDING,

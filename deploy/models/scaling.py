@@ -2,7 +2,7 @@
 
 A model, not the emulator: computes what AWS would do from documented rules. moto stores
 scalable targets, policies, their alarms and scheduled actions but never scales
-(reference/emulators.md), so `deploy.models.scaling_sim` replays a per-minute load against the
+(localstack/README.md), so `deploy.models.scaling_sim` replays a per-minute load against the
 policies defined here. The rules, and where AWS documents them:
 - Target tracking creates two CloudWatch alarms on 1-minute datapoints: the high alarm needs
   3 of 3 above the target (~3 min to the first scale-out, plus task start time); the low alarm

@@ -2,7 +2,7 @@
 
 moto stores all of this (and makes the two alarms of each target-tracking policy) but never
 scales, never runs an alarm action and answers describe_scaling_activities with a 500
-(reference/emulators.md); deploy.models.scaling models what AWS would do with these settings.
+(localstack/README.md); deploy.models.scaling models what AWS would do with these settings.
 """
 
 from __future__ import annotations

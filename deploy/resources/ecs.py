@@ -1,23 +1,19 @@
-"""Keep the ECS cluster, the task definition revisions and the service; deploy and roll back."""
+"""Keep the ECS cluster, the task definition revisions and the service (deploy.release rolls it)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any
 
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import ClientError
 
 from deploy.aws.errors import InvalidInput, ResourceError, aws_errors
 from deploy.aws.names import StackNames
-from deploy.models.rollout import RolloutConfig
-from deploy.resources import taskdef
+from deploy.resources import ecs_spec, taskdef
 from deploy.resources.contract import (
     UNKNOWN,
     Change,
     Result,
     diff,
-    known,
     missing_tags,
     require,
     tag_map,
@@ -38,19 +34,9 @@ CAPACITY_PROVIDERS = ["FARGATE", "FARGATE_SPOT"]
 # Every task on regular Fargate unless a service asks for Spot (base 1 keeps one on-demand).
 DEFAULT_STRATEGY = [{"capacityProvider": "FARGATE", "weight": 1, "base": 1}]
 CLUSTER_SETTINGS = [{"name": "containerInsights", "value": "enabled"}]
-# Rolling update: start the new task before stopping the old one (100 % stays healthy, up to
-# 200 % run during the swap). The circuit breaker counts failed *tasks*, threshold
-# 0.5 x desired with a floor of 3 (errata 1; deploy.models.rollout models it), then rolls back.
-DEPLOYMENT_CONFIGURATION = {
-    "maximumPercent": 200,
-    "minimumHealthyPercent": 100,
-    "deploymentCircuitBreaker": {"enable": True, "rollback": True},
-}
-# AWS's target-group defaults, for an AlbOutputs that carries no health-check settings.
-ALB_DEFAULT_INTERVAL_S, ALB_DEFAULT_HEALTHY = 30, 5
 
 
-def _what(names: StackNames, kind: str = SERVICE) -> str:
+def what(names: StackNames, kind: str = SERVICE) -> str:
     return {
         CLUSTER: f"ECS cluster {names.cluster}",
         SERVICE: f"ECS service {names.service} in cluster {names.cluster}",
@@ -58,7 +44,7 @@ def _what(names: StackNames, kind: str = SERVICE) -> str:
     }[kind]
 
 
-def _revision(arn: str) -> int:
+def revision_of(arn: str) -> int:
     return int(arn.rsplit(":", 1)[1])
 
 
@@ -67,7 +53,7 @@ def _revision(arn: str) -> int:
 
 def find_cluster(ctx: AwsContext, names: StackNames) -> dict | None:
     """Return the ACTIVE cluster (settings and tags included) or None."""
-    with aws_errors(_what(names, CLUSTER), "ecs"):
+    with aws_errors(what(names, CLUSTER), "ecs"):
         found = ctx.client("ecs").describe_clusters(
             clusters=[names.cluster], include=["SETTINGS", "TAGS"]
         )
@@ -76,7 +62,7 @@ def find_cluster(ctx: AwsContext, names: StackNames) -> dict | None:
 
 def find_service(ctx: AwsContext, names: StackNames) -> dict | None:
     """Return the service (ACTIVE or DRAINING, tags included) or None."""
-    with aws_errors(_what(names), "ecs"):
+    with aws_errors(what(names), "ecs"):
         try:
             found = ctx.client("ecs").describe_services(
                 cluster=names.cluster, services=[names.service], include=["TAGS"]
@@ -90,7 +76,7 @@ def find_service(ctx: AwsContext, names: StackNames) -> dict | None:
 
 def revisions(ctx: AwsContext, names: StackNames) -> list[int]:
     """Return the ACTIVE revision numbers of the family, oldest first."""
-    with aws_errors(_what(names, TASK_DEFINITION), "ecs"):
+    with aws_errors(what(names, TASK_DEFINITION), "ecs"):
         pages = (
             ctx.client("ecs")
             .get_paginator("list_task_definitions")
@@ -98,12 +84,12 @@ def revisions(ctx: AwsContext, names: StackNames) -> list[int]:
         )
         arns = [a for p in pages for a in p["taskDefinitionArns"]]
     # familyPrefix is a prefix: keep only this exact family.
-    return sorted(_revision(a) for a in arns if a.split("/")[-1].split(":")[0] == names.family)
+    return sorted(revision_of(a) for a in arns if a.split("/")[-1].split(":")[0] == names.family)
 
 
-def _describe_revision(ctx: AwsContext, names: StackNames, ref: str) -> dict | None:
+def describe_revision(ctx: AwsContext, names: StackNames, ref: str) -> dict | None:
     """Return describe_task_definition for `ref` (family:revision or ARN), or None."""
-    with aws_errors(_what(names, TASK_DEFINITION), "ecs"):
+    with aws_errors(what(names, TASK_DEFINITION), "ecs"):
         try:
             return ctx.client("ecs").describe_task_definition(taskDefinition=ref)["taskDefinition"]
         except ClientError as exc:
@@ -114,16 +100,16 @@ def _describe_revision(ctx: AwsContext, names: StackNames, ref: str) -> dict | N
 
 def _latest(ctx: AwsContext, names: StackNames) -> dict | None:
     revs = revisions(ctx, names)
-    return _describe_revision(ctx, names, f"{names.family}:{revs[-1]}") if revs else None
+    return describe_revision(ctx, names, f"{names.family}:{revs[-1]}") if revs else None
 
 
 def task_definition(ctx: AwsContext, names: StackNames, revision: int | None = None) -> dict | None:
     """Return one revision (default: the service's, else the latest ACTIVE), or None."""
     if revision is not None:
-        return _describe_revision(ctx, names, f"{names.family}:{revision}")
+        return describe_revision(ctx, names, f"{names.family}:{revision}")
     svc = find_service(ctx, names)
     if svc is not None:
-        return _describe_revision(ctx, names, svc["taskDefinition"])
+        return describe_revision(ctx, names, svc["taskDefinition"])
     return _latest(ctx, names)
 
 
@@ -141,146 +127,10 @@ def find(ctx: AwsContext, names: StackNames) -> Found:
     cluster = find_cluster(ctx, names)
     svc = find_service(ctx, names) if cluster is not None else None
     if svc is not None:
-        td = _describe_revision(ctx, names, svc["taskDefinition"])
+        td = describe_revision(ctx, names, svc["taskDefinition"])
     else:  # no service to say which revision: the family's newest one
         td = _latest(ctx, names)
     return Found(cluster, svc, td)
-
-
-# ---------------------------------------------------------------- desired state (pure)
-
-
-def _check_image(image: object) -> str:
-    if not isinstance(image, str) or not image or any(ch.isspace() for ch in image):
-        raise InvalidInput(f"image must be a tag or an image URI, got {image!r}")
-    return image
-
-
-def image_uri(repository_uri: str, image: str) -> str:
-    """Return a full image URI: a bare tag becomes <repository_uri>:<tag>; a URI stays."""
-    if "/" in _check_image(image) or "@" in image:
-        return image
-    if not known(repository_uri):
-        return UNKNOWN
-    name = repository_uri.rsplit("/", 1)[-1]
-    tag = image.split(":", 1)[1] if image.startswith(f"{name}:") else image
-    return f"{repository_uri}:{tag}"
-
-
-def repository_of(uri: str) -> str:
-    """Return an image URI without its tag or digest (the repository it came from)."""
-    uri = uri.split("@", 1)[0]
-    head, _, last = uri.rpartition("/")
-    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
-
-
-def grace_period_seconds(alb: AlbOutputs) -> int:
-    """Return a grace period long enough for start-up plus the ALB's healthy threshold."""
-    # ECS ignores ELB health results for this long after a task starts (errata 3: it does not
-    # delay the checks). Cover the container's startPeriod plus the checks needed to turn healthy.
-    start = taskdef.container(taskdef.load_template())["healthCheck"]["startPeriod"]
-    check = alb.health_check or {}
-    interval = check.get("HealthCheckIntervalSeconds", ALB_DEFAULT_INTERVAL_S)
-    healthy = check.get("HealthyThresholdCount", ALB_DEFAULT_HEALTHY)
-    return start + interval * healthy
-
-
-def service_settings(names: StackNames, network: NetworkOutputs, alb: AlbOutputs) -> dict:
-    """Return the service fields ensure keeps: rollout, grace period, network, load balancer."""
-    subnets = network.subnet_ids
-    # assignPublicIp ENABLED: the tasks sit in the default VPC's public subnets with no NAT, so
-    # they need a public IP to reach ECR, Secrets Manager and CloudWatch Logs (errata 12: in
-    # private subnets use a NAT gateway or VPC endpoints and DISABLED instead).
-    vpc = {
-        "subnets": sorted(subnets) if known(subnets) else [UNKNOWN],
-        "securityGroups": [network.task_security_group_id],
-        "assignPublicIp": "ENABLED",
-    }
-    return {
-        "deploymentConfiguration": DEPLOYMENT_CONFIGURATION,
-        "healthCheckGracePeriodSeconds": grace_period_seconds(alb),
-        "networkConfiguration": {"awsvpcConfiguration": vpc},
-        "loadBalancers": [
-            {
-                "targetGroupArn": alb.target_group_arn,
-                "containerName": names.container,
-                "containerPort": names.container_port,
-            }
-        ],
-    }
-
-
-def _current_settings(svc: dict) -> dict:
-    net = svc.get("networkConfiguration") or {}
-    if net.get("awsvpcConfiguration"):
-        cfg = dict(net["awsvpcConfiguration"])
-        cfg["subnets"] = sorted(cfg.get("subnets", []))
-        net = {"awsvpcConfiguration": cfg}
-    dc = svc.get("deploymentConfiguration") or {}
-    return {
-        "deploymentConfiguration": {k: dc.get(k) for k in DEPLOYMENT_CONFIGURATION} if dc else None,
-        "healthCheckGracePeriodSeconds": svc.get("healthCheckGracePeriodSeconds"),
-        "networkConfiguration": net or None,
-        "loadBalancers": [
-            {k: lb.get(k) for k in ("targetGroupArn", "containerName", "containerPort")}
-            for lb in svc.get("loadBalancers", [])
-        ]
-        or None,
-    }
-
-
-def _render(
-    ctx: AwsContext,
-    names: StackNames,
-    image: str,
-    secrets: SecretOutputs,
-    iam: IamOutputs,
-    logs: LogsOutputs,
-) -> dict | None:
-    """Return the rendered template, or None while an input is only known after apply."""
-    needed = (image, secrets.arn, iam.execution_role_arn, iam.task_role_arn, logs.log_group)
-    if not all(known(v) for v in needed):
-        return None
-    return taskdef.render(
-        names,
-        image,
-        region=ctx.region,
-        secret_arn=secrets.arn,
-        execution_role_arn=iam.execution_role_arn,
-        task_role_arn=iam.task_role_arn,
-        log_group=logs.log_group,
-    )
-
-
-def desired_task_definition(
-    ctx: AwsContext,
-    names: StackNames,
-    image: str,
-    *,
-    secrets: SecretOutputs,
-    iam: IamOutputs,
-    ecr: EcrOutputs,
-    logs: LogsOutputs,
-) -> dict:
-    """Return the task definition ensure would register for `image` (a tag or a URI)."""
-    uri = image_uri(require("the ECR repository", _what(names), ecr.repository_uri), image)
-    td = _render(ctx, names, uri, secrets, iam, logs)
-    if td is None:
-        raise ResourceError(f"{_what(names)} needs the secret, the IAM roles and the log group")
-    return td
-
-
-def _subset(have: Any, want: Any) -> bool:
-    """Return True when every value in `want` is present and equal in `have`."""
-    if isinstance(want, dict):
-        return isinstance(have, dict) and all(_subset(have.get(k), v) for k, v in want.items())
-    if isinstance(want, list):
-        return (
-            isinstance(have, list)
-            and len(have) == len(want)
-            and all(_subset(h, w) for h, w in zip(have, want, strict=True))
-        )
-    return have == want
 
 
 # ---------------------------------------------------------------- plan / ensure
@@ -291,7 +141,7 @@ def _cluster(ctx: AwsContext, names: StackNames, found: dict | None, apply: bool
     if found is None:
         arn = None
         if apply:
-            with aws_errors(_what(names, CLUSTER), "ecs"):
+            with aws_errors(what(names, CLUSTER), "ecs"):
                 arn = ecs.create_cluster(
                     clusterName=names.cluster,
                     capacityProviders=CAPACITY_PROVIDERS,
@@ -315,7 +165,7 @@ def _cluster(ctx: AwsContext, names: StackNames, found: dict | None, apply: bool
     }
     changes = diff(have, want)
     if apply and changes:
-        with aws_errors(_what(names, CLUSTER), "ecs"):
+        with aws_errors(what(names, CLUSTER), "ecs"):
             if "settings" in changes:
                 # update_cluster carries settings too; moto lacks update_cluster_settings.
                 ecs.update_cluster(cluster=names.cluster, settings=CLUSTER_SETTINGS)
@@ -333,8 +183,8 @@ def _cluster(ctx: AwsContext, names: StackNames, found: dict | None, apply: bool
     return Change(CLUSTER, names.cluster, action, changes, found["clusterArn"])
 
 
-def _register(ctx: AwsContext, names: StackNames, td: dict) -> dict:
-    with aws_errors(_what(names, TASK_DEFINITION), "ecs"):
+def register(ctx: AwsContext, names: StackNames, td: dict) -> dict:
+    with aws_errors(what(names, TASK_DEFINITION), "ecs"):
         return ctx.client("ecs").register_task_definition(
             **td, tags=names.tag_list("key", "value")
         )["taskDefinition"]
@@ -349,7 +199,7 @@ def _task_definition(
     apply: bool,
 ) -> Change:
     """Return the revision's change; `want` None means an input is only known after apply."""
-    if current is not None and want is not None and _subset(current, want):
+    if current is not None and want is not None and ecs_spec.subset(current, want):
         detail = {"revision": current["revision"]}
         return Change(
             TASK_DEFINITION, names.family, "unchanged", detail, current["taskDefinitionArn"]
@@ -359,8 +209,8 @@ def _task_definition(
     if not apply:
         return Change(TASK_DEFINITION, names.family, action, detail)
     if want is None:
-        raise ResourceError(f"{_what(names, TASK_DEFINITION)}: an input is not known yet")
-    registered = _register(ctx, names, want)
+        raise ResourceError(f"{what(names, TASK_DEFINITION)}: an input is not known yet")
+    registered = register(ctx, names, want)
     detail["revision"] = registered["revision"]
     return Change(TASK_DEFINITION, names.family, action, detail, registered["taskDefinitionArn"])
 
@@ -369,7 +219,7 @@ def _create_service(
     ctx: AwsContext, names: StackNames, td_arn: str, want: dict, desired_count: int
 ) -> str:
     ecs = ctx.client("ecs")
-    with aws_errors(_what(names), "ecs"):
+    with aws_errors(what(names), "ecs"):
         created = ecs.create_service(
             cluster=names.cluster,
             serviceName=names.service,
@@ -386,7 +236,7 @@ def _create_service(
         )["service"]
         if ctx.kind == "moto":
             # moto's create_service drops deploymentConfiguration and
-            # healthCheckGracePeriodSeconds (they come back null; reference/emulators.md), while
+            # healthCheckGracePeriodSeconds (they come back null; localstack/README.md), while
             # update_service stores them: repeat them so the next plan is "unchanged".
             ecs.update_service(
                 cluster=names.cluster,
@@ -409,7 +259,7 @@ def _service(
     if svc is None:
         arn = _create_service(ctx, names, td_arn, want, desired_count) if apply else None
         return Change(SERVICE, names.service, "create", {"desiredCount": desired_count}, arn)
-    changes = diff(_current_settings(svc), want)
+    changes = diff(ecs_spec.current_settings(svc), want)
     if svc["taskDefinition"] != td_arn:
         changes["taskDefinition"] = (svc["taskDefinition"], td_arn)
     tags = tag_map(svc.get("tags"), "key", "value")
@@ -420,7 +270,7 @@ def _service(
         update = {k: want[k] for k in changes if k in want}
         if "taskDefinition" in changes:
             update["taskDefinition"] = td_arn
-        with aws_errors(_what(names), "ecs"):
+        with aws_errors(what(names), "ecs"):
             if update:
                 ctx.client("ecs").update_service(
                     cluster=names.cluster, service=names.service, **update
@@ -433,7 +283,7 @@ def _service(
     return Change(SERVICE, names.service, action, changes, svc["serviceArn"])
 
 
-def _check_count(count: object, what: str) -> int:
+def check_count(count: object, what: str) -> int:
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise InvalidInput(f"{what} must be a whole number >= 0, got {count!r}")
     return count
@@ -453,19 +303,21 @@ def _converge(
     desired_count: int,
     apply: bool,
 ) -> Result:
-    _check_count(desired_count, "desired_count")
+    check_count(desired_count, "desired_count")
     found = find(ctx, names)
     current = found.task_definition
     if image is not None:
-        uri = image_uri(ecr.repository_uri, image)
+        uri = ecs_spec.image_uri(ecr.repository_uri, image)
     elif current is not None:  # keep the image running now (a deploy or a rollback chose it)
         uri = taskdef.container(current)["image"]
     else:
-        uri = image_uri(ecr.repository_uri, "latest")
-    want_td = _render(ctx, names, uri, secrets, iam, logs)  # bad sizes fail before any write
+        uri = ecs_spec.image_uri(ecr.repository_uri, "latest")
+    want_td = ecs_spec.render(
+        ctx, names, uri, secrets, iam, logs
+    )  # bad sizes fail before any write
     cluster = _cluster(ctx, names, found.cluster, apply)
     td = _task_definition(ctx, names, current, want_td, uri, apply)
-    want_svc = service_settings(names, network, alb)
+    want_svc = ecs_spec.service_settings(names, network, alb)
     svc = _service(ctx, names, found.service, td.arn or UNKNOWN, want_svc, desired_count, apply)
     outputs = EcsOutputs(
         cluster_arn=cluster.arn or UNKNOWN,
@@ -509,7 +361,7 @@ def ensure(
     desired_count: int = 1,
 ) -> Result:
     """Create or converge cluster, task definition and service (desired_count only on create)."""
-    by = _what(names)
+    by = what(names)
     require("the secret", by, secrets.arn)
     require("the execution role", by, iam.execution_role_arn)
     require("the task role", by, iam.task_role_arn)
@@ -524,141 +376,27 @@ def ensure(
     )  # fmt: skip
 
 
-# ---------------------------------------------------------------- operations
-
-
-def _require_service(ctx: AwsContext, names: StackNames) -> dict:
+def require_service(ctx: AwsContext, names: StackNames) -> dict:
     svc = find_service(ctx, names)
     if svc is None:
-        raise ResourceError(f"{_what(names)} does not exist; run `workbook stack apply` first")
+        raise ResourceError(f"{what(names)} does not exist; run `workbook stack apply` first")
     return svc
 
 
-def deploy(ctx: AwsContext, names: StackNames, image: str) -> Change:
-    """Register the running revision with another image (tag or URI); point the service at it."""
-    # What the CI's render action does: the task definition the service runs now, image
-    # swapped. A bare tag stays in the repository the running image came from.
-    _check_image(image)
-    svc = _require_service(ctx, names)
-    current = _describe_revision(ctx, names, svc["taskDefinition"])
-    if current is None:
-        raise ResourceError(f"{_what(names)} runs {svc['taskDefinition']}, which is gone")
-    running = taskdef.container(current)["image"]
-    uri = image_uri(repository_of(running), image)
-    if uri == running:
-        detail = {"image": uri, "revision": current["revision"]}
-        return Change(SERVICE, names.service, "unchanged", detail, current["taskDefinitionArn"])
-    td = taskdef.registration(current)
-    taskdef.container(td)["image"] = uri
-    registered = _register(ctx, names, td)
-    arn = registered["taskDefinitionArn"]
-    with aws_errors(_what(names), "ecs"):
-        ctx.client("ecs").update_service(
-            cluster=names.cluster, service=names.service, taskDefinition=arn
-        )
-    detail = {"image": uri, "revision": registered["revision"], "from": svc["taskDefinition"]}
-    return Change(SERVICE, names.service, "update", detail, arn)
-
-
-def redeploy(ctx: AwsContext, names: StackNames) -> Change:
-    """Start fresh tasks from the same revision (e.g. to pick up a rotated secret, errata 9)."""
-    svc = _require_service(ctx, names)
-    with aws_errors(_what(names), "ecs"):
-        ctx.client("ecs").update_service(
-            cluster=names.cluster, service=names.service, forceNewDeployment=True
-        )
-    return Change(SERVICE, names.service, "update", {"forceNewDeployment": True}, svc["serviceArn"])
-
-
-def rollback(ctx: AwsContext, names: StackNames, revision: int) -> Change:
-    """Point the service back at an earlier ACTIVE revision of the family."""
-    if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:
-        raise InvalidInput(f"revision must be a whole number >= 1, got {revision!r}")
-    svc = _require_service(ctx, names)
-    active = revisions(ctx, names)
-    if revision not in active:
-        raise InvalidInput(
-            f"unknown revision {revision} of task family {names.family}; "
-            f"ACTIVE revisions: {', '.join(map(str, active)) or 'none'}"
-        )
-    arn = f"{svc['taskDefinition'].rsplit(':', 1)[0]}:{revision}"
-    with aws_errors(_what(names), "ecs"):
-        ctx.client("ecs").update_service(
-            cluster=names.cluster, service=names.service, taskDefinition=arn
-        )
-    detail = {"from": svc["taskDefinition"], "revision": revision}
-    return Change(SERVICE, names.service, "update", detail, arn)
-
-
-def scale(ctx: AwsContext, names: StackNames, count: int) -> Change:
-    """Set the service's desired count (auto scaling may move it back inside its min/max)."""
-    _check_count(count, "desired count")
-    svc = _require_service(ctx, names)
-    with aws_errors(_what(names), "ecs"):
-        ctx.client("ecs").update_service(
-            cluster=names.cluster, service=names.service, desiredCount=count
-        )
-    return Change(
-        SERVICE,
-        names.service,
-        "update" if svc["desiredCount"] != count else "unchanged",
-        {"desiredCount": (svc["desiredCount"], count)},
-        svc["serviceArn"],
-    )
-
-
-def wait_stable(
-    ctx: AwsContext, names: StackNames, *, timeout: float = 600, delay: float = 15
-) -> dict:
-    """Wait until the service is stable (one deployment, running == desired); return it."""
-    _require_service(ctx, names)
-    attempts = max(1, math.ceil(timeout / delay))
-    waiter = ctx.client("ecs").get_waiter("services_stable")
-    try:
-        waiter.wait(
-            cluster=names.cluster,
-            services=[names.service],
-            WaiterConfig={"Delay": delay, "MaxAttempts": attempts},
-        )
-    except WaiterError as exc:
-        # "ServiceNotStable" is this waiter giving up, not an ECS error (errata 21).
-        raise ResourceError(f"{_what(names)} was not stable after {timeout:g} s: {exc}") from exc
-    return _require_service(ctx, names)
-
-
-def _deployments(svc: dict | None) -> list[dict]:
+def deployments_of(svc: dict | None) -> list[dict]:
+    """Return a described service's deployments (status, rollout state, revision, counts)."""
     return [
         {
             "id": d["id"],
             "status": d["status"],
             "rolloutState": d.get("rolloutState"),
-            "revision": _revision(d["taskDefinition"]),
+            "revision": revision_of(d["taskDefinition"]),
             "desired": d.get("desiredCount"),
             "running": d.get("runningCount"),
             "failed": d.get("failedTasks", 0),
         }
         for d in (svc or {}).get("deployments", [])
     ]
-
-
-def deployments(ctx: AwsContext, names: StackNames) -> list[dict]:
-    """Return the service's deployments (status, rollout state, revision, counts)."""
-    return _deployments(find_service(ctx, names))
-
-
-def rollout_config(ctx: AwsContext, names: StackNames, **assumptions: Any) -> RolloutConfig:
-    """Return the rollout model's config for the service as applied (plus `assumptions`)."""
-    svc = _require_service(ctx, names)
-    td = _describe_revision(ctx, names, svc["taskDefinition"])
-    target_group, attributes = None, None
-    balancers = svc.get("loadBalancers") or []
-    if balancers:
-        arn = balancers[0]["targetGroupArn"]
-        elb = ctx.client("elbv2")
-        with aws_errors(f"target group {arn}", "elbv2"):
-            target_group = elb.describe_target_groups(TargetGroupArns=[arn])
-            attributes = elb.describe_target_group_attributes(TargetGroupArn=arn)
-    return RolloutConfig.from_aws(svc, td, target_group, attributes, **assumptions)
 
 
 def describe(ctx: AwsContext, names: StackNames) -> dict:
@@ -681,10 +419,10 @@ def describe(ctx: AwsContext, names: StackNames) -> dict:
             "desired": svc["desiredCount"],
             "running": svc["runningCount"],
             "pending": svc["pendingCount"],
-            "revision": _revision(svc["taskDefinition"]),
+            "revision": revision_of(svc["taskDefinition"]),
             "deploymentConfiguration": svc.get("deploymentConfiguration"),
             "healthCheckGracePeriodSeconds": svc.get("healthCheckGracePeriodSeconds"),
-            "deployments": _deployments(svc),
+            "deployments": deployments_of(svc),
         },
         "task_definition": None
         if td is None
@@ -707,7 +445,7 @@ def delete(ctx: AwsContext, names: StackNames) -> list[Change]:
     if svc is None:
         changes.append(Change(SERVICE, names.service, "absent"))
     else:
-        with aws_errors(_what(names), "ecs"):
+        with aws_errors(what(names), "ecs"):
             ecs.update_service(cluster=names.cluster, service=names.service, desiredCount=0)
             ecs.delete_service(cluster=names.cluster, service=names.service, force=True)
             # A DRAINING service (tasks still stopping) blocks delete_cluster on AWS.
@@ -722,7 +460,7 @@ def delete(ctx: AwsContext, names: StackNames) -> list[Change]:
         changes.append(Change(TASK_DEFINITION, names.family, "absent"))
     else:
         refs = [f"{names.family}:{r}" for r in revs]
-        with aws_errors(_what(names, TASK_DEFINITION), "ecs"):
+        with aws_errors(what(names, TASK_DEFINITION), "ecs"):
             for ref in refs:
                 ecs.deregister_task_definition(taskDefinition=ref)
             # An INACTIVE revision still exists (and keeps its tags) until it is deleted.
@@ -732,7 +470,7 @@ def delete(ctx: AwsContext, names: StackNames) -> list[Change]:
     if cluster is None:
         changes.append(Change(CLUSTER, names.cluster, "absent"))
     else:
-        with aws_errors(_what(names, CLUSTER), "ecs"):
+        with aws_errors(what(names, CLUSTER), "ecs"):
             ecs.delete_cluster(cluster=names.cluster)
         changes.append(Change(CLUSTER, names.cluster, "delete", {}, cluster["clusterArn"]))
     return changes

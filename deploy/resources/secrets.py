@@ -134,7 +134,9 @@ def _converge(
             if changed:
                 _put(ctx, names, {**current, **new})
     action = "update" if detail else "unchanged"
-    return Result([Change(KIND, names.secret, action, detail, found["ARN"])], SecretOutputs(found["ARN"]))
+    return Result(
+        [Change(KIND, names.secret, action, detail, found["ARN"])], SecretOutputs(found["ARN"])
+    )
 
 
 def _put(ctx: AwsContext, names: StackNames, merged: dict[str, str]) -> None:
@@ -146,9 +148,7 @@ def _put(ctx: AwsContext, names: StackNames, merged: dict[str, str]) -> None:
     )
 
 
-def plan(
-    ctx: AwsContext, names: StackNames, *, values: Mapping[str, str] | None = None
-) -> Result:
+def plan(ctx: AwsContext, names: StackNames, *, values: Mapping[str, str] | None = None) -> Result:
     """Return what ensure would do to the secret (keys only, never values)."""
     return _converge(ctx, names, values, apply=False)
 

@@ -9,7 +9,7 @@ render action swaps in "<IMAGE>". Placeholders:
 - <SECRET_ARN>  the secret's FULL ARN including its 6-character suffix; each `valueFrom` adds
                 `:<json-key>::` (errata 8: single colons separate json-key, version stage and
                 version id; the trailing `::` just leaves the last two empty)
-moto's register_task_definition validates nothing (reference/emulators.md), so Fargate's
+moto's register_task_definition validates nothing (localstack/README.md), so Fargate's
 CPU/memory table is checked here before any call, as Fargate itself would.
 """
 

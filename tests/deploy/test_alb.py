@@ -1,8 +1,5 @@
 """The ALB, target group and listeners against moto."""
 
-import contextlib
-import json
-
 import pytest
 
 from deploy.aws.errors import InvalidInput, PermissionDenied, ResourceError
@@ -10,32 +7,13 @@ from deploy.aws.names import DEFAULT_NAMES
 from deploy.resources import alb, network
 from deploy.resources.contract import UNKNOWN
 from tests.awscli import aws_cli
+from tests.deploy.calls import recorded
 
 N = DEFAULT_NAMES
 
 
 def actions(result) -> list[str]:
     return [c.action for c in result.changes]
-
-
-@contextlib.contextmanager
-def recorded(ctx, *services):
-    """Yield the list of (service, operation, parameters) calls made through ctx's clients."""
-    calls: list[tuple] = []
-
-    def hook(model, params, **_):
-        calls.append(
-            (model.service_model.service_name, model.name, json.dumps(params, default=str))
-        )
-
-    clients = [ctx.client(s) for s in services]
-    for c in clients:
-        c.meta.events.register("before-call", hook)
-    try:
-        yield calls
-    finally:
-        for c in clients:
-            c.meta.events.unregister("before-call", hook)
 
 
 @pytest.fixture

@@ -1,8 +1,5 @@
 """Application Auto Scaling: target, target tracking, step policy + alarm, schedules (moto)."""
 
-import contextlib
-import json
-
 import pytest
 
 from deploy.aws.errors import InvalidInput, ResourceError
@@ -10,6 +7,7 @@ from deploy.aws.names import DEFAULT_NAMES
 from deploy.resources import alb, autoscaling, network
 from deploy.resources.contract import UNKNOWN
 from deploy.resources.outputs import AlbOutputs, EcsOutputs
+from tests.deploy.calls import recorded
 
 N = DEFAULT_NAMES
 PLANNED_ALB = AlbOutputs(load_balancer_arn=UNKNOWN, target_group_arn=UNKNOWN, dns_name=UNKNOWN)
@@ -18,26 +16,6 @@ PLANNED_ECS = EcsOutputs(cluster_arn=UNKNOWN, service_arn=UNKNOWN, task_definiti
 
 def actions(result) -> list[str]:
     return [c.action for c in result.changes]
-
-
-@contextlib.contextmanager
-def recorded(ctx, *services):
-    """Yield the list of (service, operation, parameters) calls made through ctx's clients."""
-    calls: list[tuple] = []
-
-    def hook(model, params, **_):
-        calls.append(
-            (model.service_model.service_name, model.name, json.dumps(params, default=str))
-        )
-
-    clients = [ctx.client(s) for s in services]
-    for c in clients:
-        c.meta.events.register("before-call", hook)
-    try:
-        yield calls
-    finally:
-        for c in clients:
-            c.meta.events.unregister("before-call", hook)
 
 
 def _service(ctx, net, lb: AlbOutputs) -> EcsOutputs:

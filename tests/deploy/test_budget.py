@@ -1,7 +1,5 @@
 """The monthly budget: limit from the cost model, alerts at 80 % and 100 % (moto)."""
 
-import contextlib
-import json
 import math
 
 import pytest
@@ -10,6 +8,7 @@ from deploy.aws.errors import InvalidInput, PermissionDenied
 from deploy.aws.names import DEFAULT_NAMES
 from deploy.models import cost
 from deploy.resources import budget
+from tests.deploy.calls import recorded
 
 N = DEFAULT_NAMES
 EMAIL = "learner@example.com"
@@ -17,26 +16,6 @@ EMAIL = "learner@example.com"
 
 def actions(result) -> list[str]:
     return [c.action for c in result.changes]
-
-
-@contextlib.contextmanager
-def recorded(ctx, *services):
-    """Yield the list of (service, operation, parameters) calls made through ctx's clients."""
-    calls: list[tuple] = []
-
-    def hook(model, params, **_):
-        calls.append(
-            (model.service_model.service_name, model.name, json.dumps(params, default=str))
-        )
-
-    clients = [ctx.client(s) for s in services]
-    for c in clients:
-        c.meta.events.register("before-call", hook)
-    try:
-        yield calls
-    finally:
-        for c in clients:
-            c.meta.events.unregister("before-call", hook)
 
 
 def test_default_limit_is_the_modelled_month_plus_headroom():

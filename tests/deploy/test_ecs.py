@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from deploy import stack
+from deploy import release, stack
 from deploy.aws.errors import InvalidInput, ResourceError
 from deploy.aws.names import DEFAULT_NAMES as N
-from deploy.resources import ecs, secrets, taskdef
+from deploy.resources import ecs, ecs_spec, secrets, taskdef
 from deploy.resources.contract import UNKNOWN
 from deploy.resources.outputs import AlbOutputs
 from tests.awscli import aws_cli
@@ -102,9 +102,9 @@ def test_grace_period_covers_start_up_and_the_healthy_threshold():
     start = taskdef.container(taskdef.load_template())["healthCheck"]["startPeriod"]
     checks = {"HealthCheckIntervalSeconds": 10, "HealthyThresholdCount": 3}
     alb = AlbOutputs("lb", "tg", "dns", health_check=checks)
-    assert ecs.grace_period_seconds(alb) == start + 30
+    assert ecs_spec.grace_period_seconds(alb) == start + 30
     # without settings, AWS's defaults: every 30 s, 5 passes
-    assert ecs.grace_period_seconds(AlbOutputs("lb", "tg", "dns")) == start + 150
+    assert ecs_spec.grace_period_seconds(AlbOutputs("lb", "tg", "dns")) == start + 150
 
 
 def test_plan_with_inputs_known_only_after_apply_reports_the_service_update(ctx, outputs):
@@ -132,13 +132,13 @@ def test_registered_task_definition_keeps_secrets_out_of_environment(ctx, output
     with pytest.raises(taskdef.TaskDefinitionError, match="512, 1024 or 2048 MiB"):
         ecs.ensure(ctx, small, **_needs(outputs))
     with pytest.raises(InvalidInput, match=r"unknown revision 99 .* ACTIVE revisions: 1"):
-        ecs.rollback(ctx, N, 99)
+        release.rollback(ctx, N, 99)
     with pytest.raises(InvalidInput, match="whole number"):
-        ecs.rollback(ctx, N, 0)
+        release.rollback(ctx, N, 0)
     with pytest.raises(InvalidInput, match=">= 0"):
-        ecs.scale(ctx, N, -1)
+        release.scale(ctx, N, -1)
     with pytest.raises(InvalidInput, match="image"):
-        ecs.deploy(ctx, N, "bad tag")
+        release.deploy(ctx, N, "bad tag")
     with pytest.raises(InvalidInput, match="desired_count"):
         ecs.plan(ctx, N, **_needs(outputs), desired_count=-1)
     assert ecs.revisions(ctx, N) == [1]
@@ -156,7 +156,7 @@ def test_aws_cli_sees_what_apply_made(ctx, outputs):
 
 
 def test_deploy_swaps_the_image_of_the_running_revision(ctx, outputs):
-    change = ecs.deploy(ctx, N, "v2")
+    change = release.deploy(ctx, N, "v2")
     assert (change.action, change.detail["revision"]) == ("update", 2)
     assert _service(ctx)["taskDefinition"].endswith(f"{N.family}:2")
     td = ecs.task_definition(ctx, N)
@@ -167,10 +167,10 @@ def test_deploy_swaps_the_image_of_the_running_revision(ctx, outputs):
         **taskdef.registration(before),
         "containerDefinitions": td["containerDefinitions"],
     }  # only the image differs
-    assert ecs.deploy(ctx, N, "v2").action == "unchanged"  # same image: no new revision
+    assert release.deploy(ctx, N, "v2").action == "unchanged"  # same image: no new revision
     # a full URI is used as it is
     other = "registry.example.com/team/app:abc"
-    assert ecs.deploy(ctx, N, other).detail["image"] == other
+    assert release.deploy(ctx, N, other).detail["image"] == other
     assert ecs.revisions(ctx, N) == [1, 2, 3]
     # a bigger task size from apply keeps the deployed image
     bigger = N.with_overrides(cpu="2048", memory="16384")
@@ -190,8 +190,8 @@ def test_ensure_with_an_image_registers_it(ctx, outputs):
 
 
 def test_rollback_and_apply_keeps_the_rolled_back_revision(ctx, outputs):
-    ecs.deploy(ctx, N, "v2")
-    change = ecs.rollback(ctx, N, 1)
+    release.deploy(ctx, N, "v2")
+    change = release.rollback(ctx, N, 1)
     assert change.detail["revision"] == 1
     assert _service(ctx)["taskDefinition"].endswith(f"{N.family}:1")
     assert _actions(ecs.ensure(ctx, N, **_needs(outputs))) == ["unchanged"] * 3
@@ -200,17 +200,17 @@ def test_rollback_and_apply_keeps_the_rolled_back_revision(ctx, outputs):
 
 
 def test_scale_redeploy_and_wait_stable(ctx, outputs):
-    assert ecs.scale(ctx, N, 2).detail["desiredCount"] == (1, 2)
-    svc = ecs.wait_stable(ctx, N, timeout=10, delay=1)
+    assert release.scale(ctx, N, 2).detail["desiredCount"] == (1, 2)
+    svc = release.wait_stable(ctx, N, timeout=10, delay=1)
     assert svc["desiredCount"] == svc["runningCount"] == 2
-    change = ecs.redeploy(ctx, N)
+    change = release.redeploy(ctx, N)
     assert change.detail == {"forceNewDeployment": True}
     assert _service(ctx)["taskDefinition"].endswith(f"{N.family}:1")
-    assert [d["status"] for d in ecs.deployments(ctx, N)] == ["PRIMARY"]
+    assert [d["status"] for d in release.deployments(ctx, N)] == ["PRIMARY"]
 
 
 def test_rollout_config_reads_the_applied_service(ctx, outputs):
-    config = ecs.rollout_config(ctx, N, app_start_s=7)
+    config = release.rollout_config(ctx, N, app_start_s=7)
     svc = _service(ctx)
     assert config.health_check_grace_period_s == svc["healthCheckGracePeriodSeconds"]
     assert (config.minimum_healthy_percent, config.maximum_percent) == (100, 200)
@@ -224,17 +224,17 @@ def test_rollout_config_reads_the_applied_service(ctx, outputs):
 
 def test_operations_need_the_service(ctx):
     for operation in (
-        lambda: ecs.deploy(ctx, N, "v2"),
-        lambda: ecs.scale(ctx, N, 1),
-        lambda: ecs.rollout_config(ctx, N),
+        lambda: release.deploy(ctx, N, "v2"),
+        lambda: release.scale(ctx, N, 1),
+        lambda: release.rollout_config(ctx, N),
     ):
         with pytest.raises(ResourceError, match="workbook stack apply"):
             operation()
-    assert ecs.deployments(ctx, N) == [] and ecs.task_definition(ctx, N) is None
+    assert release.deployments(ctx, N) == [] and ecs.task_definition(ctx, N) is None
 
 
 def test_delete_removes_service_revisions_and_cluster(ctx, outputs):
-    ecs.deploy(ctx, N, "v2")
+    release.deploy(ctx, N, "v2")
     actions = {c.kind: c.action for c in ecs.delete(ctx, N)}
     assert actions == {
         "ecs-service": "delete",
@@ -257,10 +257,10 @@ def test_delete_removes_service_revisions_and_cluster(ctx, outputs):
     ],
 )
 def test_image_uri_puts_a_bare_tag_in_the_repository(image, uri):
-    assert ecs.image_uri("123.dkr.ecr.us-east-1.amazonaws.com/llmops", image) == uri
+    assert ecs_spec.image_uri("123.dkr.ecr.us-east-1.amazonaws.com/llmops", image) == uri
 
 
 def test_repository_of_strips_tag_and_digest():
-    assert ecs.repository_of("localhost:5000/team/app:v1") == "localhost:5000/team/app"
-    assert ecs.repository_of("r.example/app@sha256:ab") == "r.example/app"
-    assert ecs.repository_of("app:v1") == "app"
+    assert ecs_spec.repository_of("localhost:5000/team/app:v1") == "localhost:5000/team/app"
+    assert ecs_spec.repository_of("r.example/app@sha256:ab") == "r.example/app"
+    assert ecs_spec.repository_of("app:v1") == "app"

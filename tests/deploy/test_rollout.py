@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import pytest
 import yaml
 
-from deploy import present, stack
+from deploy import present, release, stack
 from deploy.aws.names import DEFAULT_NAMES as N
 from deploy.guide import GuideDataError, load
 from deploy.guide import path as guide_path
@@ -20,7 +20,6 @@ from deploy.models.rollout import (
 )
 from deploy.models.rollout_sim import simulate_rollout
 from deploy.models.scenarios import guide_q5_comparison
-from deploy.resources import ecs
 
 
 def first(result, event, actor=None):
@@ -268,7 +267,7 @@ def test_bad_describe_output_raises_model_error():
 
 def test_from_aws_reads_the_applied_stack(ctx):
     applied = stack.apply(ctx, N, target="ecs")
-    config = ecs.rollout_config(ctx, N)
+    config = release.rollout_config(ctx, N)
     service = ctx.client("ecs").describe_services(cluster=N.cluster, services=[N.service])
     grace = service["services"][0]["healthCheckGracePeriodSeconds"]
     assert config.desired_count == 1

@@ -58,7 +58,9 @@ def test_set_secret_values_merges_as_a_new_version(ctx):
     assert change.action == "update" and change.detail == {
         "keys_changed": ["EXTRA", "GROQ_API_KEY"]
     }
-    versions = ctx.client("secretsmanager").list_secret_version_ids(SecretId="llmops_prod")["Versions"]
+    versions = ctx.client("secretsmanager").list_secret_version_ids(SecretId="llmops_prod")[
+        "Versions"
+    ]
     stages = sorted(s for v in versions for s in v["VersionStages"])
     assert stages == ["AWSCURRENT", "AWSPREVIOUS"]
     assert "GOOGLE_API_KEY" in secrets.keys(ctx, N)  # merged, not replaced

@@ -1,7 +1,5 @@
 """Documents bucket, chat-history table (the guide's Q8 key design, corrected) and EFS."""
 
-import contextlib
-import json
 import time
 
 import pytest
@@ -9,36 +7,17 @@ from botocore.exceptions import ClientError
 
 from deploy.aws.errors import DeployError, PermissionDenied, ResourceError
 from deploy.aws.names import DEFAULT_NAMES
-from deploy.resources import network, state
+from deploy.resources import documents, efs, history_table, network, state
 from deploy.resources.contract import UNKNOWN
 from service.storage.base import Message
 from service.storage.dynamodb import DynamoHistoryStore
+from tests.deploy.calls import recorded
 
 N = DEFAULT_NAMES
 
 
 def actions(result) -> list[str]:
     return [c.action for c in result.changes]
-
-
-@contextlib.contextmanager
-def recorded(ctx, *services):
-    """Yield the list of (service, operation, parameters) calls made through ctx's clients."""
-    calls: list[tuple] = []
-
-    def hook(model, params, **_):
-        calls.append(
-            (model.service_model.service_name, model.name, json.dumps(params, default=str))
-        )
-
-    clients = [ctx.client(s) for s in services]
-    for c in clients:
-        c.meta.events.register("before-call", hook)
-    try:
-        yield calls
-    finally:
-        for c in clients:
-            c.meta.events.unregister("before-call", hook)
 
 
 @pytest.fixture
@@ -54,7 +33,7 @@ def stored(ctx, planned_net):
 
 
 def test_bucket_is_private_versioned_encrypted_with_lifecycle(ctx, stored):
-    bucket = state.bucket_name(ctx, N)
+    bucket = documents.bucket_name(ctx, N)
     assert bucket == f"llmops-documents-{ctx.account_id}-{ctx.region}"
     assert stored.outputs.bucket == bucket and stored.outputs.bucket_arn == f"arn:aws:s3:::{bucket}"
     s3 = ctx.client("s3")
@@ -71,7 +50,7 @@ def test_bucket_is_private_versioned_encrypted_with_lifecycle(ctx, stored):
 def test_table_keys_index_ttl_and_billing(ctx, stored):
     info = state.describe(ctx, N)["table"]
     assert info["keys"] == {"session_id": "HASH", "seq": "RANGE"}
-    assert info["indexes"] == [state.HISTORY_USER_INDEX]
+    assert info["indexes"] == [history_table.HISTORY_USER_INDEX]
     assert info["billing"] == "PAY_PER_REQUEST" and info["ttl_enabled"]
     assert stored.outputs.table_arn == info["arn"] and stored.outputs.file_system_id is None
 
@@ -80,7 +59,7 @@ def test_plan_hands_forward_an_unknown_table_arn(ctx, planned_net):
     result = state.plan(ctx, N, network=planned_net)
     assert actions(result) == ["create", "create"]
     assert result.outputs.table_arn == UNKNOWN
-    assert result.outputs.bucket == state.bucket_name(ctx, N)  # known before apply
+    assert result.outputs.bucket == documents.bucket_name(ctx, N)  # known before apply
 
 
 def test_same_second_messages_do_not_collide_and_users_list_sessions(ctx, stored):
@@ -116,7 +95,7 @@ def test_same_second_messages_do_not_collide_and_users_list_sessions(ctx, stored
     assert [t["role"]["S"] for t in turns] == ["user", "assistant"]
     recent = ddb.query(
         TableName=table,
-        IndexName=state.HISTORY_USER_INDEX,
+        IndexName=history_table.HISTORY_USER_INDEX,
         KeyConditionExpression="user_id = :u",
         ExpressionAttributeValues={":u": {"S": "alice"}},
         ScanIndexForward=False,
@@ -128,7 +107,7 @@ def test_ensure_twice_and_drift_is_repaired(ctx, stored, planned_net):
     again = state.ensure(ctx, N, network=planned_net)
     assert set(actions(again)) == {"unchanged"} and again.outputs == stored.outputs
     ctx.client("s3").put_bucket_versioning(
-        Bucket=state.bucket_name(ctx, N), VersioningConfiguration={"Status": "Suspended"}
+        Bucket=documents.bucket_name(ctx, N), VersioningConfiguration={"Status": "Suspended"}
     )
     bucket_change = state.plan(ctx, N, network=planned_net).changes[0]
     assert bucket_change.action == "update" and "versioning" in bucket_change.detail
@@ -155,7 +134,7 @@ def test_wrong_key_design_is_refused(ctx, planned_net):
 
 
 def test_delete_empties_a_versioned_bucket(ctx, stored):
-    s3, bucket = ctx.client("s3"), state.bucket_name(ctx, N)
+    s3, bucket = ctx.client("s3"), documents.bucket_name(ctx, N)
     for body in (b"v1", b"v2"):
         s3.put_object(Bucket=bucket, Key="doc.txt", Body=body)
     s3.delete_object(Bucket=bucket, Key="doc.txt")  # leaves a delete marker
@@ -163,26 +142,26 @@ def test_delete_empties_a_versioned_bucket(ctx, stored):
     assert changes["s3-bucket"].detail["objects_removed"] == 3
     with pytest.raises(ClientError):
         s3.head_bucket(Bucket=bucket)
-    assert state.find_table(ctx, N) is None
+    assert history_table.find_table(ctx, N) is None
     assert {c.action for c in state.delete(ctx, N)} == {"absent"}
 
 
 def test_efs_needs_the_task_security_group_first(ctx, planned_net):
     with pytest.raises(ResourceError, match="needs the task security group first"):
         state.ensure(ctx, N, network=planned_net, efs=True)
-    assert state.find_file_system(ctx, N) is None
+    assert efs.find_file_system(ctx, N) is None
 
 
 def test_optional_efs_with_mount_targets_and_nfs_group(ctx):
     net = network.ensure(ctx, N).outputs
     out = state.ensure(ctx, N, network=net, efs=True).outputs
-    fs = state.find_file_system(ctx, N)
+    fs = efs.find_file_system(ctx, N)
     assert fs["Encrypted"] and out.file_system_id == fs["FileSystemId"]
-    efs = ctx.client("efs")
-    mounts = efs.describe_mount_targets(FileSystemId=fs["FileSystemId"])["MountTargets"]
+    efs_client = ctx.client("efs")
+    mounts = efs_client.describe_mount_targets(FileSystemId=fs["FileSystemId"])["MountTargets"]
     assert sorted(m["SubnetId"] for m in mounts) == sorted(net.subnet_ids)
     [group] = ctx.client("ec2").describe_security_groups(
-        Filters=[{"Name": "group-name", "Values": [state.efs_security_group_name(N)]}]
+        Filters=[{"Name": "group-name", "Values": [efs.efs_security_group_name(N)]}]
     )["SecurityGroups"]
     [rule] = group["IpPermissions"]
     assert (rule["FromPort"], rule["ToPort"]) == (2049, 2049)
@@ -191,7 +170,7 @@ def test_optional_efs_with_mount_targets_and_nfs_group(ctx):
         assert set(actions(state.ensure(ctx, N, network=net, efs=True))) == {"unchanged"}
     assert len(calls) == len(set(calls)) == 12, calls
     state.delete(ctx, N)
-    assert state.find_file_system(ctx, N) is None
+    assert efs.find_file_system(ctx, N) is None
     assert network.delete(ctx, N)[0].action == "delete"  # the EFS group no longer refers to it
 
 
