@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+import botocore.session
+
 from bench.figures import Figure
+from bench.image import build, change_one_line, copy_context, sizes, start_to_healthy
+from deploy import pipeline, release
+from deploy.aws.backend import start_backend
+from deploy.aws.names import DEFAULT_NAMES
+from deploy.models import rollout_sim
+from deploy.models.rollout import RolloutConfig
+from deploy.podman import base_image, podman
 
 AREA = "commit to production"
 CMD = "python -m bench.run --only lead_time"
@@ -43,53 +53,33 @@ def _figure(
 
 def _rehearse(quick: bool) -> dict:
     """Build after a one-line change and run aws.yml's steps on moto, repeatedly; time it all."""
-    from bench.image import build, change_one_line, copy_context, sizes, start_to_healthy
-    from deploy import pipeline
-    from deploy.backend import start_backend
-    from deploy.names import DEFAULT_NAMES
-    from deploy.podman import base_image, podman
-
     base = base_image()
     runs = 1 if quick else 1 + REPEATS  # full: a warm-up run, then the measured ones
     out: dict = {"build_s": [], "push_s": [], "register_s": []}
     with (
         tempfile.TemporaryDirectory(prefix="bench-lead-") as tmp,
-        start_backend("moto", fresh=True),
+        start_backend("moto", fresh=True) as backend,
     ):
         context = copy_context(Path(tmp))
         build(context, base, tag=TAG)  # the runner's layer cache, as the guide assumes
-        pipeline.ensure_stack(DEFAULT_NAMES)
         for i in range(runs):
             change_one_line(context)
             built = build(context, base, tag=TAG)
-            steps = pipeline.rehearse(DEFAULT_NAMES, image=TAG, sha=f"bench{time.time_ns()}")
+            steps = pipeline.rehearse(
+                backend.ctx, DEFAULT_NAMES, image=TAG, sha=f"bench{time.time_ns()}", apply=i == 0
+            )  # the first run applies the stack the workflow deploys into; later ones reuse it
             if runs > 1 and i == 0:
                 continue
             out["build_s"].append(built)
             out["push_s"].append(sum(s.seconds for s in steps if s.name.startswith(PUSH)))
             out["register_s"].append(sum(s.seconds for s in steps if s.name.startswith(REGISTER)))
-        out["config"] = _stack_config(DEFAULT_NAMES)
+        out["config"] = release.rollout_config(backend.ctx, DEFAULT_NAMES)
     out["image_bytes"] = sizes(TAG, base)["image_bytes"]
     starts = [start_to_healthy(TAG) for _ in range(1 if quick else REPEATS)]
     out["healthy_s"] = statistics.median(r["healthcheck_pass_s"] for r in starts)
     out["stop_s"] = statistics.median(r["stop_s"] for r in starts)
     podman("rmi", "-f", TAG, check=False)
     return out
-
-
-def _stack_config(names) -> dict:
-    """Return the applied service, task definition and target group as the rollout model reads them."""
-    from deploy import alb, ecs
-    from deploy.clients import client
-
-    tg = alb.find_target_group(names)
-    attrs = client("elbv2").describe_target_group_attributes(TargetGroupArn=tg["TargetGroupArn"])
-    return {
-        "service": ecs.find_service(names),
-        "task_definition": ecs.service_task_definition(names),
-        "target_group": tg,
-        "attributes": attrs["Attributes"],
-    }
 
 
 def _phases(result) -> dict[str, float]:
@@ -116,25 +106,21 @@ def _phases(result) -> dict[str, float]:
 
 def _waiter_delay() -> tuple[int, int]:
     """Return the ECS services-stable waiter's poll delay and attempts (botocore's model)."""
-    import botocore.session
-
     waiter = botocore.session.get_session().get_waiter_model("ecs").get_waiter("ServicesStable")
     return waiter.delay, waiter.max_attempts
 
 
 def run(quick: bool) -> list[Figure]:
     """Return the breakdown: rehearsal steps measured here, AWS-only waits from the model."""
-    from deploy.rollout import RolloutConfig, simulate_rollout
-
     data = _rehearse(quick)
-    cfg = data["config"]
     image_gb = data["image_bytes"] / 1e9
-    ours = RolloutConfig.from_aws(
-        cfg["service"], cfg["task_definition"], cfg["target_group"], cfg["attributes"],
-        image_size_gb=image_gb, app_start_s=data["healthy_s"], shutdown_s=data["stop_s"],
+    ours = dataclasses.replace(
+        data["config"], image_size_gb=image_gb, app_start_s=data["healthy_s"],
+        shutdown_s=data["stop_s"],
     )  # fmt: skip
     guide = RolloutConfig.guide()
-    ours_model, guide_model = simulate_rollout(ours), simulate_rollout(guide)
+    ours_model = rollout_sim.simulate_rollout(ours)
+    guide_model = rollout_sim.simulate_rollout(guide)
     delay, attempts = _waiter_delay()
     push, register = data["push_s"], data["register_s"]
     measured = [sum(parts) for parts in zip(data["build_s"], push, register, strict=True)]
@@ -159,13 +145,13 @@ def run(quick: bool) -> list[Figure]:
             f"check, every {ours.tg_interval_s:g} s (a newly registered target needs one)"
         ),
         "draining the old task": (
-            f"model: deregistration delay {ours.deregistration_delay_s:g} s, set by deploy/alb.py"
-            f" (guide: AWS default {guide.deregistration_delay_s:g} s)"
+            f"model: deregistration delay {ours.deregistration_delay_s:g} s, set by "
+            f"deploy/resources/alb.py (guide: AWS default {guide.deregistration_delay_s:g} s)"
         ),
         "stopping the old task": f"model: SIGTERM → exit, measured {data['stop_s']:.2f} s",
         "total": (
-            f"model (deploy/rollout.py) of the applied stack; the guide's settings in the same "
-            f"model: {guide_model.time_to_complete_s:.0f} s"
+            f"model (deploy/models/rollout_sim.py) of the applied stack; the guide's settings "
+            f"in the same model: {guide_model.time_to_complete_s:.0f} s"
         ),
     }
     for phase, seconds in phases.items():

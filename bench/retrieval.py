@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from service.rag.answerer import ExtractiveAnswerer
 from service.rag.embeddings import DEFAULT_DIM, HashingEmbeddings
+from service.rag.extractive import ExtractiveAnswerer
 from service.rag.ingest import load_bytes, load_directory, split_documents
 from service.rag.samplepdf import text_pdf
 from service.rag.vectorstore import FaissStore

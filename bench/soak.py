@@ -21,6 +21,9 @@ import httpx
 from bench import _soakcheck as check
 from bench.figures import BenchError, Figure, timing
 from bench.service import ensure_wrk, stop_process, wait_status
+from deploy import stack
+from deploy.aws.backend import Backend, start_backend
+from deploy.aws.names import DEFAULT_NAMES
 from service.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,16 +154,15 @@ def probe_while(base: str, seconds: float) -> list[tuple[int, str]]:
     return out
 
 
-def backend_and_state():
-    """Start a private moto server with the bucket and table; return them and who owns it."""
-    from deploy import state
-    from deploy.backend import current_backend, start_backend
-    from deploy.names import DEFAULT_NAMES
-
-    owned = current_backend() is None  # reuse (and leave running) one a caller started
+def backend_and_state() -> tuple[Backend, str, str]:
+    """Start a private moto server with the bucket and table; return it, bucket and table."""
     backend = start_backend("moto", fresh=True)
-    state.ensure(DEFAULT_NAMES)
-    return backend, owned, state.bucket_name(DEFAULT_NAMES), DEFAULT_NAMES.history_table
+    try:
+        applied = stack.apply(backend.ctx, DEFAULT_NAMES, target="state")
+    except BaseException:
+        backend.stop()
+        raise
+    return backend, applied.outputs["state"].bucket, DEFAULT_NAMES.history_table
 
 
 def drive(service: Service, disk: Path, logs: Path, plan: Plan) -> dict:
@@ -199,7 +201,7 @@ def drive(service: Service, disk: Path, logs: Path, plan: Plan) -> dict:
 
 def soak(plan: Plan) -> dict:
     """Run the whole soak: moto, tmpfs, service, load and faults, then the checks."""
-    backend, owned, bucket, table = backend_and_state()
+    backend, bucket, table = backend_and_state()
     try:
         with tmpfs(TMPFS_MB) as disk, tempfile.TemporaryDirectory(prefix="soak-") as tmp:
             (disk / "tmp").mkdir()
@@ -207,11 +209,11 @@ def soak(plan: Plan) -> dict:
             logs.mkdir()
             port = free_port()
             env = {
-                **os.environ,  # the backend put dummy credentials and AWS_ENDPOINT_URL here
+                **os.environ,
+                **backend.ctx.environment(),  # the emulator's endpoint, region and keys
                 "HOST": "127.0.0.1", "PORT": str(port), "DATA_DIR": str(disk),
                 "TMPDIR": str(disk / "tmp"), "DOCUMENT_BUCKET": bucket,
-                "CHAT_HISTORY_TABLE": table, "AWS_REGION": backend.region,
-                "AWS_ENDPOINT_URL": backend.endpoint_url, "LOG_LEVEL": "WARNING",
+                "CHAT_HISTORY_TABLE": table, "LOG_LEVEL": "WARNING",
             }  # fmt: skip
             env.pop("API_KEY", None)
             service = Service(env, port, Path(tmp) / "service.log")
@@ -223,10 +225,8 @@ def soak(plan: Plan) -> dict:
                 result["errors"] = check.classify_errors(acks, result["windows"])
                 result["mismatches"] = acks.mismatches
                 result["verified"] = check.verify_acks(service.base, acks)
-                from deploy.clients import client
-
                 result["indexes"] = check.check_indexes(
-                    client("s3"), bucket, acks.sessions, disk / "cache"
+                    backend.ctx.client("s3"), bucket, acks.sessions, disk / "cache"
                 )
                 text = service.log.read_text(errors="replace")
                 result["unhandled"] = text.count('"unhandled error"')
@@ -234,8 +234,7 @@ def soak(plan: Plan) -> dict:
                 service.stop()
         return result
     finally:
-        if owned:
-            backend.stop()
+        backend.stop()
 
 
 def figures(r: dict, plan: Plan) -> list[Figure]:

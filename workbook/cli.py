@@ -37,7 +37,7 @@ def run(
     notebooks: bool = typer.Option(True, help="Also execute every chapter notebook."),
 ) -> None:
     """Build the stack on emulated AWS, ask the service questions, execute the chapters."""
-    from workbook.run import main
+    from workbook.run import main  # loaded on use: ~0.1 s every other command would pay
 
     raise typer.Exit(main(questions=questions, notebooks=notebooks))
 

@@ -12,6 +12,9 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from deploy import present, stack
+from deploy.aws.backend import start_backend
+from deploy.aws.names import DEFAULT_NAMES
 from service.server import serve_in_thread, wait_http
 
 QUESTIONS = (
@@ -25,28 +28,26 @@ QUESTIONS = (
 
 def build_stack(console: Console) -> bool:
     """Apply the guide's stack on the embedded moto backend and print what exists."""
-    from deploy import stack
-    from deploy.backend import start_backend
-    from deploy.names import DEFAULT_NAMES
-
     backend = start_backend("moto")
+    ctx = backend.ctx
     console.rule("[bold]1. The guide's AWS stack, on emulated AWS (moto)")
-    console.print(f"moto server: {backend.endpoint_url} (region {backend.region})")
+    console.print(f"moto server: {backend.endpoint_url} (region {ctx.region})")
     started = time.perf_counter()
-    changes = stack.apply(DEFAULT_NAMES, backend="moto")
+    applied = stack.apply(ctx, DEFAULT_NAMES, progress=True)
     elapsed = time.perf_counter() - started
-    counts = Counter(change.action for change in changes)
+    counts = Counter(change.action for change in applied.changes)
     console.print(
-        f"apply: {len(changes)} resources in {elapsed:.1f} s "
+        f"apply: {len(applied.changes)} resources in {elapsed:.1f} s "
         + ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
     )
-    again = [c for c in stack.apply(DEFAULT_NAMES, backend="moto", progress=False) if c.changed]
+    again = stack.apply(ctx, DEFAULT_NAMES).changed
     console.print(f"apply again: {len(again)} changes (idempotent: expected 0)")
-    for table in stack.status_tables(stack.status(DEFAULT_NAMES)):
+    for table in present.status_tables(stack.status(ctx, DEFAULT_NAMES)):
         console.print(table)
     console.print(
         "[dim]moto stores this configuration; it runs no containers and no health checks. "
-        "Rollouts and scaling are computed by deploy.rollout / deploy.scaling (models).[/]"
+        "Rollouts and scaling are computed by the models in deploy.models "
+        "(rollout_sim, scaling_sim).[/]"
     )
     return not again
 

@@ -93,6 +93,15 @@ def test_quick_run_of_service_and_stack_writes_the_report(tmp_path):
     assert {"start → first /health 200", "/chat p99 latency", "apply, whole stack (cold)"} <= names
     assert all(f["value"] is not None for f in figures), [f for f in figures if f["value"] is None]
     assert data["machine"]["cores"] >= 1
+    # The no-op apply's AWS calls are counted, not timed: judged even in quick mode.
+    calls = {f["name"]: f for f in figures if f["unit"] == "calls"}
+    assert set(calls) == {
+        "AWS calls, no-op apply of the whole stack",
+        "identical AWS calls repeated, no-op apply",
+        "GetCallerIdentity calls, no-op apply",
+    }
+    assert all(f["met"] for f in calls.values()), calls
+    assert "| AWS calls, no-op apply of the whole stack | ≤ 50 calls |" in text
 
 
 @pytest.mark.container

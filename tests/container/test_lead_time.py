@@ -3,8 +3,9 @@
 import pytest
 
 from bench.lead_time import GUIDE_S, _phases
-from deploy import alb
-from deploy.rollout import RolloutConfig, simulate_rollout
+from deploy.models.rollout import RolloutConfig
+from deploy.models.rollout_sim import simulate_rollout
+from deploy.resources import alb
 from tests.bench.quick import run_quick
 
 

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 from rich.console import Console
 
-from deploy import pipeline, present, stack
+from deploy import pipeline, present, release, stack
 from deploy.aws.names import DEFAULT_NAMES as N
 from deploy.podman import podman
 from deploy.resources import ecs
@@ -116,7 +116,7 @@ def test_the_verify_step_catches_a_rollback_after_the_rehearsal(moto_backend, re
     before, *_ = rehearsed
     new = ecs.find_service(ctx, N)["taskDefinition"]
     # What the circuit breaker does on AWS: the service goes back to the last good revision.
-    ecs.rollback(ctx, N, int(before.rsplit(":", 1)[1]))
+    release.rollback(ctx, N, int(before.rsplit(":", 1)[1]))
     svc = ecs.find_service(ctx, N)
     with pytest.raises(pipeline.PipelineError, match="rolled back"):
         pipeline.check_rollout(svc, new, emulated=True)
