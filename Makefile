@@ -6,6 +6,8 @@ UV := $(shell command -v uv >/dev/null 2>&1 && echo uv || echo "python3 -m uv")
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# pytest-xdist workers: one per core (the container and benchmark tests share one of them).
+PYTEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 
 .PHONY: help install lock system-deps run serve lab test test-fast lint format bench bench-quick emulator rehearse clean
@@ -40,8 +42,14 @@ lab: install ## Open JupyterLab on notebooks/
 emulator: install ## Run a moto server on 127.0.0.1:5000 for the CLI and notebooks to share
 	$(BIN)/workbook stack emulator --port 5000
 
-test: install system-deps ## Run every test (unit, API, deploy on moto, e2e, container)
-	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
+test: ## Set up, then run every test (unit, API, deploy on moto, e2e, container); timed
+	@started=$$(date +%s.%N); \
+	$(MAKE) --no-print-directory install system-deps || exit $$?; \
+	tests_started=$$(date +%s.%N); \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; \
+	$(BIN)/python -m bench.suite record $$started $$tests_started $$rc $(PYTEST_WORKERS); \
+	exit $$rc
 
 test-fast: install ## Tests without the browser and container layers
 	@$(BIN)/pytest -m "not e2e and not container" $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc

@@ -37,6 +37,7 @@ AREAS = {
     "quiz_grading": "quizzes",
     "retrieval": "retrieval",
     "soak": "soak",
+    "suite": "test suite",
     # Side by side with the guide, after the per-area tables.
     "compare": "guide comparison",
     "lead_time": "commit to production",

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from deploy.models.cost import PRICES_AS_OF, CostBreakdown
+from deploy.models.cost import CostBreakdown
+from deploy.models.prices import PRICES_AS_OF
 from deploy.models.rollout import RolloutResult
 from deploy.models.scaling import METRICS, ScalingResult
 from deploy.resources.contract import Change

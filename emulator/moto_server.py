@@ -60,7 +60,9 @@ def _load_managed_policies_once() -> None:
         if not load_iam_aws_managed_policies():
             return []
         return [
-            models.AWSManagedPolicy(name, account_id=self.account_id, region=self.region_name, **args)
+            models.AWSManagedPolicy(
+                name, account_id=self.account_id, region=self.region_name, **args
+            )
             for name, args in _managed_policy_args()
         ]
 
@@ -106,7 +108,9 @@ def reset(endpoint_url: str) -> None:
 
 def enforce_iam(endpoint_url: str, after_calls: int | None = 0) -> None:
     """Make moto check IAM policies after `after_calls` more calls (None turns it off)."""
-    post(endpoint_url, "/moto-api/reset-auth", b"inf" if after_calls is None else b"%d" % after_calls)
+    post(
+        endpoint_url, "/moto-api/reset-auth", b"inf" if after_calls is None else b"%d" % after_calls
+    )
 
 
 def answers(endpoint_url: str) -> bool:

@@ -31,6 +31,7 @@ CHAPTERS = chapter_names()
 ERRATA = range(1, 23)  # docs/errata.md items the bank may cite, and must cover (1..22)
 ALLOWED_COMPUTE_PREFIXES = (
     "deploy.models.cost.",
+    "deploy.models.prices.",
     "deploy.models.rollout.",
     "deploy.models.scaling.",
 )

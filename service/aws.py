@@ -65,9 +65,7 @@ class AwsContext:
                     read_timeout=READ_TIMEOUT_S,
                     ignore_configured_endpoint_urls=True,
                 )
-                made = self.session.client(
-                    service, endpoint_url=self.endpoint_url, config=config
-                )
+                made = self.session.client(service, endpoint_url=self.endpoint_url, config=config)
                 self._clients[service] = made
             return made
 

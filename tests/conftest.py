@@ -26,3 +26,16 @@ def aws(moto_backend: Backend) -> Backend:
 def ctx(aws: Backend) -> AwsContext:
     """Return the AWS context of the emptied emulated account."""
     return aws.ctx
+
+
+# Tests that drive podman, wrk or the benchmarks share one engine and the machine's cores:
+# under pytest-xdist they all run on one worker, in file order, while the other worker takes
+# everything else.
+ENGINE_FOLDERS = ("container", "bench")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the container and benchmark tests in one xdist group."""
+    for item in items:
+        if item.path.parent.name in ENGINE_FOLDERS:
+            item.add_marker(pytest.mark.xdist_group("engine"))

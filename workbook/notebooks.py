@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import html
 import json
 import os
@@ -59,6 +60,14 @@ def select(chapters: list[str] | None = None, notebook_dir: Path = NOTEBOOK_DIR)
 
 def ensure_kernel(name: str = KERNEL_NAME) -> str:
     """Install (once) a kernelspec running this interpreter, named `name`; return the name."""
+    # Two test workers may ask at once: one installs while the other waits on the lock.
+    lock_path = Path(sys.prefix) / f".{name}-kernel.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _install_kernel(name)
+
+
+def _install_kernel(name: str) -> str:
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     try:

@@ -10,16 +10,11 @@ side. This is the cost model's one public module: it re-exports the price helper
 """
 
 from dataclasses import dataclass
-from typing import Any
 
 from deploy.models.common import ModelError, require_int, require_non_negative, require_positive
 from deploy.models.prices import (
     HOURS_PER_MONTH,
-    HOURS_PER_WEEK,
     PRICES,
-    PRICES_AS_OF,
-    SOURCES,
-    PriceTable,
     alb_hourly,
     check_fargate_size,
     dynamodb_on_demand_monthly,
@@ -28,39 +23,10 @@ from deploy.models.prices import (
     fargate_hourly,
     logs_monthly,
     monthly,
-    nat_monthly,
     percent_saving,
     public_ipv4_hourly,
-    schedule_fraction,
     secrets_monthly,
 )
-
-__all__ = [
-    "HOURS_PER_MONTH",
-    "HOURS_PER_WEEK",
-    "PRICES",
-    "PRICES_AS_OF",
-    "SOURCES",
-    "CostBreakdown",
-    "LineItem",
-    "ModelError",
-    "PriceTable",
-    "alb_hourly",
-    "check_fargate_size",
-    "compare",
-    "dynamodb_on_demand_monthly",
-    "ec2_monthly",
-    "ecr_storage_monthly",
-    "fargate_hourly",
-    "logs_monthly",
-    "monthly",
-    "nat_monthly",
-    "percent_saving",
-    "public_ipv4_hourly",
-    "schedule_fraction",
-    "secrets_monthly",
-    "stack_cost",
-]
 
 
 @dataclass(frozen=True)
@@ -228,14 +194,3 @@ def compare(scenarios: dict[str, dict]) -> list[dict[str, object]]:
             }
         )
     return rows
-
-
-def __getattr__(name: str) -> Any:
-    """Return GUIDE_CLAIMS or GuideClaim from cost_claims, read on first use."""
-    # cost_claims prices its claims with this module, so importing it at the top would be a
-    # cycle; reading it on first use also keeps the YAML off the CLI's import path.
-    if name in ("GUIDE_CLAIMS", "GuideClaim"):
-        from deploy.models import cost_claims
-
-        return getattr(cost_claims, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,8 @@ from pathlib import Path
 from deploy.guide import GUIDE_DIR, GuideDataError, load, path
 from deploy.guide.schema import CostClaim, CostClaims
 from deploy.models.common import ModelError, require_int, require_non_negative, require_positive
-from deploy.models.cost import (
+from deploy.models.cost import stack_cost
+from deploy.models.prices import (
     HOURS_PER_MONTH,
     PRICES,
     SOURCES,
@@ -26,7 +27,6 @@ from deploy.models.cost import (
     percent_saving,
     public_ipv4_hourly,
     schedule_fraction,
-    stack_cost,
 )
 
 __all__ = ["CLAIM_COMPUTATIONS", "GUIDE_CLAIMS", "GuideClaim", "guide_claims"]

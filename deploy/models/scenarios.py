@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from deploy.guide import load
 from deploy.guide.schema import MondayRow, MondayScenario, Q5Timeline, RolloutGuide
-from deploy.models import cost
+from deploy.models import cost_claims, prices
 from deploy.models.rollout import Failures, RolloutConfig
 from deploy.models.rollout_sim import simulate_rollout
 from deploy.models.scaling import ScalingResult, TargetTracking, task_hours, time_to_scale_in
@@ -146,16 +146,16 @@ def monday_morning(
         start_label=scenario.rows[0].clock,
     )
     # the guide's own task-hours: its "Cost Impact" segments, computed with the cost claims
-    guide_hours = next(c for c in cost.GUIDE_CLAIMS if c.id == "monday-task-hours").computed
+    guide_hours = next(c for c in cost_claims.GUIDE_CLAIMS if c.id == "monday-task-hours").computed
     always_max = task_hours([p.max_capacity] * len(curve))
     return MondayMorning(
         guide_rows=tuple(scenario.rows),
         guide_task_hours=guide_hours,
         guide_claimed_saving_pct=scenario.claimed_saving_pct,
-        guide_saving_pct_correct=cost.percent_saving(always_max, guide_hours),
+        guide_saving_pct_correct=prices.percent_saving(always_max, guide_hours),
         always_3_task_hours=always_max,
         modelled=modelled,
-        modelled_saving_pct=cost.percent_saving(always_max, modelled.task_hours),
+        modelled_saving_pct=prices.percent_saving(always_max, modelled.task_hours),
         earliest_scale_in_min=time_to_scale_in(60, policy.low_datapoints) / 60,
         guide_scale_in_wait_min=scenario.claimed_scale_in_wait_min,
     )

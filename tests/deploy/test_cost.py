@@ -11,44 +11,44 @@ from deploy import present
 from deploy.aws.errors import DeployError
 from deploy.guide import GuideDataError
 from deploy.guide import path as guide_path
-from deploy.models import cost, cost_claims
+from deploy.models import cost, cost_claims, prices
 from deploy.models.common import ModelError
 
 
 def test_fargate_task_costs_55_51_a_month_on_a_730_hour_month():
-    assert cost.fargate_hourly(1, 8) == pytest.approx(0.07604)
-    assert round(cost.monthly(cost.fargate_hourly(1, 8)), 2) == 55.51
+    assert prices.fargate_hourly(1, 8) == pytest.approx(0.07604)
+    assert round(prices.monthly(prices.fargate_hourly(1, 8)), 2) == 55.51
 
 
 def test_alb_fixed_charge_is_16_43_a_month_and_lcus_add_to_it():
-    assert round(cost.monthly(cost.alb_hourly()), 2) == 16.43
-    assert cost.alb_hourly(2) == pytest.approx(0.0225 + 2 * 0.008)
+    assert round(prices.monthly(prices.alb_hourly()), 2) == 16.43
+    assert prices.alb_hourly(2) == pytest.approx(0.0225 + 2 * 0.008)
 
 
 def test_t3_large_costs_about_61_a_month_and_30_is_a_t3_medium():
-    assert round(cost.ec2_monthly("t3.large")) == 61
-    assert round(cost.ec2_monthly("t3.medium")) == 30
+    assert round(prices.ec2_monthly("t3.large")) == 61
+    assert round(prices.ec2_monthly("t3.medium")) == 30
 
 
 def test_monday_saving_is_27_8_percent_and_business_hours_saving_73():
-    assert round(cost.percent_saving(6, 4 + 1 / 3), 1) == 27.8
-    assert round((1 - cost.schedule_fraction(9, 5)) * 100) == 73
+    assert round(prices.percent_saving(6, 4 + 1 / 3), 1) == 27.8
+    assert round((1 - prices.schedule_fraction(9, 5)) * 100) == 73
 
 
 def test_small_line_items_match_the_errata():
-    assert round(cost.ecr_storage_monthly(4.4), 2) == 0.44
-    assert round(cost.logs_monthly(3, 0.7), 2) == 1.52
-    assert cost.secrets_monthly(1, 10_000) == pytest.approx(0.45)
-    assert round(cost.nat_monthly(), 2) == 32.85
-    assert round(cost.monthly(cost.PRICES.eks_cluster_hour)) == 73
-    assert round(cost.dynamodb_on_demand_monthly(10_000 * 30.4, 0), 2) == 0.19
-    assert round(cost.monthly(cost.public_ipv4_hourly(3)), 2) == 10.95
+    assert round(prices.ecr_storage_monthly(4.4), 2) == 0.44
+    assert round(prices.logs_monthly(3, 0.7), 2) == 1.52
+    assert prices.secrets_monthly(1, 10_000) == pytest.approx(0.45)
+    assert round(prices.nat_monthly(), 2) == 32.85
+    assert round(prices.monthly(prices.PRICES.eks_cluster_hour)) == 73
+    assert round(prices.dynamodb_on_demand_monthly(10_000 * 30.4, 0), 2) == 0.19
+    assert round(prices.monthly(prices.public_ipv4_hourly(3)), 2) == 10.95
 
 
 def test_spot_discount_defaults_to_up_to_70_percent_and_is_a_parameter():
-    on_demand = cost.fargate_hourly(1, 8)
-    assert cost.fargate_hourly(1, 8, spot=True) == pytest.approx(on_demand * 0.3)
-    assert cost.fargate_hourly(1, 8, spot=True, spot_discount=0.5) == pytest.approx(on_demand / 2)
+    on_demand = prices.fargate_hourly(1, 8)
+    assert prices.fargate_hourly(1, 8, spot=True) == pytest.approx(on_demand * 0.3)
+    assert prices.fargate_hourly(1, 8, spot=True, spot_discount=0.5) == pytest.approx(on_demand / 2)
 
 
 def test_stack_cost_of_the_guides_stack_is_85_to_90_not_55():
@@ -79,14 +79,14 @@ def test_compare_reports_savings_against_the_first_scenario():
 
 
 def test_guide_claims_are_computed_and_the_wrong_ones_disagree():
-    claims = {c.id: c for c in cost.GUIDE_CLAIMS}
-    assert len(claims) == len(cost.GUIDE_CLAIMS)
+    claims = {c.id: c for c in cost_claims.GUIDE_CLAIMS}
+    assert len(claims) == len(cost_claims.GUIDE_CLAIMS)
     assert round(claims["monday-savings"].computed, 1) == 27.8
     assert claims["monday-savings"].erratum == 5 and not claims["monday-savings"].agrees
     assert round(claims["t3-large"].computed) == 61 and claims["t3-large"].erratum == 7
     assert round(claims["business-hours-schedule"].computed) == 73
     assert round(claims["build-context-reduction"].computed, 5) == 99.99995
-    for claim in cost.GUIDE_CLAIMS:
+    for claim in cost_claims.GUIDE_CLAIMS:
         if claim.erratum is None:
             assert claim.agrees, claim.id  # the guide's arithmetic is right there
         else:
@@ -94,10 +94,10 @@ def test_guide_claims_are_computed_and_the_wrong_ones_disagree():
 
 
 def test_every_price_has_a_source_and_a_date():
-    assert set(cost.SOURCES) == {f.name for f in fields(cost.PriceTable)}
-    assert all(url.startswith("https://") for url in cost.SOURCES.values())
-    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", cost.PRICES_AS_OF)
-    assert cost.HOURS_PER_MONTH == 730
+    assert set(prices.SOURCES) == {f.name for f in fields(prices.PriceTable)}
+    assert all(url.startswith("https://") for url in prices.SOURCES.values())
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", prices.PRICES_AS_OF)
+    assert prices.HOURS_PER_MONTH == 730
 
 
 @pytest.mark.parametrize(
@@ -107,12 +107,12 @@ def test_every_price_has_a_source_and_a_date():
         (lambda: cost.stack_cost(vcpu=1, memory_gb=16), "Fargate does not accept"),
         (lambda: cost.stack_cost(vcpu=3, memory_gb=8), "no 3 vCPU"),
         (lambda: cost.stack_cost(spot_fraction=1.5), "spot_fraction"),
-        (lambda: cost.ec2_monthly("m9.huge"), "m9.huge"),
-        (lambda: cost.fargate_hourly(-1, 8), "vcpu"),
-        (lambda: cost.fargate_hourly(1, 8, spot=True, spot_discount=1.2), "spot_discount"),
-        (lambda: cost.percent_saving(0, 1), "before"),
-        (lambda: cost.schedule_fraction(25, 5), "24 h"),
-        (lambda: cost.public_ipv4_hourly(1.5), "whole number"),
+        (lambda: prices.ec2_monthly("m9.huge"), "m9.huge"),
+        (lambda: prices.fargate_hourly(-1, 8), "vcpu"),
+        (lambda: prices.fargate_hourly(1, 8, spot=True, spot_discount=1.2), "spot_discount"),
+        (lambda: prices.percent_saving(0, 1), "before"),
+        (lambda: prices.schedule_fraction(25, 5), "24 h"),
+        (lambda: prices.public_ipv4_hourly(1.5), "whole number"),
         (lambda: cost.compare({}), "at least one"),
         (lambda: cost.stack_cost().item("Lambda"), "Lambda"),
     ],
@@ -141,10 +141,10 @@ def test_each_model_says_it_is_a_model_and_cites_aws(module):
 
 
 def test_guide_claims_are_the_cost_models_and_render_as_a_table():
-    assert cost.GUIDE_CLAIMS is cost_claims.GUIDE_CLAIMS
-    assert isinstance(cost.GUIDE_CLAIMS[0], cost.GuideClaim)
-    table = present.claims_table(cost.GUIDE_CLAIMS)
-    assert table.row_count == len(cost.GUIDE_CLAIMS)
+    assert cost_claims.GUIDE_CLAIMS is cost_claims.GUIDE_CLAIMS
+    assert isinstance(cost_claims.GUIDE_CLAIMS[0], cost_claims.GuideClaim)
+    table = present.claims_table(cost_claims.GUIDE_CLAIMS)
+    assert table.row_count == len(cost_claims.GUIDE_CLAIMS)
 
 
 def test_each_claim_is_computed_from_its_data(tmp_path):
@@ -154,7 +154,7 @@ def test_each_claim_is_computed_from_its_data(tmp_path):
     data["monday_segments"][0]["tasks"] = 3  # the anchor feeds the three Monday claims
     (tmp_path / "cost_claims.yaml").write_text(yaml.safe_dump(data))
     claims = {c.id: c for c in cost_claims.guide_claims(tmp_path)}
-    assert claims["t3-large"].computed == pytest.approx(cost.ec2_monthly("t3.medium"))
+    assert claims["t3-large"].computed == pytest.approx(prices.ec2_monthly("t3.medium"))
     assert round(claims["t3-large"].computed) == 30  # the guide's $30 is a t3.medium
     # 3 tasks in the first 30 minutes: 3x30 + 2x15 + 3x50 + 2x25 = 320 task-minutes
     assert claims["monday-task-hours"].computed == pytest.approx(320 / 60)

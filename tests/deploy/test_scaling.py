@@ -10,7 +10,7 @@ from deploy import present
 from deploy.guide import GuideDataError, load
 from deploy.guide import path as guide_path
 from deploy.guide.schema import MondayScenario
-from deploy.models import cost
+from deploy.models import prices
 from deploy.models.common import ModelError
 from deploy.models.scaling import (
     ScheduledAction,
@@ -111,7 +111,7 @@ def test_scheduled_actions_set_min_and_max():
 def test_task_hours_are_billed_from_launch_to_stop_and_priced():
     steady = replay([0.5] * 60, (), initial=2, max_capacity=2)
     assert steady.task_hours == pytest.approx(2.0) == task_hours([2] * 60)
-    assert steady.cost_usd == pytest.approx(2 * cost.fargate_hourly(1, 8))
+    assert steady.cost_usd == pytest.approx(2 * prices.fargate_hourly(1, 8))
     spiky = replay([0.3] * 5 + [1.5] * 25, CPU70, start_delay_s=120, stop_delay_s=0)
     assert spiky.task_hours > spiky.serving_task_hours  # pulling and starting are billed
 
@@ -124,7 +124,7 @@ def test_monday_morning_recomputes_the_guides_savings():
     assert monday.guide_claimed_saving_pct == 53
     assert monday.earliest_scale_in_min == 15 > monday.guide_scale_in_wait_min
     assert monday.modelled_saving_pct == pytest.approx(
-        cost.percent_saving(6, monday.modelled.task_hours)
+        prices.percent_saving(6, monday.modelled.task_hours)
     )
     assert monday.table()[0]["quantity"] == "task-hours 8:00-10:00"
 

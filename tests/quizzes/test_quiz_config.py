@@ -36,7 +36,7 @@ def test_unresolved_computed_answer_cannot_be_exported():
             "guide_section": "x",
             "question": "q",
             "explanation": "e",
-            "compute": {"function": "deploy.models.cost.monthly", "kwargs": {"hourly": 1.0}},
+            "compute": {"function": "deploy.models.prices.monthly", "kwargs": {"hourly": 1.0}},
         }
     )
     with pytest.raises(QuizError, match="not resolved"):
