@@ -6,7 +6,7 @@ UV := $(shell command -v uv >/dev/null 2>&1 && echo uv || echo "python3 -m uv")
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
-# pytest-xdist workers: one per core (the container and benchmark tests share one of them).
+# pytest-xdist workers: one per core (tests/conftest.py keeps container and bench tests together).
 PYTEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 

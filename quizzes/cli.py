@@ -53,7 +53,7 @@ def _open() -> tuple[Bank, ProgressStore]:
 
 
 def _fail(exc: Exception) -> None:
-    _console().print(f"[red]error:[/red] {exc}")
+    _console().print(f"[red]error:[/red] {exc}", soft_wrap=True)  # paths stay whole
     raise typer.Exit(1)
 
 

@@ -28,14 +28,14 @@ def ctx(aws: Backend) -> AwsContext:
     return aws.ctx
 
 
-# Tests that drive podman, wrk or the benchmarks share one engine and the machine's cores:
-# under pytest-xdist they all run on one worker, in file order, while the other worker takes
-# everything else.
-ENGINE_FOLDERS = ("container", "bench")
+# The container tests share one built image and podman's storage, the benchmark tests share
+# the guide's PyTorch environment and wrk: under pytest-xdist each folder runs on one worker,
+# in file order (its session fixtures built once), while other workers take everything else.
+SERIAL_FOLDERS = ("container", "bench")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put the container and benchmark tests in one xdist group."""
+    """Put the container tests in one xdist group and the benchmark tests in another."""
     for item in items:
-        if item.path.parent.name in ENGINE_FOLDERS:
-            item.add_marker(pytest.mark.xdist_group("engine"))
+        if item.path.parent.name in SERIAL_FOLDERS:
+            item.add_marker(pytest.mark.xdist_group(item.path.parent.name))

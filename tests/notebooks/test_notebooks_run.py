@@ -18,12 +18,14 @@ def test_chapter_runs_and_checked_outputs_are_stable(path, kernel):
     assert result.ok, f"{path.name} failed: {result.error}"
     # nbval re-executes the executed copy in a fresh kernel and compares only the cells that
     # start with `# NBVAL_CHECK_OUTPUT` (--nbval-lax); every other cell must still run.
+    # Only nbval is loaded: the other installed plugins (hypothesis, schemathesis, langsmith,
+    # ...) cost about 6 s of imports per process and check nothing here.
     check = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", str(result.output),
+        [sys.executable, "-m", "pytest", "-p", "nbval.plugin", "--nbval-lax", str(result.output),
          "--nbval-kernel-name", kernel, "-p", "no:cacheprovider", "-q",
          "--rootdir", str(result.output.parent), "-o", "addopts="],
         capture_output=True, text=True, timeout=600, cwd=str(path.parent),
-        env=notebooks.chapter_environment(),  # its own emulator, as in run_chapter
+        env={**notebooks.chapter_environment(), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )  # fmt: skip
     assert check.returncode == 0, check.stdout[-4000:] + check.stderr[-2000:]
 
