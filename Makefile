@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 
-.PHONY: help install lock system-deps run serve lab test test-fast lint format bench bench-quick emulator rehearse clean
+.PHONY: help install lock system-deps guide-env base-image run serve lab test test-fast lint format bench bench-quick emulator rehearse clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,12 +44,18 @@ emulator: install ## Run a moto server on 127.0.0.1:5000 for the CLI and noteboo
 
 test: ## Set up, then run every test (unit, API, deploy on moto, e2e, container); timed
 	@started=$$(date +%s.%N); \
-	$(MAKE) --no-print-directory install system-deps || exit $$?; \
+	$(MAKE) --no-print-directory -j2 guide-env base-image || exit $$?; \
 	tests_started=$$(date +%s.%N); \
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; \
 	$(BIN)/python -m bench.suite record $$started $$tests_started $$rc $(PYTEST_WORKERS); \
 	exit $$rc
+
+guide-env: install ## Build build/guide-venv: the guide's PyTorch embedder, for the comparison
+	@$(BIN)/python -m bench._guide_env >/dev/null
+
+base-image: system-deps ## Make the local Python base image the container tests build on (podman)
+	@bash scripts/podman-base-image.sh >/dev/null 2>&1 || echo "base-image: not made here (the container tests say why)"
 
 test-fast: install ## Tests without the browser and container layers
 	@$(BIN)/pytest -m "not e2e and not container" $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc

@@ -204,7 +204,7 @@ REPRODUCE = [
     "build/BENCHMARKS-quick.md: it checks that they all still run and judges no speed.",
     "- Needs what `make test` installs: wrk, podman (with the local base image from "
     "scripts/podman-base-image.sh) and docker-registry. The soak mounts a tmpfs, so it needs "
-    "root. The guide comparison builds build/guide-venv with pip (CPU PyTorch, "
+    "root. The guide comparison builds build/guide-venv with uv (CPU PyTorch, "
     "sentence-transformers and the packaged all-MiniLM-L6-v2 weights; its size is in the "
     "comparison table), once.",
     "- Timings depend on the load average printed under Machine: measure on a quiet machine.",
