@@ -1,9 +1,12 @@
 """Shared fixtures: one embedded moto server for the whole run, emptied before each test."""
 
+import shutil
+
 import pytest
 
 from deploy.aws.backend import Backend, start_backend
 from service.aws import AwsContext
+from tests.setup_wait import wait_for_setup
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +37,34 @@ def ctx(aws: Backend) -> AwsContext:
 SERIAL_FOLDERS = ("container", "bench")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the `needs` marker: tools from Debian packages a test drives."""
+    config.addinivalue_line(
+        "markers", "needs(*tools): Debian tools the test drives (waits for make test's set-up)"
+    )
+
+
+def _needs_setup(item: pytest.Item) -> bool:
+    return item.path.parent.name in SERIAL_FOLDERS or item.get_closest_marker("needs") is not None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put the container tests in one xdist group and the benchmark tests in another."""
+    """Group the container and benchmark tests for xdist; run what needs the set-up last."""
     for item in items:
         if item.path.parent.name in SERIAL_FOLDERS:
             item.add_marker(pytest.mark.xdist_group(item.path.parent.name))
+    # The set-up (system packages, base image) runs in the background meanwhile.
+    items.sort(key=_needs_setup)  # stable: each part keeps its order
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Wait for the background set-up before a test that needs it; skip when a tool is absent."""
+    if not _needs_setup(item):
+        return
+    wait_for_setup()
+    for marker in item.iter_markers("needs"):
+        missing = [tool for tool in marker.args if shutil.which(tool) is None]
+        if missing:
+            pytest.skip(
+                f"{', '.join(missing)} not installed (make system-deps installs it on Debian as root)"
+            )

@@ -1,6 +1,5 @@
 """The benchmark runner: a quick run writes BENCHMARKS-format output; bad input is refused."""
 
-import shutil
 import subprocess
 import sys
 
@@ -82,7 +81,7 @@ def test_zero_jobs_is_refused(tmp_path):
     assert not (tmp_path / "B.md").exists()
 
 
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) is not installed")
+@pytest.mark.needs("wrk")
 def test_quick_run_of_service_and_stack_writes_the_report(tmp_path):
     text, data = run_quick("service,stack", tmp_path)
     for heading in ("# Benchmarks", "## Machine", "## service", "## stack", "## Goals not met"):

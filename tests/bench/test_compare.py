@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 
 import pytest
@@ -51,7 +50,7 @@ def test_constraints_keep_the_service_pins_without_hashes(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.container
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) is not installed")
+@pytest.mark.needs("wrk")
 def test_quick_compare_run_fills_both_columns(tmp_path):
     # Builds build/guide-venv the first time (about a minute and 1.5 GB), then reuses it.
     text, data = run_quick("compare", tmp_path)

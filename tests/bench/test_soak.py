@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +16,7 @@ from bench import _soakcheck as check
 from bench import soak
 from bench.figures import BenchError
 
-needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+needs_wrk = pytest.mark.needs("wrk")
 
 # Each request carries its thread and sequence number; the server echoes it after a random
 # delay, or drops the connection without answering. response() must always get the echo of

@@ -2,7 +2,6 @@
 
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -114,7 +113,7 @@ def test_corrupt_db_is_reported(quiz_env):
     assert list(quiz_env.parent.glob("progress.sqlite.corrupt-*"))
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@pytest.mark.needs("tmux")
 def test_drill_in_a_real_terminal_via_tmux(quiz_env, tmp_path):
     session = f"quiztest{os.getpid()}"
     log = tmp_path / "screen.txt"

@@ -23,13 +23,7 @@ ARGS = [
 ]
 SCREENSHOT = Path("/tmp/service-chat-page.png")
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.needs("chromium")]
 
 
 @pytest.fixture
