@@ -1,5 +1,6 @@
 """Execute every chapter with papermill (BACKEND=moto), then check outputs with nbval --nbval-lax."""
 
+import os
 import subprocess
 import sys
 
@@ -10,12 +11,25 @@ from workbook import notebooks
 CHAPTERS = notebooks.select()
 
 
+@pytest.fixture
+def exported_account(aws, monkeypatch):
+    """Export the worker's emptied moto server, so a chapter's set-up reuses it.
+
+    A chapter run by hand starts its own server; here the kernels find this one, which saves
+    each of them importing moto (about 3 s), and it is emptied before every execution.
+    """
+    for key, value in aws.ctx.environment().items():
+        monkeypatch.setenv(key, value)
+    return aws
+
+
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
-def test_chapter_runs_and_checked_outputs_are_stable(path, kernel):
+def test_chapter_runs_and_checked_outputs_are_stable(path, kernel, exported_account):
     """A chapter runs top to bottom on moto, and its NBVAL_CHECK_OUTPUT cells repeat exactly."""
-    result = notebooks.run_chapter(path, kernel=kernel)
+    result = notebooks.run_chapter(path, kernel=kernel, shared_emulator=True)
     assert result.ok, f"{path.name} failed: {result.error}"
+    exported_account.reset()  # the second execution starts from an empty account too
     # nbval re-executes the executed copy in a fresh kernel and compares only the cells that
     # start with `# NBVAL_CHECK_OUTPUT` (--nbval-lax); every other cell must still run.
     # Only nbval is loaded: the other installed plugins (hypothesis, schemathesis, langsmith,
@@ -25,7 +39,7 @@ def test_chapter_runs_and_checked_outputs_are_stable(path, kernel):
          "--nbval-kernel-name", kernel, "-p", "no:cacheprovider", "-q",
          "--rootdir", str(result.output.parent), "-o", "addopts="],
         capture_output=True, text=True, timeout=600, cwd=str(path.parent),
-        env={**notebooks.chapter_environment(), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )  # fmt: skip
     assert check.returncode == 0, check.stdout[-4000:] + check.stderr[-2000:]
 
