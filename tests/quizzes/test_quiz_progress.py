@@ -27,13 +27,16 @@ def test_grades_map_to_ratings():
     assert scheduler.rating_for(g("good", 1.0)) == Rating.Easy
 
 
-def test_better_grades_push_the_card_further_out():
-    dues = {
-        v: scheduler.review(None, g(v, s), NOW).due
-        for v, s in [("wrong", 0.0), ("partial", 0.5), ("good", 0.8), ("good", 1.0)]
-    }
-    assert dues["wrong"] <= dues["partial"] <= dues[("good")]
-    assert min(dues.values()) > NOW
+# One grade per rating, weakest first: Again, Hard, Good, Easy.
+GRADES_BY_RATING = [("wrong", 0.0), ("partial", 0.5), ("good", 0.8), ("good", 1.0)]
+
+
+@pytest.mark.parametrize("seen", [False, True], ids=["new card", "card in review"])
+def test_better_grades_push_the_card_further_out(seen):
+    card = scheduler.review(None, g("good", 1.0), NOW) if seen else None
+    at = card.due if seen else NOW
+    dues = [scheduler.review(card, g(v, s), at).due for v, s in GRADES_BY_RATING]
+    assert at < dues[0] < dues[1] < dues[2] < dues[3]
 
 
 def test_record_persists_across_reopen(tmp_path):
