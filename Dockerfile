@@ -1,7 +1,14 @@
 # syntax=docker/dockerfile:1
 # The RAG service image: two stages, locked dependencies, non-root, no curl needed.
 # Build:  docker build --build-arg GIT_SHA=$(git rev-parse HEAD) -t llmops:dev .
-ARG PYTHON_IMAGE=python:3.12-slim
+# The base image, pinned by digest so every build starts from the same bytes (Python 3.12 on
+# Debian trixie); --build-arg PYTHON_IMAGE=... swaps in another base, as the tests do.
+ARG PYTHON_IMAGE=python:3.12-slim@sha256:229a2c5bfa27522db7815ea81f9bed70af17ccb9de9fc7ad142b1877b5830d36
+
+# Dependabot reads image references on FROM lines only, never ARG defaults. This stage carries
+# the same reference for it to bump; nothing uses it, so BuildKit and podman skip it.
+# tests/test_supply_chain.py fails until the ARG above names the same digest again.
+FROM python:3.12-slim@sha256:229a2c5bfa27522db7815ea81f9bed70af17ccb9de9fc7ad142b1877b5830d36 AS base-pin
 
 # --- build: resolve the locked `service` extra into a venv ---------------------------
 FROM ${PYTHON_IMAGE} AS build
@@ -12,8 +19,15 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     UV_NO_CACHE=1 \
     UV_PYTHON_DOWNLOADS=never \
     UV_SYSTEM_CERTS=1
-# uv comes from the package index as a wheel; no other tool is fetched.
-RUN pip install --no-cache-dir "uv==0.13.*"
+# uv comes from the package index as a wheel, checked against the sha256 of its linux x86_64
+# and aarch64 wheels; no other tool is fetched. Dependabot does not see this pin: bump the
+# version and both hashes together (`pip download uv==X --platform ...`, then `pip hash`).
+RUN echo "uv==0.13.9" \
+        "--hash=sha256:d7f459fe4fd247d830351c75686d3996ace3c6f3f728eb0e85a30b7ada0cef19" \
+        "--hash=sha256:5435c5ce14a56431208ca0996416d310f1598e8c2c8ba707688985a16bb82dbe" \
+        > /tmp/uv.txt \
+    && pip install --no-cache-dir --require-hashes -r /tmp/uv.txt \
+    && rm /tmp/uv.txt
 # Only the pinned, hash-checked dependency list: a code-only change reuses this layer.
 COPY requirements/service.txt /tmp/requirements.txt
 RUN uv venv /opt/venv \

@@ -65,9 +65,14 @@ def _rehearse(quick: bool) -> dict:
         for i in range(runs):
             change_one_line(context)
             built = build(context, base, tag=TAG)
-            steps = pipeline.rehearse(
-                backend.ctx, DEFAULT_NAMES, image=TAG, sha=f"bench{time.time_ns()}", apply=i == 0
-            )  # the first run applies the stack the workflow deploys into; later ones reuse it
+            sha = f"bench{time.time_ns()}"
+            try:
+                steps = pipeline.rehearse(
+                    backend.ctx, DEFAULT_NAMES, image=TAG, sha=sha, apply=i == 0
+                )
+            finally:  # the rehearsal tags the build by commit, as a runner would: drop that tag
+                podman("rmi", f"localhost/{DEFAULT_NAMES.repository}:{sha}", check=False)
+            # the first run applies the stack the workflow deploys into; later ones reuse it
             if runs > 1 and i == 0:
                 continue
             out["build_s"].append(built)

@@ -2,7 +2,7 @@
 # JupyterLab for the workbook, talking to the moto container (docker-compose.yml `lab`).
 # Build context is the repository root; compose/lab.Dockerfile.dockerignore (read instead of
 # the root .dockerignore, which is written for the service image) lets the packages in.
-ARG PYTHON_IMAGE=python:3.12-slim
+ARG PYTHON_IMAGE=python:3.12-slim@sha256:229a2c5bfa27522db7815ea81f9bed70af17ccb9de9fc7ad142b1877b5830d36
 FROM ${PYTHON_IMAGE}
 # What pip installs. The default is the project with its `lab` extra (Jupyter, boto3, moto,
 # papermill, the quiz tools). The compose wiring test passes LAB_SPEC=boto3 instead: it only

@@ -3,7 +3,7 @@
 # pull it. compose/local-images.yml builds it and tags it with the published name, so
 # docker-compose.yml (pull_policy: missing) finds it and never tries to pull.
 # Same contract as the published image: moto's HTTP server on 0.0.0.0:5000, every service.
-ARG PYTHON_IMAGE=python:3.12-slim
+ARG PYTHON_IMAGE=python:3.12-slim@sha256:229a2c5bfa27522db7815ea81f9bed70af17ccb9de9fc7ad142b1877b5830d36
 FROM ${PYTHON_IMAGE}
 ARG MOTO_VERSION=5.2.5
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \

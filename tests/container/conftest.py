@@ -32,13 +32,21 @@ def image(base_image: str) -> str:
     return IMAGE
 
 
+# As the task definition runs it: a read-only root file system, writable only where the
+# service writes (its DATA_DIR volume and /tmp, where uploads are spooled).
+READ_ONLY_FLAGS = ["--read-only", "--tmpfs", "/tmp", "-v", "/app/data"]
+
+
 @pytest.fixture
 def container(image: str):
-    """Run the image on a free loopback port; yield (name, base_url); remove it after."""
+    """Run the image read-only on a free loopback port; yield (name, base_url); remove it after."""
     port = free_port()
     name = f"llmops-test-{port}"
-    podman("run", "-d", "--name", name, *RUN_FLAGS, "-p", f"127.0.0.1:{port}:8080", image)
+    podman(
+        "run", "-d", "--name", name, *RUN_FLAGS, *READ_ONLY_FLAGS,
+        "-p", f"127.0.0.1:{port}:8080", image,
+    )  # fmt: skip
     try:
         yield name, f"http://127.0.0.1:{port}"
     finally:
-        podman("rm", "-f", "-t", "0", name, check=False)
+        podman("rm", "-f", "-v", "-t", "0", name, check=False)

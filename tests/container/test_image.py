@@ -81,6 +81,18 @@ def test_runs_as_non_root(container):
     assert uid != "0"
 
 
+def test_root_file_system_is_read_only_but_uploads_persist(container):
+    name, base = container
+    wait_http(base + "/health")
+    denied = podman("exec", name, "sh", "-c", "touch /app/service/x", check=False)
+    assert denied.returncode != 0 and "Read-only file system" in denied.stderr
+    up = _upload(
+        base + "/upload", "kept.md", b"# Kept\n\nThe kept note lives on the data volume.\n"
+    )
+    stored = podman("exec", name, "ls", "-R", "/app/data").stdout
+    assert up["session_id"] in stored and "kept.md" in stored
+
+
 def test_sigterm_stops_it_cleanly(container):
     name, base = container
     wait_http(base + "/health")
