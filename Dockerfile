@@ -59,6 +59,11 @@ COPY --from=build /opt/venv /opt/venv
 COPY --chown=root:root notes/ /app/notes/
 COPY --chown=root:root service/ /app/service/
 RUN mkdir -p /app/data && chown app:app /app/data
+# The task definition mounts empty bind volumes here (its root file system is read-only). For a
+# path declared as a VOLUME, ECS on Fargate starts the volume from the image's directory, so
+# /app/data stays owned by the app user and /tmp stays world-writable (AWS: "Bind mount
+# examples for Amazon ECS", exposing a path from a Dockerfile).
+VOLUME ["/app/data", "/tmp"]
 USER 10001:10001
 EXPOSE 8080
 # The slim image has no curl or wget: probe /health with the Python that is already there.

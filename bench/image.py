@@ -92,7 +92,7 @@ def start_to_healthy(image: str, limit_s: float = 60.0) -> dict:
         return {"first_health_200_s": http_s, "healthcheck_pass_s": healthy_s,
                 "stop_s": stop_s, "exit_code": code}  # fmt: skip
     finally:
-        podman("rm", "-f", "-t", "0", name, check=False)
+        podman("rm", "-f", "-v", "-t", "0", name, check=False)
 
 
 def change_one_line(context: Path) -> None:

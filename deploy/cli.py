@@ -13,6 +13,7 @@ import re
 import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,9 +24,11 @@ from deploy.aws.backend import Backend, check_kind
 from deploy.aws.errors import DeployError, InvalidInput
 from deploy.aws.names import StackNames
 from deploy.aws.settings import DeploySettings
+from deploy.models import policies
 from deploy.resources import logs as stack_logs
 from deploy.resources import secrets
 from emulator import moto_server
+from service.aws import AwsContext
 
 app = typer.Typer(
     help="Provision and operate the guide's ECS Fargate stack (moto by default).",
@@ -37,6 +40,22 @@ err = Console(stderr=True, soft_wrap=True)
 BackendOpt = Annotated[
     str | None,
     typer.Option("--backend", "-b", help="moto (default), localstack or aws", show_default=False),
+]
+CertificateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--certificate-arn",
+        help="ACM certificate ARN: HTTPS on 443, HTTP redirected (WORKBOOK_CERTIFICATE_ARN)",
+        show_default=False,
+    ),
+]
+CiUserOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--ci-user/--no-ci-user",
+        help="also keep the long-lived CI IAM user (default: OIDC role only; WORKBOOK_CI_USER)",
+        show_default=False,
+    ),
 ]
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SINCE = re.compile(r"^(\d+)([smhd])$")
@@ -62,10 +81,18 @@ class Edge:
         self.ctx = self.backend.ctx
         self.names = StackNames(project=self.settings.project_tag)
 
-    @property
-    def options(self) -> dict[str, dict]:
-        """Return the per-resource options the settings set (the budget's e-mail and limit)."""
-        return {"budget": self.settings.budget_options()}
+    def options(
+        self, certificate_arn: str | None = None, ci_user: bool | None = None
+    ) -> dict[str, dict]:
+        """Return the per-resource options: the flags given, else the settings."""
+        try:
+            return stack.stack_options(
+                certificate_arn=certificate_arn or self.settings.certificate_arn,
+                ci_user=self.settings.ci_user if ci_user is None else ci_user,
+                budget=self.settings.budget_options(),
+            )
+        except DeployError as exc:
+            raise typer.BadParameter(str(exc)) from None
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -74,11 +101,14 @@ def _fail(exc: Exception) -> typer.Exit:
 
 
 @app.command()
-def plan(backend: BackendOpt = None) -> None:
+def plan(
+    backend: BackendOpt = None, certificate_arn: CertificateOpt = None, ci_user: CiUserOpt = None
+) -> None:
     """Show what apply would create, update or leave unchanged."""
     edge = Edge(backend)
+    options = edge.options(certificate_arn, ci_user)
     try:
-        changes = stack.plan(edge.ctx, edge.names, options=edge.options).changes
+        changes = stack.plan(edge.ctx, edge.names, options=options).changes
     except DeployError as exc:
         raise _fail(exc) from exc
     console.print(present.changes_table(changes, "Plan"))
@@ -89,6 +119,8 @@ def plan(backend: BackendOpt = None) -> None:
 def apply(
     backend: BackendOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="accept the cost on real AWS")] = False,
+    certificate_arn: CertificateOpt = None,
+    ci_user: CiUserOpt = None,
 ) -> None:
     """Create or converge the whole stack (asks first on real AWS, showing the cost)."""
 
@@ -97,9 +129,10 @@ def apply(
         return typer.confirm("Create these billable resources?", default=False)
 
     edge = Edge(backend)
+    options = edge.options(certificate_arn, ci_user)
     try:
         result = stack.apply(
-            edge.ctx, edge.names, options=edge.options, yes=yes, confirm=confirm, progress=True
+            edge.ctx, edge.names, options=options, yes=yes, confirm=confirm, progress=True
         )
     except DeployError as exc:
         raise _fail(exc) from exc
@@ -108,11 +141,14 @@ def apply(
 
 
 @app.command()
-def status(backend: BackendOpt = None) -> None:
-    """Show the inventory, the service's deployments and the targets' health."""
+def status(
+    backend: BackendOpt = None, certificate_arn: CertificateOpt = None, ci_user: CiUserOpt = None
+) -> None:
+    """Show the inventory, the endpoint (HTTPS or plain HTTP), deployments and target health."""
     edge = Edge(backend)
+    options = edge.options(certificate_arn, ci_user)
     try:
-        report = stack.status(edge.ctx, edge.names)
+        report = stack.status(edge.ctx, edge.names, options=options)
     except DeployError as exc:
         raise _fail(exc) from exc
     for table in present.status_tables(report):
@@ -289,12 +325,19 @@ def emulator(
     """Run a moto server in the foreground so a moto stack persists between commands."""
     settings = DeploySettings()
     server = moto_server.MotoServer(port)
+    # What a child process needs to reach the server (AWS_DEFAULT_REGION too: the AWS CLI v1
+    # reads no AWS_REGION and would ask for a region), plus the port for later commands.
+    account = AwsContext(
+        region=settings.aws_region,
+        endpoint_url=server.endpoint_url,
+        kind="moto",
+        access_key_id=moto_server.ACCESS_KEY_ID,
+        secret_access_key=moto_server.SECRET_ACCESS_KEY,
+    )
     exports = {
         "AWS_ENDPOINT_URL": server.endpoint_url,
         "WORKBOOK_MOTO_PORT": server.endpoint_url.rsplit(":", 1)[1],
-        "AWS_REGION": settings.aws_region,
-        "AWS_ACCESS_KEY_ID": moto_server.ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": moto_server.SECRET_ACCESS_KEY,
+        **account.environment(),
     }
     console.print(f"moto server on {server.endpoint_url} (Ctrl-C stops it and forgets everything)")
     console.print("in another terminal:", highlight=False)
@@ -309,6 +352,33 @@ def emulator(
         pass
     finally:
         server.stop()
+
+
+@app.command("lint-policies")
+def lint_policies(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="policy JSON files (default: the stack's generated policies)"),
+    ] = None,
+    backend: BackendOpt = None,
+) -> None:
+    """Lint IAM policies with parliament (in place of its console script, which cannot start)."""
+    # `.venv/bin/parliament` imports pkg_resources, which current setuptools no longer ships;
+    # deploy.models.policies provides the one function parliament needs, then runs it.
+    try:
+        if files:
+            documents = policies.read_policy_files(files)
+        else:
+            edge = Edge(backend)
+            ctx = edge.ctx
+            documents = policies.stack_policies(edge.names, ctx.account_id, ctx.region)
+        findings = policies.lint_policies(documents)
+    except DeployError as exc:
+        raise _fail(exc) from exc
+    if findings:
+        console.print(present.rows_table(findings, "parliament findings"))
+        raise typer.Exit(1)
+    console.print(f"parliament: no findings in {len(documents)} policies")
 
 
 app.command("rehearse", help="Rehearse aws.yml locally: podman, a local registry, moto.")(

@@ -4,10 +4,11 @@ The workflow's names come from here (`workflow_env`), and tests/container/test_w
 fails when the YAML and these disagree. `rehearse` runs the workflow's steps in order: build
 and tag by commit SHA, push to a registry standing in for ECR (Debian's `docker-registry` on
 127.0.0.1), record the image in the emulated ECR repository, fill and render
-deploy/task-definition.json exactly as the workflow does, register it, update the service,
+deploy/task-definition.json exactly as the workflow does (the image named by the digest the
+push produced, `<repository>@sha256:...`, never by its tag), register it, update the service,
 wait for stability, then refuse a rolled-back deployment. What moto cannot show is said so in
-each step's detail: it starts no tasks, stores one PRIMARY deployment that never changes
-revision, and gives every manifest the same digest (localstack/README.md).
+each step's detail: it starts no tasks and stores one PRIMARY deployment that never changes
+revision (localstack/README.md).
 """
 
 from __future__ import annotations
@@ -272,8 +273,10 @@ def rehearse(
         _podman(
             "push", "push", "--tls-verify=false", "--format", "v2s2", local, f"docker://{remote}"
         )
-        state["manifest"], digest = registry_manifest(state["registry"], names.repository, tag)
-        return f"pushed {remote} ({digest[:19]}...)"
+        state["manifest"], state["digest"] = registry_manifest(
+            state["registry"], names.repository, tag
+        )
+        return f"pushed {remote} ({state['digest'][:19]}...)"
 
     def record() -> str:
         # A real push lands in ECR itself; here the registry's manifest is put into moto.
@@ -282,9 +285,9 @@ def rehearse(
         except DeployError as exc:  # the same commit pushed twice: ECR keeps the first
             if "already exists" not in str(exc):
                 raise
+            state["digest"] = ""  # deploy what ECR holds under the tag, the first push
             return f"{names.repository}:{tag[:12]} was already in ECR"
-        note = " (moto's digest is not the registry's)" if emulated else ""
-        return f"ECR {names.repository}:{tag[:12]} holds the pushed manifest{note}"
+        return f"ECR {names.repository}:{tag[:12]} holds the pushed manifest"
 
     def fill() -> str:
         state["filled"] = fill_placeholders(
@@ -296,7 +299,12 @@ def rehearse(
         return f"{TASK_DEFINITION}: <ACCOUNT_ID>, <REGION>, <SECRET_ARN> filled"
 
     def render() -> str:
-        uri = ecr.image_uri(outputs["ecr"].repository_uri, tag)
+        # The digest ECR holds for the tag: the task definition names that one build.
+        uri = ecr.pinned_uri(ctx, ecr.image_uri(outputs["ecr"].repository_uri, tag))
+        if state["digest"] and not uri.endswith("@" + state["digest"]):
+            raise PipelineError(
+                f"ECR names {uri}, not the pushed digest {state['digest']}: the tag moved"
+            )
         td = render_image(json.loads(state["filled"]), names.container, uri)
         taskdef.check(td)  # what Fargate would refuse (moto validates nothing)
         state["td"] = json.dumps(td)

@@ -111,7 +111,16 @@ def status_tables(report: dict) -> list[Table]:
         th.add_column(col)
     for t in report["target_health"]:
         th.add_row(t["id"], str(t["port"]), t["state"], str(t["reason"] or ""))
-    return [inv, dep, th]
+    tables = [inv, dep, th]
+    if "endpoint" in report:
+        end = report["endpoint"]
+        ep = Table(title="Endpoint")
+        for col in ("url", "protocol"):
+            ep.add_column(col)
+        colour = "green" if end["https"] else "yellow"
+        ep.add_row(end["url"] or "(no load balancer yet)", f"[{colour}]{end['note']}")
+        tables.insert(1, ep)
+    return tables
 
 
 # --- the models: tables -----------------------------------------------------------------------

@@ -10,15 +10,18 @@ from botocore.exceptions import WaiterError
 from deploy.aws.errors import InvalidInput, ResourceError, aws_errors
 from deploy.aws.names import StackNames
 from deploy.models.rollout import RolloutConfig
-from deploy.resources import ecs, ecs_spec, taskdef
+from deploy.resources import ecr, ecs, ecs_spec, taskdef
 from deploy.resources.contract import Change
 from service.aws import AwsContext
 
 
-def deploy(ctx: AwsContext, names: StackNames, image: str) -> Change:
+def deploy(ctx: AwsContext, names: StackNames, image: str, *, pin: bool = True) -> Change:
     """Register the running revision with another image (tag or URI); point the service at it."""
     # What the CI's render action does: the task definition the service runs now, image
-    # swapped. A bare tag stays in the repository the running image came from.
+    # swapped. A bare tag stays in the repository the running image came from. With `pin`
+    # (the default) an image in this account's ECR is named by its digest, looked up now:
+    # the revision then runs exactly the build that was pushed, and a tag that was never
+    # pushed is refused here instead of failing every task's image pull.
     ecs_spec.check_image(image)
     svc = ecs.require_service(ctx, names)
     current = ecs.describe_revision(ctx, names, svc["taskDefinition"])
@@ -26,8 +29,11 @@ def deploy(ctx: AwsContext, names: StackNames, image: str) -> Change:
         raise ResourceError(f"{ecs.what(names)} runs {svc['taskDefinition']}, which is gone")
     running = taskdef.container(current)["image"]
     uri = ecs_spec.image_uri(ecs_spec.repository_of(running), image)
+    if pin:
+        uri = ecr.pinned_uri(ctx, uri)
+    detail = {"image": uri, "requested": image}
     if uri == running:
-        detail = {"image": uri, "revision": current["revision"]}
+        detail["revision"] = current["revision"]
         return Change(ecs.SERVICE, names.service, "unchanged", detail, current["taskDefinitionArn"])
     td = taskdef.registration(current)
     taskdef.container(td)["image"] = uri
@@ -37,7 +43,7 @@ def deploy(ctx: AwsContext, names: StackNames, image: str) -> Change:
         ctx.client("ecs").update_service(
             cluster=names.cluster, service=names.service, taskDefinition=arn
         )
-    detail = {"image": uri, "revision": registered["revision"], "from": svc["taskDefinition"]}
+    detail.update({"revision": registered["revision"], "from": svc["taskDefinition"]})
     return Change(ecs.SERVICE, names.service, "update", detail, arn)
 
 

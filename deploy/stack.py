@@ -126,6 +126,30 @@ def _run(
     return result
 
 
+def stack_options(
+    *,
+    certificate_arn: str | None = None,
+    ci_user: bool = False,
+    image: str | None = None,
+    budget: dict | None = None,
+) -> dict[str, dict]:
+    """Return the per-resource options for the stack-wide choices (for plan, apply, status)."""
+    # HTTPS is two resources' business: the ALB group admits 443, the ALB listens there.
+    # The ARN is checked here, before the network (applied first) would open 443 for it.
+    if certificate_arn is not None:
+        alb.check_certificate_arn(certificate_arn)
+    options: dict[str, dict] = {
+        "network": {"https": certificate_arn is not None},
+        "alb": {"certificate_arn": certificate_arn},
+        "iam": {"ci_user": ci_user},
+    }
+    if image is not None:
+        options["ecs"] = {"image": image}
+    if budget:
+        options["budget"] = dict(budget)
+    return options
+
+
 def plan(
     ctx: AwsContext,
     names: StackNames,
@@ -179,9 +203,11 @@ def apply(
         return _run("ensure", ctx, names, target, options, advance)
 
 
-def status(ctx: AwsContext, names: StackNames) -> dict:
-    """Return an inventory (present/missing/drifted), the service's deployments, target health."""
-    planned = plan(ctx, names)
+def status(ctx: AwsContext, names: StackNames, *, options: dict[str, dict] | None = None) -> dict:
+    """Return an inventory (present/missing/drifted), the endpoint, deployments, target health."""
+    # `options` are the ones the stack was applied with; otherwise a choice such as HTTPS
+    # shows up as drift.
+    planned = plan(ctx, names, options=options)
     word = {"create": "missing", "update": "drifted", "unchanged": "present"}
     inventory = [
         {"module": c.kind, "name": c.name, "state": word.get(c.action, c.action)}
@@ -190,9 +216,30 @@ def status(ctx: AwsContext, names: StackNames) -> dict:
     tg_arn = planned.outputs["alb"].target_group_arn
     return {
         "inventory": inventory,
+        "endpoint": endpoint(planned, names),
         "service": ecs.describe(ctx, names)["service"],
         "deployments": release.deployments(ctx, names),
         "target_health": alb.target_health(ctx, tg_arn) if known(tg_arn) else [],
+    }
+
+
+PLAIN_HTTP = (
+    "plain HTTP: requests, answers and the API key cross the internet unencrypted; "
+    "give the ALB an ACM certificate (--certificate-arn) for HTTPS"
+)
+
+
+def endpoint(planned: StackResult, names: StackNames) -> dict:
+    """Return where the service answers and whether that is HTTPS, from a plan of the stack."""
+    # What is live: a :443 listener that exists (a plan would keep, change or delete it).
+    listeners = {c.name: c.action for c in planned.changes if c.kind == "listener"}
+    https = listeners.get(f"{names.alb}:{alb.HTTPS_PORT}") not in (None, "create")
+    dns = planned.outputs["alb"].dns_name
+    scheme = "https" if https else "http"
+    return {
+        "url": f"{scheme}://{dns}" if known(dns) else None,
+        "https": https,
+        "note": "HTTPS with the ACM certificate; :80 redirects to it" if https else PLAIN_HTTP,
     }
 
 

@@ -15,10 +15,15 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from service.api import chat, documents, health, page, sessions
+from service.api.auth import ApiKeyMiddleware
+from service.api.headers import SecurityHeadersMiddleware
 from service.api.limits import BodyLimitMiddleware
+from service.api.routing import depends_on, select, takes_files
 from service.config import Settings, get_settings
+from service.deps import require_api_key
 from service.errors import ServiceError, storage_failure
 from service.logging import RequestLogMiddleware, configure_logging, request_id_var
 from service.runtime import Runtime
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("service")
 STATIC = Path(__file__).resolve().parent / "static"
+ROUTERS = (health.router, page.router, documents.router, chat.router, sessions.router)
 
 
 def _describe(error: dict) -> str:
@@ -74,6 +80,19 @@ def _add_error_handlers(app: FastAPI) -> None:
         )
 
 
+class ServiceApp(FastAPI):
+    """The service's FastAPI: request ids and security headers wrap every response."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Return Starlette's stack (its outermost layer answers 500s) inside those two."""
+        # Starlette keeps its 500 handler outside every added middleware, so a middleware
+        # added the usual way never sees the 500 response it sends.
+        docs = (self.docs_url, self.redoc_url, self.swagger_ui_oauth2_redirect_url)
+        served = [path for path in docs if path and self.openapi_url]
+        stack = super().build_middleware_stack()
+        return RequestLogMiddleware(SecurityHeadersMiddleware(stack, served))
+
+
 def create_app(
     settings: Settings | None = None,
     aws: AwsContext | None = None,
@@ -95,21 +114,44 @@ def create_app(
         log.info("starting", extra={"settings": settings.summary()})
         if load_on_start:
             runtime.start()
-        yield
-        log.info("stopped")
+        try:
+            yield
+        finally:
+            runtime.stop()
+            log.info("stopped")
 
-    app = FastAPI(
+    docs = settings.docs_enabled
+    app = ServiceApp(
         title="ECS workbook RAG service",
         version=health.service_version(),
         summary="Upload documents, ask questions, get answers with citations.",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.settings = settings
     app.state.runtime = runtime
-    for module in (health, page, documents, chat, sessions):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _add_error_handlers(app)
+    # Each add_middleware wraps the ones added before it. From the outside in: CORS answers
+    # preflights and labels refusals, the key is checked before any byte of the body is
+    # read, and only then is the body counted against its limit.
+    slack = 1024 * 1024  # multipart framing and form fields
+    app.add_middleware(
+        BodyLimitMiddleware,
+        json_bytes=settings.max_json_kb * 1024,
+        upload_bytes=settings.max_upload_bytes * settings.max_files + slack,
+        upload_routes=select(ROUTERS, takes_files),
+    )
+    if settings.api_key is not None:
+        app.add_middleware(
+            ApiKeyMiddleware,
+            api_key=settings.api_key,
+            routes=select(ROUTERS, depends_on(require_api_key)),
+        )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -117,9 +159,4 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         )
-    slack = 1024 * 1024  # multipart framing and form fields
-    app.add_middleware(
-        BodyLimitMiddleware, max_bytes=settings.max_upload_bytes * settings.max_files + slack
-    )
-    app.add_middleware(RequestLogMiddleware)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -22,6 +23,8 @@ Environment = Literal["development", "test", "staging", "production"]
 PROVIDER_KEYS: dict[str, str] = {"groq": "GROQ_API_KEY", "google": "GOOGLE_API_KEY"}
 # Values people paste from examples; refused in production like a missing key.
 PLACEHOLDERS = frozenset({"", "changeme", "changethis", "dummy", "test", "xxx", "your-key-here"})
+# An origin as a browser sends it: http(s), a lower-case host or [IPv6], an optional port.
+ORIGIN = re.compile(r"https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 
 
 class SettingsError(ValueError):
@@ -81,8 +84,27 @@ class Settings(AwsSettings):
     max_upload_mb: float = Field(10.0, gt=0, validation_alias="MAX_UPLOAD_MB")
     max_files: int = Field(10, ge=1, validation_alias="MAX_FILES")
     max_message_chars: int = Field(2000, ge=1, validation_alias="MAX_MESSAGE_CHARS")
+    # What one upload and one session may hold, and how PDFs are parsed (service/uploads.py,
+    # service/quota.py, service/sandbox.py); sized for notes, papers and a few books.
+    max_upload_text_chars: int = Field(1_000_000, ge=1, validation_alias="MAX_UPLOAD_TEXT_CHARS")
+    max_chunks_per_upload: int = Field(2_000, ge=1, validation_alias="MAX_CHUNKS_PER_UPLOAD")
+    max_chunks_per_session: int = Field(5_000, ge=1, validation_alias="MAX_CHUNKS_PER_SESSION")
+    session_quota_mb: float = Field(200.0, gt=0, validation_alias="SESSION_QUOTA_MB")
+    max_pdf_pages: int = Field(200, ge=1, validation_alias="MAX_PDF_PAGES")
+    parse_cpu_s: int = Field(5, ge=1, validation_alias="PARSE_CPU_S")
+    parse_timeout_s: float = Field(20.0, gt=0, validation_alias="PARSE_TIMEOUT_S")
+    parse_memory_mb: int = Field(512, ge=128, validation_alias="PARSE_MEMORY_MB")
+    index_cache_mb: float = Field(256.0, ge=0, validation_alias="INDEX_CACHE_MB")
+    session_idle_ttl_hours: float = Field(168.0, ge=0, validation_alias="SESSION_IDLE_TTL_HOURS")
     api_key: SecretStr | None = Field(None, validation_alias="API_KEY")
     cors_origins: Annotated[list[str], NoDecode] = Field([], validation_alias="CORS_ORIGINS")
+    # Request bodies, connections and the API docs (service/api/limits.py, service/server.py).
+    max_json_kb: int = Field(64, ge=1, validation_alias="MAX_JSON_KB")
+    max_concurrency: int = Field(100, ge=1, validation_alias="MAX_CONCURRENCY")
+    # Above the ALB's idle timeout (60 s by default): see service/server.py.
+    keep_alive_s: int = Field(65, ge=1, validation_alias="KEEP_ALIVE_S")
+    # Unset: /docs, /redoc and /openapi.json are served except in ENV=production.
+    enable_docs: bool | None = Field(None, validation_alias="ENABLE_DOCS")
     # Retrieval and shutdown.
     # "hashing" needs no weights; "minilm" (the guide's all-MiniLM-L6-v2, PyTorch) is for
     # bench/'s side-by-side comparison and needs packages the service extra leaves out.
@@ -135,11 +157,33 @@ class Settings(AwsSettings):
                     f"{variable} is missing or a placeholder: ENV=production with "
                     f"LLM_PROVIDER={self.llm_provider} needs it (inject it from Secrets Manager)"
                 )
-        if "*" in self.cors_origins:
+        if "*" in self.cors_origins:  # alone or beside origins: either allows every origin
             raise SettingsError(
                 "CORS_ORIGINS='*' is refused in ENV=production: list the allowed origins"
             )
         return self
+
+    @model_validator(mode="after")
+    def _cors_entries_are_origins(self) -> Settings:
+        # Browsers send Origin as scheme://host[:port]: an entry with a path or a trailing slash
+        # never matches, and "*" beside origins silently allows every origin.
+        if "*" in self.cors_origins and len(self.cors_origins) > 1:
+            raise SettingsError(
+                "CORS_ORIGINS lists '*' beside origins, which allows every origin: "
+                "list only the allowed origins (or '*' alone, outside ENV=production)"
+            )
+        for entry in self.cors_origins:
+            if entry != "*" and not ORIGIN.fullmatch(entry):
+                raise SettingsError(
+                    f"CORS_ORIGINS entry {entry!r} is not an origin: write scheme://host[:port] "
+                    "in lower case, without a path or a trailing slash"
+                )
+        return self
+
+    @property
+    def docs_enabled(self) -> bool:
+        """Say whether to serve /docs, /redoc and /openapi.json (ENABLE_DOCS)."""
+        return self.env != "production" if self.enable_docs is None else self.enable_docs
 
     @property
     def max_upload_bytes(self) -> int:

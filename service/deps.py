@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
 
 from service.chat import ChatService
 from service.config import Settings
@@ -15,8 +16,10 @@ from service.sessions import SessionStore
 from service.uploads import Uploads
 
 _bearer = HTTPBearer(
-    auto_error=False, description="Needed on upload, chat, delete when API_KEY is set"
+    auto_error=False,
+    description="Needed on upload, chat, session create, history and delete when API_KEY is set",
 )
+API_KEY_HINT = "missing or wrong API key: send the header 'Authorization: Bearer <API_KEY>'"
 
 
 # The dependencies are async on purpose: FastAPI runs a plain `def` dependency in the
@@ -53,6 +56,11 @@ ChatDep = Annotated[ChatService, Depends(get_chat)]
 UploadsDep = Annotated[Uploads, Depends(get_uploads)]
 
 
+def key_matches(api_key: SecretStr, sent: str | None) -> bool:
+    """Say whether `sent` is the API key (compared in constant time)."""
+    return hmac.compare_digest((sent or "").encode(), api_key.get_secret_value().encode())
+
+
 async def require_api_key(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -60,13 +68,9 @@ async def require_api_key(
     """Refuse the request with 401 unless API_KEY is unset or sent as a Bearer token."""
     if settings.api_key is None:
         return
-    expected = settings.api_key.get_secret_value().encode()
-    sent = credentials.credentials.encode() if credentials else b""
-    if not hmac.compare_digest(sent, expected):
+    if not key_matches(settings.api_key, credentials.credentials if credentials else None):
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing or wrong API key: send the header 'Authorization: Bearer <API_KEY>'",
-            headers={"WWW-Authenticate": "Bearer"},
+            status.HTTP_401_UNAUTHORIZED, API_KEY_HINT, headers={"WWW-Authenticate": "Bearer"}
         )
 
 

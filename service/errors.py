@@ -47,6 +47,12 @@ class UploadError(ServiceError):
         super().__init__(message)
 
 
+class UploadCancelledError(ServiceError):
+    """Signal an upload stopped because its client went away; nothing was committed."""
+
+    status_code = 499  # nginx's "client closed request": nobody is left to read it
+
+
 class AnswerError(ServiceError):
     """Signal that the answerer (an LLM provider) failed to produce an answer."""
 

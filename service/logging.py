@@ -106,7 +106,7 @@ class RequestLogMiddleware:
             else secrets.token_hex(16)
         )
         token = request_id_var.set(rid)
-        # Also on the request state: the 500 handler runs after this middleware has returned.
+        # Also on the request state, where the error handlers read it.
         scope.setdefault("state", {})["request_id"] = rid
         started = time.perf_counter()
         status = 500

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from service.chat import ChatService
 from service.errors import StorageError
 from service.library import Library
+from service.quota import MB, Quota
+from service.sandbox import sandbox
 from service.sessions import SessionStore
 from service.storage import Deferred, make_document_store, make_history_store
 from service.uploads import Uploads
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from service.config import Settings
 
 log = logging.getLogger("service.runtime")
+SWEEP_EVERY_S = 3600.0  # how often idle sessions are looked for (more often for short TTLs)
 
 
 class Runtime:
@@ -29,6 +32,9 @@ class Runtime:
             make_document_store(settings, aws),
             make_history_store(settings, aws),
             settings.embeddings,
+            quota=Quota.of(settings),
+            cache_bytes=int(settings.index_cache_mb * MB),
+            idle_ttl_s=settings.session_idle_ttl_hours * 3600,
         )
         self.library = Library(
             settings.library_dir, settings.data_dir / "library", settings.embeddings
@@ -37,13 +43,41 @@ class Runtime:
         self.uploads = Uploads(settings, self.sessions)
         self._loaded = threading.Event()
         self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
 
     def start(self) -> None:
-        """Load the stores' clients, the answerer and the library in a background thread."""
+        """Load the stores' clients, the answerer and the library in a background thread.
+
+        With SESSION_IDLE_TTL_HOURS set, that thread then sweeps idle sessions away: once
+        loaded, then hourly (four times per TTL when the TTL is under four hours).
+        """
         if self._thread is not None:  # idempotent: a second lifespan reuses the first load
             return
-        self._thread = threading.Thread(target=self._load, name="library-loader", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="runtime-loader", daemon=True)
         self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the idle-session sweep (call it when the app shuts down)."""
+        self._stopped.set()
+
+    def sweep(self) -> int:
+        """Expire idle sessions now; return how many were removed (errors are logged)."""
+        try:
+            return self.sessions.expire_idle()
+        except Exception:  # a store outage: the next sweep tries again
+            log.exception("cannot sweep idle sessions")
+            return 0
+
+    def _run(self) -> None:
+        self._load()
+        ttl = self.sessions.idle_ttl_s
+        if not ttl:
+            return
+        every = min(SWEEP_EVERY_S, ttl / 4)
+        while not self._stopped.is_set():
+            if removed := self.sweep():
+                log.info("idle sessions expired", extra={"sessions": removed})
+            self._stopped.wait(every)
 
     def wait_loaded(self, timeout: float | None = None) -> bool:
         """Block until start-up loading has finished (or failed); say whether it finished."""
@@ -60,6 +94,7 @@ class Runtime:
                         log.exception(
                             "cannot create a storage client", extra={"store": repr(store)}
                         )
+            sandbox().warm()  # the PDF parser's first child: the first PDF upload need not wait
             self.chat.load()
             self.library.load()
         finally:

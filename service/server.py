@@ -20,6 +20,9 @@ from pydantic import ValidationError
 from service.config import Settings, get_settings
 
 LOOPBACK = "127.0.0.1"
+# The ALB's own limit on a request's whole header block (request line and single headers:
+# 16 KB each): https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
+MAX_HEADER_BYTES = 64 * 1024
 
 
 class ConfigurationError(SystemExit):
@@ -77,6 +80,32 @@ def _config(app: Any, host: str, port: int, **options: Any) -> Any:
     )
 
 
+def service_config(app: Any, settings: Settings, host: str, port: int) -> Any:
+    """Return the uvicorn config `run` serves with: the settings' connection limits."""
+    return _config(
+        app,
+        host,
+        port,
+        # Beyond it uvicorn answers 503 at once instead of queueing. It counts open
+        # connections, the ALB's idle keep-alive ones included, as well as running requests.
+        limit_concurrency=settings.max_concurrency,
+        # Longer than the ALB's idle timeout (60 s by default), so the ALB, never the task,
+        # closes an idle connection; otherwise the ALB may send a request down a connection
+        # the task is closing and answer 502. AWS recommends it ("Connection idle timeout"):
+        # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html#connection-idle-timeout
+        timeout_keep_alive=settings.keep_alive_s,
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
+        # The request line and headers h11 buffers (h11 only: httptools, which the image
+        # installs, has no such limit, and the ALB's 64 KB header limit bounds them).
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        # Take the scheme from the ALB's X-Forwarded-Proto (the ALB is not on 127.0.0.1, the
+        # default trusted address): behind an HTTPS listener the page then links its script
+        # and stylesheet as https://, not http:// (mixed content a browser would block).
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+    )
+
+
 def run(host: str | None = None, port: int | None = None) -> None:
     """Serve until SIGTERM/SIGINT, then let in-flight requests finish and exit 0."""
     # Loaded here, not at import: free_port/wait_http users and `--help` never need them.
@@ -95,13 +124,7 @@ def run(host: str | None = None, port: int | None = None) -> None:
             if self.started:
                 app.state.runtime.start()
 
-    config = _config(
-        app,
-        host or settings.host,
-        port or settings.port,
-        timeout_graceful_shutdown=settings.shutdown_grace_s,
-        proxy_headers=True,
-    )
+    config = service_config(app, settings, host or settings.host, port or settings.port)
     # uvicorn re-raises the signal it caught once it has shut down; with this handler in
     # place that re-raise is harmless, so SIGTERM ends the process with exit code 0.
     signal.signal(signal.SIGTERM, lambda *_: None)

@@ -23,6 +23,10 @@ class DeploySettings(AwsSettings):
     # defaults to the cost model's monthly estimate plus headroom when unset.
     budget_email: str | None = Field(None, validation_alias="WORKBOOK_BUDGET_EMAIL")
     budget_limit_usd: float | None = Field(None, validation_alias="WORKBOOK_BUDGET_USD")
+    # HTTPS on the ALB (real AWS): an ACM certificate for your domain; :80 then redirects.
+    certificate_arn: str | None = Field(None, validation_alias="WORKBOOK_CERTIFICATE_ARN")
+    # The long-lived CI IAM user (access keys in GitHub secrets) instead of only the OIDC role.
+    ci_user: bool = Field(False, validation_alias="WORKBOOK_CI_USER")
 
     def moto_endpoint(self) -> str | None:
         """Return where an already running moto server would answer, if one is named."""

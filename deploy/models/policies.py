@@ -7,6 +7,7 @@ import json
 import re
 import sys
 import types
+from pathlib import Path
 
 from deploy.aws.errors import InvalidInput
 from deploy.aws.names import StackNames
@@ -94,10 +95,23 @@ def arns(names: StackNames, account: str, region: str) -> dict[str, str]:
     }
 
 
-def ecs_tasks_trust() -> dict:
-    """Return the trust policy that lets ECS tasks assume a role."""
+def ecs_tasks_trust(account: str, region: str) -> dict:
+    """Return the trust policy that lets only this account's ECS tasks in `region` assume a role."""
+    # Confused-deputy protection, as recommended by the Amazon ECS Developer Guide page
+    # "Amazon ECS task IAM role": ECS may assume the role only on behalf of this account's
+    # own ECS resources (aws:SourceAccount) in this region (aws:SourceArn).
+    a, r = validate_account(account), validate_region(region)
+    condition = {
+        "StringEquals": {"aws:SourceAccount": a},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{r}:{a}:*"},
+    }
     return _doc(
-        {"Effect": "Allow", "Principal": {"Service": ECS_TASKS}, "Action": "sts:AssumeRole"}
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ECS_TASKS},
+            "Action": "sts:AssumeRole",
+            "Condition": condition,
+        }
     )
 
 
@@ -215,7 +229,9 @@ def stack_policies(
 def _import_parliament() -> types.ModuleType:
     # Imported on first use (only lint needs it, and it must come after the shim below).
     # parliament 1.6 imports pkg_resources only for resource_filename, and new setuptools
-    # no longer ships pkg_resources: provide that one function when it is missing.
+    # no longer ships pkg_resources: provide that one function when it is missing. Its own
+    # console script (.venv/bin/parliament) imports it before any shim can run, so the CLI
+    # equivalent is `workbook stack lint-policies [FILE...]`, which comes through here.
     if "pkg_resources" not in sys.modules:
         try:
             import pkg_resources  # noqa: F401
@@ -226,6 +242,22 @@ def _import_parliament() -> types.ModuleType:
     import parliament
 
     return parliament
+
+
+def read_policy_files(paths: list[Path]) -> dict[str, dict]:
+    """Return each JSON policy file's document keyed by its path; refuse unreadable ones."""
+    documents = {}
+    for path in paths:
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InvalidInput(f"cannot read policy file {path}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise InvalidInput(f"policy file {path} is not JSON: {exc}") from None
+        if not isinstance(document, dict) or "Statement" not in document:
+            raise InvalidInput(f"policy file {path} holds no policy document (no Statement)")
+        documents[str(path)] = document
+    return documents
 
 
 def lint_policies(documents: dict[str, dict]) -> list[dict]:

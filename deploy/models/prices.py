@@ -6,7 +6,8 @@ check them on those pages before quoting them. The figures were checked for the 
 errata (docs/errata.md "Verified correct", items 6, 7 and 22):
 - https://aws.amazon.com/fargate/pricing/ (Fargate bills from the start of the image download
   until the task stops; a month is taken as 730 hours, as AWS's own estimates do)
-- https://aws.amazon.com/elasticloadbalancing/pricing/, https://aws.amazon.com/vpc/pricing/
+- https://aws.amazon.com/elasticloadbalancing/pricing/, https://aws.amazon.com/vpc/pricing/,
+  https://aws.amazon.com/certificate-manager/pricing/
 - https://aws.amazon.com/cloudwatch/pricing/, https://aws.amazon.com/secrets-manager/pricing/
 - https://aws.amazon.com/dynamodb/pricing/on-demand/, https://aws.amazon.com/ec2/pricing/on-demand/
 """
@@ -54,6 +55,9 @@ class PriceTable:
     fargate_spot_max_discount: float = 0.70
     alb_hour: float = 0.0225
     alb_lcu_hour: float = 0.008
+    # A public ACM certificate on a load balancer is free (private CA certificates are not);
+    # an HTTPS listener costs what an HTTP one does: the same hourly rate and LCU dimensions.
+    acm_public_certificate_month: float = 0.0
     public_ipv4_hour: float = 0.005
     nat_hour: float = 0.045
     nat_gb: float = 0.045
@@ -87,6 +91,7 @@ SOURCES: dict[str, str] = {
     "fargate_spot_max_discount": "https://aws.amazon.com/fargate/pricing/ (Fargate Spot)",
     "alb_hour": "https://aws.amazon.com/elasticloadbalancing/pricing/",
     "alb_lcu_hour": "https://aws.amazon.com/elasticloadbalancing/pricing/",
+    "acm_public_certificate_month": "https://aws.amazon.com/certificate-manager/pricing/",
     "public_ipv4_hour": _VPC + " (Public IPv4 Address tab)",
     "nat_hour": _VPC + " (NAT Gateway tab)",
     "nat_gb": _VPC + " (NAT Gateway tab)",

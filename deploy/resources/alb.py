@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
@@ -27,6 +28,8 @@ from service.aws import AwsContext
 # request in seconds, so 30 s keeps deployments fast. Fargate Spot needs < 120 s.
 DEREGISTRATION_DELAY = 30
 DELAY_KEY = "deregistration_delay.timeout_seconds"
+HTTPS_PORT = 443
+# TLS 1.3 and 1.2 only, forward-secret ciphers: AWS's recommended policy for new listeners.
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # errata 21: redirects use #{...} placeholders, not ${...}.
 HTTPS_REDIRECT = {
@@ -37,6 +40,7 @@ HTTPS_REDIRECT = {
     "Query": "#{query}",
     "StatusCode": "HTTP_301",
 }
+_CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
 # What AWS cannot change on a target group in place (delete it and ensure again).
 FIXED = {"TargetType": "ip", "Protocol": "HTTP"}
 
@@ -225,11 +229,13 @@ def _load_balancer(
 
 def desired_listeners(tg_arn: str, certificate_arn: str | None) -> dict[int, dict]:
     """Return the listeners by port: :80 forwards (or redirects to :443 with a certificate)."""
+    # Without a certificate the service is plain HTTP: requests, answers and the API key
+    # cross the internet unencrypted (stack.status says so).
     forward = [{"Type": "forward", "TargetGroupArn": tg_arn}]
     redirect = [{"Type": "redirect", "RedirectConfig": HTTPS_REDIRECT}]
     want = {80: {"Protocol": "HTTP", "DefaultActions": redirect if certificate_arn else forward}}
     if certificate_arn:
-        want[443] = {
+        want[HTTPS_PORT] = {
             "Protocol": "HTTPS",
             "DefaultActions": forward,
             "Certificates": [{"CertificateArn": certificate_arn}],
@@ -280,6 +286,16 @@ def _listeners(
     return changes
 
 
+def check_certificate_arn(arn: object) -> str:
+    """Return `arn` if it looks like an ACM certificate ARN, else raise InvalidInput."""
+    if not isinstance(arn, str) or not _CERTIFICATE.match(arn):
+        raise InvalidInput(
+            "certificate_arn must be an ACM certificate ARN "
+            f"(arn:aws:acm:<region>:<account>:certificate/<id>), got {arn!r}"
+        )
+    return arn
+
+
 def _converge(
     ctx: AwsContext,
     names: StackNames,
@@ -288,9 +304,12 @@ def _converge(
     delay: int,
     apply: bool,
 ) -> Result:
-    if certificate_arn is not None and not str(certificate_arn).startswith("arn:"):
+    if certificate_arn is not None:
+        check_certificate_arn(certificate_arn)
+    if certificate_arn and HTTPS_PORT not in network.alb_ports:
         raise InvalidInput(
-            f"certificate_arn must be an ACM certificate ARN, got {certificate_arn!r}"
+            "certificate_arn needs the ALB security group to admit 443: apply the network "
+            "with https=True too (stack.stack_options(certificate_arn=...) sets both)"
         )
     _check_delay(delay)
     if apply:
@@ -309,6 +328,7 @@ def _converge(
         dns_name=dns,
         health_check=health_check(names),  # what the target group has once converged
         deregistration_delay_s=delay,
+        https=bool(certificate_arn),
     )
     return Result([tg, lb, *listeners], outputs)
 

@@ -1,9 +1,15 @@
-"""Keep the ECR repository (scan on push, tag mutability, keep-last-N lifecycle) and its images."""
+"""Keep the ECR repository (scan on push, immutable tags, keep-last-N lifecycle) and its images.
+
+Tags are immutable by default: a commit-SHA tag then always names the same build. A release
+still pins the digest (`pinned_uri`), so a task definition names exactly the image that was
+pushed, whatever happens to the tag later.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from botocore.exceptions import ClientError
 
@@ -16,6 +22,11 @@ from service.aws import AwsContext
 KIND = "ecr-repository"
 KEEP_LAST = 10
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+# <account>.dkr.ecr.<region>.amazonaws.com/<name>[:<tag>] (names may hold / . _ -)
+_ECR_URI = re.compile(
+    r"^(?P<registry>\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?)/"
+    r"(?P<name>[a-z0-9][a-z0-9._/-]*?)(?::(?P<tag>[\w][\w.-]{0,127}))?$"
+)
 
 
 def _what(names: StackNames) -> str:
@@ -54,8 +65,8 @@ def find_repository(ctx: AwsContext, names: StackNames) -> dict | None:
     return rows["repositories"][0]
 
 
-def _registry_uri(ctx: AwsContext, names: StackNames) -> str:
-    # What ECR will call the repository: known before it exists (account, region and name).
+def repository_uri(ctx: AwsContext, names: StackNames) -> str:
+    """Return what ECR calls the repository: known before it exists (account, region, name)."""
     return f"{ctx.account_id}.dkr.ecr.{ctx.region}.amazonaws.com/{names.repository}"
 
 
@@ -87,7 +98,7 @@ def _converge(
     repo = find_repository(ctx, names)
     with aws_errors(_what(names), "ecr"):
         if repo is None:
-            arn, uri = UNKNOWN, _registry_uri(ctx, names)
+            arn, uri = UNKNOWN, repository_uri(ctx, names)
             if apply:
                 made = ecr.create_repository(
                     repositoryName=names.repository,
@@ -140,16 +151,16 @@ def _apply(
 
 
 def plan(
-    ctx: AwsContext, names: StackNames, *, immutable: bool = False, keep_last: int = KEEP_LAST
+    ctx: AwsContext, names: StackNames, *, immutable: bool = True, keep_last: int = KEEP_LAST
 ) -> Result:
     """Return what ensure would do to the repository, and its ARN and URI as far as known."""
     return _converge(ctx, names, immutable, keep_last, apply=False)
 
 
 def ensure(
-    ctx: AwsContext, names: StackNames, *, immutable: bool = False, keep_last: int = KEEP_LAST
+    ctx: AwsContext, names: StackNames, *, immutable: bool = True, keep_last: int = KEEP_LAST
 ) -> Result:
-    """Create or converge the repository: scan on push, mutability, keep-last lifecycle."""
+    """Create or converge the repository: scan on push, immutable tags, keep-last lifecycle."""
     return _converge(ctx, names, immutable, keep_last, apply=True)
 
 
@@ -218,17 +229,26 @@ def check_tag(tag: str) -> str:
     return tag
 
 
+def manifest_digest(manifest: str) -> str:
+    """Return a manifest's digest: sha256 of its bytes, as a registry and ECR compute it."""
+    return "sha256:" + hashlib.sha256(manifest.encode("utf-8")).hexdigest()
+
+
 def record_image(ctx: AwsContext, names: StackNames, tag: str, manifest: str | None = None) -> dict:
     """Store an image manifest under `tag` (what `docker push` does); return its imageId."""
     check_tag(tag)
     if find_repository(ctx, names) is None:
         raise ResourceError(f"{_what(names)} does not exist; run ecr.ensure first")
+    manifest = manifest or fake_manifest(tag)
     with aws_errors(f"{_what(names)} image {tag}", "ecr"):
+        # Naming the digest makes moto store the one ECR computes (it would otherwise derive
+        # one from the layers); AWS checks that it matches the manifest.
         image = ctx.client("ecr").put_image(
             repositoryName=names.repository,
-            imageManifest=manifest or fake_manifest(tag),
+            imageManifest=manifest,
             imageManifestMediaType=MANIFEST_TYPE,
             imageTag=tag,
+            imageDigest=manifest_digest(manifest),
         )["image"]
     return image["imageId"]
 
@@ -262,3 +282,36 @@ def image_uri(repository_uri: str, tag: str) -> str:
             f"got {repository_uri!r}"
         )
     return f"{repository_uri}:{tag}"
+
+
+def image_digest(ctx: AwsContext, repository: str, tag: str) -> str:
+    """Return the digest ECR holds for `repository:tag`; a clear error when the tag is absent."""
+    check_tag(tag)
+    with aws_errors(f"ECR repository {repository} image {tag}", "ecr"):
+        try:
+            found = ctx.client("ecr").describe_images(
+                repositoryName=repository, imageIds=[{"imageTag": tag}]
+            )["imageDetails"]
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code not in ("ImageNotFoundException", "RepositoryNotFoundException"):
+                raise
+            found = []
+    if not found:
+        raise ResourceError(
+            f"ECR repository {repository} has no image tagged {tag!r}: push it first "
+            "(a task would stop with CannotPullContainerError)"
+        )
+    return found[0]["imageDigest"]
+
+
+def pinned_uri(ctx: AwsContext, image: str) -> str:
+    """Return `<repository>@sha256:...` for an image URI of this account's ECR; others as given."""
+    # A tag can be moved (on a MUTABLE repository) or expire; a digest names one build. Images
+    # outside this account and region's ECR (another registry, a digest already) stay as they are.
+    match = _ECR_URI.match(image) if "@" not in image else None
+    registry = f"{ctx.account_id}.dkr.ecr.{ctx.region}.amazonaws.com"
+    if match is None or not match["registry"].startswith(registry):
+        return image
+    digest = image_digest(ctx, match["name"], match["tag"] or "latest")
+    return f"{match['registry']}/{match['name']}@{digest}"

@@ -37,9 +37,13 @@ def check_image(image: object) -> str:
 
 
 def image_uri(repository_uri: str, image: str) -> str:
-    """Return a full image URI: a bare tag becomes <repository_uri>:<tag>; a URI stays."""
-    if "/" in check_image(image) or "@" in image:
+    """Return a full image URI: a bare tag (or name@digest) joins the repository; a URI stays."""
+    if "/" in check_image(image):
         return image
+    if "@" in image:  # <name>@sha256:...: the repository's own name joins it, others stay
+        name, digest = image.split("@", 1)
+        own = known(repository_uri) and name == repository_uri.rsplit("/", 1)[-1]
+        return f"{repository_uri}@{digest}" if own else image
     if not known(repository_uri):
         return UNKNOWN
     name = repository_uri.rsplit("/", 1)[-1]

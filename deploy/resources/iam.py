@@ -1,4 +1,9 @@
-"""Keep the stack's IAM identities: execution role, task role, CI user and GitHub OIDC role."""
+"""Keep the stack's IAM identities: the two task roles, the GitHub OIDC role, a CI user on request.
+
+The deploy identity is the GitHub OIDC role by default (short-lived sessions, no stored key);
+the long-lived CI IAM user, whose access keys would live in GitHub secrets, exists only with
+`ci_user=True` (`workbook stack apply --ci-user`), and goes again when the option is dropped.
+"""
 
 from __future__ import annotations
 
@@ -37,17 +42,21 @@ class Identity:
 
 def ci_policy_arn(ctx: AwsContext, names: StackNames) -> str:
     """Return the ARN of the CI deploy policy (customer managed, shared by user and role)."""
-    return f"arn:aws:iam::{ctx.account_id}:policy/{names.ci_user}-deploy-policy"
+    return _ci_policy_arn(ctx.account_id, names)
 
 
-def _oidc_provider_arn(ctx: AwsContext) -> str:
-    return f"arn:aws:iam::{ctx.account_id}:oidc-provider/{policies.GITHUB_OIDC_HOST}"
+def _ci_policy_arn(account: str, names: StackNames) -> str:
+    return f"arn:aws:iam::{account}:policy/{names.ci_user}-deploy-policy"
+
+
+def _oidc_provider_arn(account: str) -> str:
+    return f"arn:aws:iam::{account}:oidc-provider/{policies.GITHUB_OIDC_HOST}"
 
 
 def _identities(
     ctx: AwsContext, names: StackNames, ci_user: bool = True, github_oidc: bool = True
 ) -> list[Identity]:
-    """Return the identities the options ask for, in creation order."""
+    """Return the identities the options ask for, in creation order (default: all of them)."""
     found = [
         Identity("execution_role", "iam-role", names.execution_role),
         Identity("task_role", "iam-role", names.task_role),
@@ -58,37 +67,47 @@ def _identities(
     if ci_user:
         found.append(Identity("ci_user", "iam-user", names.ci_user))
     if github_oidc:
-        provider = _oidc_provider_arn(ctx)
+        provider = _oidc_provider_arn(ctx.account_id)
         found.append(Identity("oidc_provider", "oidc-provider", provider, provider))
         found.append(Identity("ci_role", "iam-role", names.ci_role))
     return found
 
 
-def _desired(
-    ctx: AwsContext, names: StackNames, secret_arn: str | None, ecs_exec: bool, github_oidc: bool
+def desired(
+    names: StackNames,
+    account: str,
+    region: str,
+    *,
+    secret_arn: str | None = None,
+    ecs_exec: bool = False,
+    github_oidc: bool = True,
 ) -> dict[str, dict]:
-    """Return the wanted state of every identity, by label (no AWS call but the account id)."""
-    docs = policies.stack_policies(
-        names, ctx.account_id, ctx.region, secret_arn=secret_arn, ecs_exec=ecs_exec
-    )
-    exec_inline, task_inline, ci_doc = docs.items()
-    ci_policy = ci_policy_arn(ctx, names)
+    """Return the wanted state of every identity, by label (pure: no AWS call)."""
+    docs = policies.stack_policies(names, account, region, secret_arn=secret_arn, ecs_exec=ecs_exec)
+    ci_policy = _ci_policy_arn(account, names)
+    trust = policies.ecs_tasks_trust(account, region)
+    extras, app = f"{names.execution_role}-extras", f"{names.task_role}-app"
     wanted = {
+        # ECS itself (pulling the image, reading the secret, writing logs): the managed
+        # policy grants the ECR pulls and log writes, the inline extras the rest.
         "execution_role": {
-            "trust": policies.ecs_tasks_trust(),
+            "trust": trust,
             "managed": [policies.EXECUTION_MANAGED_POLICY],
-            "inline": dict([exec_inline]),
+            "inline": {extras: docs[extras]},
         },
+        # The app's own calls: its bucket and table only.
         "task_role": {
-            "trust": policies.ecs_tasks_trust(), "managed": [], "inline": dict([task_inline]),
+            "trust": trust,
+            "managed": [],
+            "inline": {app: docs[app]},
         },
-        "ci_policy": {"document": ci_doc[1]},
+        "ci_policy": {"document": docs[f"{names.ci_user}-deploy-policy"]},
         "ci_user": {"managed": [ci_policy]},
         "oidc_provider": {"client_ids": [policies.GITHUB_AUDIENCE]},
-    }  # fmt: skip
+    }
     if github_oidc:  # the repo is validated only when the GitHub role is wanted
-        trust = policies.github_oidc_trust(_oidc_provider_arn(ctx), names.github_repo)
-        wanted["ci_role"] = {"trust": trust, "managed": [ci_policy], "inline": {}}
+        github = policies.github_oidc_trust(_oidc_provider_arn(account), names.github_repo)
+        wanted["ci_role"] = {"trust": github, "managed": [ci_policy], "inline": {}}
     return wanted
 
 
@@ -260,7 +279,14 @@ def _converge(
     _check_flags(ecs_exec=ecs_exec, ci_user=ci_user, github_oidc=github_oidc)
     secret_arn = _secret_arn(secrets, apply, names)
     # Every document is built (and the GitHub repo validated) before anything is read or written.
-    wanted = _desired(ctx, names, secret_arn, ecs_exec, github_oidc)
+    wanted = desired(
+        names,
+        ctx.account_id,
+        ctx.region,
+        secret_arn=secret_arn,
+        ecs_exec=ecs_exec,
+        github_oidc=github_oidc,
+    )
     changes, arns = [], {}
     for ident in _identities(ctx, names, ci_user, github_oidc):
         want = wanted[ident.label]
@@ -282,6 +308,7 @@ def _converge(
         action = "update" if detail else "unchanged"
         changes.append(Change(ident.kind, ident.name, action, detail, have["arn"]))
         arns[ident.label] = have["arn"]
+    changes += _unwanted_user(ctx, names, ci_user, apply)
     outputs = IamOutputs(
         execution_role_arn=arns["execution_role"],
         task_role_arn=arns["task_role"],
@@ -292,13 +319,31 @@ def _converge(
     return Result(changes, outputs)
 
 
+def _unwanted_user(ctx: AwsContext, names: StackNames, ci_user: bool, apply: bool) -> list[Change]:
+    """Report (and with apply, delete) a CI user an earlier apply made that is not asked for now."""
+    # Converging: once ci_user is dropped, its long-lived access keys go too, which is what the
+    # OIDC default is for. (Other identities left out of the options are left alone: the OIDC
+    # provider is account-wide and may serve other repositories.)
+    if ci_user:
+        return []
+    ident = Identity("ci_user", "iam-user", names.ci_user)
+    with aws_errors(f"{ident.kind} {ident.name}", "iam"):
+        have = _current(ctx, ident)
+        if have is None:
+            return []
+        if apply:
+            _remove(ctx, ident, have)
+    detail = {"not_asked_for": "ci_user=False"}
+    return [Change(ident.kind, ident.name, "delete", detail, have["arn"])]
+
+
 def plan(
     ctx: AwsContext,
     names: StackNames,
     *,
     secrets: SecretOutputs,
     ecs_exec: bool = False,
-    ci_user: bool = True,
+    ci_user: bool = False,
     github_oidc: bool = True,
 ) -> Result:
     """Return what ensure would do to each IAM identity and policy, and the ARNs it hands on."""
@@ -311,10 +356,10 @@ def ensure(
     *,
     secrets: SecretOutputs,
     ecs_exec: bool = False,
-    ci_user: bool = True,
+    ci_user: bool = False,
     github_oidc: bool = True,
 ) -> Result:
-    """Create or converge the roles, the CI policy, user and GitHub OIDC provider + role."""
+    """Create or converge the task roles, the CI policy, the GitHub OIDC role (and CI user)."""
     # The execution policy names the secret's exact ARN (random suffix included), so the
     # secret must exist first; a plan without it shows the `name-??????` pattern instead.
     return _converge(ctx, names, secrets, True, ecs_exec, ci_user, github_oidc)
@@ -331,7 +376,7 @@ def describe(ctx: AwsContext, names: StackNames) -> dict:
 
 def delete(ctx: AwsContext, names: StackNames) -> list[Change]:
     """Delete every identity ensure made (detaching policies first), newest first."""
-    iam, changes = ctx.client("iam"), []
+    changes = []
     for ident in reversed(_identities(ctx, names)):
         name = ident.name
         with aws_errors(f"{ident.kind} {name}", "iam"):
@@ -339,20 +384,26 @@ def delete(ctx: AwsContext, names: StackNames) -> list[Change]:
             if have is None:
                 changes.append(Change(ident.kind, name, "absent"))
                 continue
-            if ident.kind == "iam-role":
-                _update(ctx, ident, have, {"managed": [], "inline": {}})
-                iam.delete_role(RoleName=name)
-            elif ident.kind == "iam-user":
-                _update(ctx, ident, have, {"managed": []})
-                for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
-                    iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
-                iam.delete_user(UserName=name)
-            elif ident.kind == "iam-policy":
-                _delete_policy(ctx, have["arn"])
-            else:
-                iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=ident.arn)
+            _remove(ctx, ident, have)
             changes.append(Change(ident.kind, name, "delete", {}, have["arn"]))
     return changes
+
+
+def _remove(ctx: AwsContext, ident: Identity, have: dict) -> None:
+    """Delete one identity, detaching its policies (and a user's access keys) first."""
+    iam, name = ctx.client("iam"), ident.name
+    if ident.kind == "iam-role":
+        _update(ctx, ident, have, {"managed": [], "inline": {}})
+        iam.delete_role(RoleName=name)
+    elif ident.kind == "iam-user":
+        _update(ctx, ident, have, {"managed": []})
+        for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+            iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+        iam.delete_user(UserName=name)
+    elif ident.kind == "iam-policy":
+        _delete_policy(ctx, have["arn"])
+    else:
+        iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=ident.arn)
 
 
 def _delete_policy(ctx: AwsContext, arn: str) -> None:

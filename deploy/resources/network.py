@@ -14,6 +14,14 @@ KIND = "security-group"
 WHICH = ("alb", "task")
 ANYWHERE = ("0.0.0.0/0", "::/0")
 SUBNET_COUNT = 2  # an ALB needs subnets in two AZs
+HTTP, HTTPS = 80, 443
+
+
+def alb_ports(https: bool) -> tuple[int, ...]:
+    """Return the ports the ALB group admits: 80, plus 443 when HTTPS is on (80 then redirects)."""
+    if not isinstance(https, bool):
+        raise InvalidInput(f"https must be True or False, got {https!r}")
+    return (HTTP, HTTPS) if https else (HTTP,)
 
 
 def group_name(names: StackNames, which: str) -> str:
@@ -105,10 +113,12 @@ def _permission(rule: tuple) -> dict:
     return p
 
 
-def desired_rules(names: StackNames, which: str, alb_group_id: str | None) -> set[tuple]:
+def desired_rules(
+    names: StackNames, which: str, alb_group_id: str | None, ports: tuple[int, ...] = (HTTP,)
+) -> set[tuple]:
     """Return the ingress rules a group should have: web ports for the ALB, app port from it."""
-    if which == "alb":
-        return {("tcp", port, port, src) for port in (80, 443) for src in ANYWHERE}
+    if which == "alb":  # nothing listens on 443 without a certificate: keep it closed then
+        return {("tcp", port, port, src) for port in ports for src in ANYWHERE}
     # The task group admits the container port from the ALB's group only: a source-group rule,
     # so only traffic that came through the ALB reaches the tasks (never a CIDR).
     port = names.container_port
@@ -116,11 +126,17 @@ def desired_rules(names: StackNames, which: str, alb_group_id: str | None) -> se
 
 
 def _converge_group(
-    ctx: AwsContext, names: StackNames, found: Found, which: str, alb_id: str | None, apply: bool
+    ctx: AwsContext,
+    names: StackNames,
+    found: Found,
+    which: str,
+    alb_id: str | None,
+    ports: tuple[int, ...],
+    apply: bool,
 ) -> Change:
     name = group_name(names, which)
     group = found.groups[which]
-    want = desired_rules(names, which, alb_id)
+    want = desired_rules(names, which, alb_id, ports)
     ec2 = ctx.client("ec2")
     with aws_errors(f"security group {name}", "ec2"):
         if group is None:
@@ -162,30 +178,32 @@ def _converge_group(
     return Change(KIND, name, "update" if detail else "unchanged", detail, gid)
 
 
-def _converge(ctx: AwsContext, names: StackNames, apply: bool) -> Result:
+def _converge(ctx: AwsContext, names: StackNames, https: bool, apply: bool) -> Result:
+    ports = alb_ports(https)
     found = find(ctx, names)
     # The default VPC is found, never made: plan/ensure report it so a missing one is visible.
     changes = [Change("vpc", "default", "unchanged", {"id": found.vpc_id})]
-    alb = _converge_group(ctx, names, found, "alb", found.group_id("alb"), apply)
-    task = _converge_group(ctx, names, found, "task", alb.arn, apply)
+    alb = _converge_group(ctx, names, found, "alb", found.group_id("alb"), ports, apply)
+    task = _converge_group(ctx, names, found, "task", alb.arn, ports, apply)
     changes += [alb, task]
     outputs = NetworkOutputs(
         vpc_id=found.vpc_id,
         subnet_ids=found.subnet_ids,
         alb_security_group_id=alb.arn or UNKNOWN,
         task_security_group_id=task.arn or UNKNOWN,
+        alb_ports=ports,
     )
     return Result(changes, outputs)
 
 
-def plan(ctx: AwsContext, names: StackNames) -> Result:
+def plan(ctx: AwsContext, names: StackNames, *, https: bool = False) -> Result:
     """Return what ensure would do to the two security groups."""
-    return _converge(ctx, names, apply=False)
+    return _converge(ctx, names, https, apply=False)
 
 
-def ensure(ctx: AwsContext, names: StackNames) -> Result:
-    """Create or converge the ALB group (80/443 from anywhere) and the task group."""
-    return _converge(ctx, names, apply=True)
+def ensure(ctx: AwsContext, names: StackNames, *, https: bool = False) -> Result:
+    """Create or converge the ALB group (80, with `https` 443 too) and the task group."""
+    return _converge(ctx, names, https, apply=True)
 
 
 def describe(ctx: AwsContext, names: StackNames) -> dict:

@@ -50,6 +50,7 @@ class NetworkOutputs:
     subnet_ids: tuple[str, ...]
     alb_security_group_id: str
     task_security_group_id: str
+    alb_ports: tuple[int, ...] = (80,)  # what the ALB group admits (443 only with HTTPS)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,12 @@ class AlbOutputs:
     dns_name: str
     health_check: dict = field(default_factory=dict)  # HealthCheck* / *ThresholdCount fields
     deregistration_delay_s: int = 300
+    https: bool = False  # an HTTPS:443 listener with an ACM certificate; :80 then redirects
+
+    @property
+    def url(self) -> str:
+        """Return the service's address: https:// with a certificate, else plain http://."""
+        return f"{'https' if self.https else 'http'}://{self.dns_name}"
 
 
 @dataclass(frozen=True)

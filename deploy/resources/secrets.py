@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets as random_tokens
 from collections.abc import Mapping
 
 from botocore.exceptions import ClientError
@@ -14,15 +15,32 @@ from deploy.resources.outputs import SecretOutputs
 from service.aws import AwsContext
 
 KIND = "secret"
+# The key the service asks every client for (service/config.py API_KEY): without it the
+# deployed service would answer anyone on the internet. ensure generates one when the secret
+# lacks it and keeps an existing one; it is never printed, logged or put in a Change.
+API_KEY = "API_KEY"
+API_KEY_BYTES = 32  # secrets.token_urlsafe(32): 43 URL-safe characters, 256 random bits
 # The guide's keys. Values always come from the caller; the placeholders are empty (no key
 # configured), except the provider, which defaults to the offline answerer.
-SECRET_KEYS = ("GROQ_API_KEY", "GOOGLE_API_KEY", "LANGCHAIN_API_KEY", "LLM_PROVIDER")
+SECRET_KEYS = ("GROQ_API_KEY", "GOOGLE_API_KEY", "LANGCHAIN_API_KEY", "LLM_PROVIDER", API_KEY)
 PLACEHOLDERS = {
     "GROQ_API_KEY": "",
     "GOOGLE_API_KEY": "",
     "LANGCHAIN_API_KEY": "",
     "LLM_PROVIDER": "offline",
 }
+
+
+def new_api_key() -> str:
+    """Return a fresh random API key (256 bits, URL-safe)."""
+    return random_tokens.token_urlsafe(API_KEY_BYTES)
+
+
+def _generated(current: Mapping[str, str], new: Mapping[str, str] | None) -> dict[str, str]:
+    """Return {API_KEY: fresh key} when neither the secret nor the caller holds a non-empty one."""
+    if (new or {}).get(API_KEY) or current.get(API_KEY):
+        return {}
+    return {API_KEY: new_api_key()}
 
 
 def _what(names: StackNames) -> str:
@@ -81,6 +99,8 @@ def _check_mapping(values: Mapping[str, str]) -> dict[str, str]:
     )
     if bad:  # name the keys, never the values
         raise InvalidInput(f"secret keys must be non-empty strings with string values: {bad}")
+    if API_KEY in values and not values[API_KEY].strip():
+        raise InvalidInput(f"{API_KEY} must not be empty: the service would then need no key")
     return dict(values)
 
 
@@ -103,9 +123,10 @@ def _converge(
             sm.restore_secret(SecretId=found["ARN"])
         found = find_secret(ctx, names)
     if found is None:
-        initial = {**PLACEHOLDERS, **(new or {})}
+        keys = sorted({**PLACEHOLDERS, **(new or {}), API_KEY: ""})
         arn = None
-        if apply:
+        if apply:  # the key is generated only when it is written, never in a plan
+            initial = {**PLACEHOLDERS, **(new or {}), **_generated({}, new)}
             with aws_errors(_what(names), "secretsmanager"):
                 arn = sm.create_secret(
                     Name=names.secret,
@@ -113,17 +134,21 @@ def _converge(
                     SecretString=json.dumps(initial),
                     Tags=names.tag_list(),
                 )["ARN"]
-        change = Change(KIND, names.secret, "create", {"keys": sorted(initial)}, arn)
+        change = Change(KIND, names.secret, "create", {"keys": keys}, arn)
         return Result([change], SecretOutputs(arn or UNKNOWN))
     detail: dict = {}
     tags = tag_map(found.get("Tags"))
     absent = missing_tags(tags, names.tags)
     if absent:
         detail["tags"] = (tags, names.tags)
-    current = _read(ctx, names) if new else {}
+    # Read once: the values to compare with `values`, and whether API_KEY is there.
+    current = _read(ctx, names)
     changed = _changed_keys(current, new) if new else []
+    fresh = _generated(current, new)
     if changed:
         detail["keys_changed"] = changed
+    if fresh:
+        detail["keys_generated"] = sorted(fresh)  # the names only
     if apply and detail:
         with aws_errors(_what(names), "secretsmanager"):
             if absent:
@@ -131,8 +156,8 @@ def _converge(
                     SecretId=found["ARN"],
                     Tags=[{"Key": k, "Value": v} for k, v in absent.items()],
                 )
-            if changed:
-                _put(ctx, names, {**current, **new})
+            if changed or fresh:
+                _put(ctx, names, {**current, **(new or {}), **fresh})
     action = "update" if detail else "unchanged"
     return Result(
         [Change(KIND, names.secret, action, detail, found["ARN"])], SecretOutputs(found["ARN"])
@@ -156,7 +181,7 @@ def plan(ctx: AwsContext, names: StackNames, *, values: Mapping[str, str] | None
 def ensure(
     ctx: AwsContext, names: StackNames, *, values: Mapping[str, str] | None = None
 ) -> Result:
-    """Create the JSON secret (placeholders plus `values`) or merge `values` into it."""
+    """Create the JSON secret (placeholders, a generated API_KEY, `values`) or merge into it."""
     return _converge(ctx, names, values, apply=True)
 
 

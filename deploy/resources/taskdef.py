@@ -11,6 +11,13 @@ render action swaps in "<IMAGE>". Placeholders:
                 version id; the trailing `::` just leaves the last two empty)
 moto's register_task_definition validates nothing (localstack/README.md), so Fargate's
 CPU/memory table is checked here before any call, as Fargate itself would.
+
+The container's root filesystem is read-only (`readonlyRootFilesystem`); the service writes
+only to DATA_DIR (sessions, indexes, the S3 snapshot cache) and /tmp (index builds), so each
+is a task-level bind-mount volume (Fargate ephemeral storage, 20 GiB shared by default) and
+`check` refuses a definition where either is not writable. Fargate copies the image's content
+into such a volume only when the Dockerfile declares the same path as a `VOLUME` (Amazon ECS
+Developer Guide, "Use bind mounts with Amazon ECS").
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ from deploy.aws.names import StackNames
 TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "task-definition.json"
 PLACEHOLDERS = ("<IMAGE>", "<ACCOUNT_ID>", "<REGION>", "<SECRET_ARN>")
 # Plain, non-secret configuration the container may receive in `environment`.
-ALLOWED_ENVIRONMENT = ("ENV", "PORT", "LOG_LEVEL", "LLM_PROVIDER")
+ALLOWED_ENVIRONMENT = ("ENV", "PORT", "LOG_LEVEL", "LLM_PROVIDER", "DATA_DIR")
+DATA_VOLUME = "data"  # the volume mounted at DATA_DIR
+TMP_DIR = "/tmp"  # tempfile's directory: index builds write there
 _SECRET_LIKE = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 MAX_STOP_TIMEOUT = 120  # seconds; ECS refuses more on Fargate (errata "verified correct")
 MAX_START_PERIOD = 300  # seconds; container healthCheck.startPeriod range is 0-300
@@ -141,6 +150,9 @@ def render(
     env = {e["name"]: e["value"] for e in c["environment"]}
     env.update({"PORT": str(port), **(environment or {})})
     c["environment"] = [{"name": k, "value": v} for k, v in env.items()]
+    for mount in c.get("mountPoints", []):  # the data volume follows DATA_DIR
+        if mount["sourceVolume"] == DATA_VOLUME and env.get("DATA_DIR"):
+            mount["containerPath"] = env["DATA_DIR"]
     for s in c["secrets"]:
         s["valueFrom"] = s["valueFrom"].replace("<SECRET_ARN>", secret_arn)
     options = c["logConfiguration"]["options"]
@@ -152,7 +164,7 @@ def render(
 
 
 def check(td: dict) -> None:
-    """Raise TaskDefinitionError for anything Fargate would refuse or that leaks a secret."""
+    """Raise TaskDefinitionError for what Fargate refuses, a leaked secret or a writable root."""
     text = json.dumps(td)
     left = [p for p in PLACEHOLDERS if p in text]
     if left:
@@ -180,6 +192,42 @@ def check(td: dict) -> None:
         raise TaskDefinitionError(f"healthCheck.startPeriod must be 1-{MAX_START_PERIOD} s")
     if c.get("stopTimeout", 30) > MAX_STOP_TIMEOUT:
         raise TaskDefinitionError(f"stopTimeout may be at most {MAX_STOP_TIMEOUT} s on Fargate")
+    _check_filesystem(td)
+
+
+def writable_paths(td: dict) -> dict[str, str]:
+    """Return {container path: volume name} for the container's writable mount points."""
+    return {
+        m["containerPath"]: m["sourceVolume"]
+        for m in container(td).get("mountPoints", [])
+        if not m.get("readOnly", False)
+    }
+
+
+def _check_filesystem(td: dict) -> None:
+    c = container(td)
+    if c.get("readonlyRootFilesystem") is not True:
+        raise TaskDefinitionError(
+            "readonlyRootFilesystem must be true: the service writes only to DATA_DIR and "
+            f"{TMP_DIR}, which are volumes"
+        )
+    volumes = {v.get("name") for v in td.get("volumes", [])}
+    unknown = sorted({m.get("sourceVolume") for m in c.get("mountPoints", [])} - volumes)
+    if unknown:  # ECS refuses a mount point whose volume the task does not declare
+        raise TaskDefinitionError(f"mountPoints name volume(s) {unknown} that `volumes` lacks")
+    env = {e["name"]: e["value"] for e in c.get("environment", [])}
+    if not env.get("DATA_DIR"):
+        raise TaskDefinitionError(
+            "environment must set DATA_DIR (where the service writes) to a mounted volume"
+        )
+    needed = {"DATA_DIR": env["DATA_DIR"], "temporary files": TMP_DIR}
+    writable = writable_paths(td)
+    missing = [f"{what} ({path})" for what, path in needed.items() if path not in writable]
+    if missing:
+        raise TaskDefinitionError(
+            f"with a read-only root filesystem the service needs a writable volume for "
+            f"{' and '.join(missing)}: add a task volume and a mountPoint"
+        )
 
 
 def secret_names(td: dict) -> list[str]:

@@ -35,7 +35,12 @@ def create(sessions: SessionsDep, body: Annotated[SessionIn | None, Body()] = No
     return SessionOut(session_id=session.id, library=session.library, documents=[])
 
 
-@router.get("/{session_id}/history", response_model=HistoryOut, responses=errors(404, 422))
+@router.get(
+    "/{session_id}/history",
+    response_model=HistoryOut,
+    dependencies=[AuthDep],
+    responses=errors(401, 404, 422),
+)
 def history(session_id: SessionPath, sessions: SessionsDep) -> HistoryOut:
     """Return the session's documents and messages, oldest first ("library": none kept)."""
     session = sessions.get(session_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -12,11 +11,11 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from service.rag.errors import (
     CorruptDocumentError,
     EmptyDocumentError,
-    EncryptedDocumentError,
     RagError,
     UnsupportedTypeError,
 )
 from service.rag.markdown import sections, unwrap
+from service.rag.pdftext import LimitError, read_pages
 
 SUPPORTED_SUFFIXES = (".pdf", ".txt", ".md")
 _MARKDOWN_SUFFIXES = (".md",)
@@ -28,8 +27,8 @@ def _suffix(filename: str) -> str:
     return Path(filename).suffix.lower()
 
 
-def load_bytes(data: bytes, filename: str) -> list[Document]:
-    """Turn one uploaded file into documents: one per PDF page, one for a text file."""
+def check_type(filename: str) -> str:
+    """Return the file's suffix if the loaders read it; else raise UnsupportedTypeError."""
     suffix = _suffix(filename)
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnsupportedTypeError(
@@ -37,14 +36,21 @@ def load_bytes(data: bytes, filename: str) -> list[Document]:
             f"unsupported file type {suffix or '(no extension)'!r}; "
             f"supported: {', '.join(SUPPORTED_SUFFIXES)}",
         )
+    return suffix
+
+
+def load_bytes(data: bytes, filename: str) -> list[Document]:
+    """Turn one uploaded file into documents: one per PDF page, one for a text file."""
+    suffix = check_type(filename)
     if not data.strip():
         raise EmptyDocumentError(filename, "the file is empty")
     if suffix == ".pdf":
-        return _load_pdf(data, filename)
-    return _load_text(data, filename)
+        return pdf_documents(read_pages(data, filename), filename)
+    return text_documents(decode_text(data, filename), filename)
 
 
-def _load_text(data: bytes, filename: str) -> list[Document]:
+def decode_text(data: bytes, filename: str) -> str:
+    """Return a text file's content (UTF-8, else Latin-1); refuse binary or blank files."""
     if b"\x00" in data:
         raise CorruptDocumentError(filename, "contains NUL bytes: not a text file")
     try:
@@ -54,24 +60,16 @@ def _load_text(data: bytes, filename: str) -> list[Document]:
         text = data.decode("latin-1")
     if not text.strip():
         raise EmptyDocumentError(filename, "the file contains only whitespace")
+    return text
+
+
+def text_documents(text: str, filename: str) -> list[Document]:
+    """Return a text file's one document."""
     return [Document(page_content=text, metadata={"source": filename, "page": None})]
 
 
-def _load_pdf(data: bytes, filename: str) -> list[Document]:
-    # Imported here so that importing the package stays cheap.
-    from pypdf import PasswordType, PdfReader
-
-    if b"%PDF-" not in data[:1024]:
-        raise CorruptDocumentError(filename, "not a PDF (no %PDF- header)")
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
-            raise EncryptedDocumentError(filename, "the PDF is password-protected")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except EncryptedDocumentError:
-        raise
-    except Exception as exc:  # pypdf raises many types on malformed input
-        raise CorruptDocumentError(filename, f"cannot parse the PDF: {exc}") from exc
+def pdf_documents(pages: list[str], filename: str) -> list[Document]:
+    """Return one document per PDF page that has text; refuse a PDF with none (a scan)."""
     docs = [
         Document(page_content=text, metadata={"source": filename, "page": number})
         for number, text in enumerate(pages, start=1)
@@ -111,9 +109,16 @@ def _markdown_sections(doc: Document) -> list[Document]:
 
 
 def split_documents(
-    docs: Iterable[Document], chunk_size: int = 800, chunk_overlap: int = 120
+    docs: Iterable[Document],
+    chunk_size: int = 800,
+    chunk_overlap: int = 120,
+    *,
+    max_chunks: int | None = None,
 ) -> list[Document]:
-    """Split documents into overlapping chunks; keep metadata and add a per-source "chunk"."""
+    """Split documents into overlapping chunks; keep metadata and add a per-source "chunk".
+
+    With `max_chunks`, stop with a LimitError as soon as there would be more.
+    """
     if chunk_size <= 0 or not 0 <= chunk_overlap < chunk_size:
         raise RagError(
             "need chunk_size > 0 and 0 <= chunk_overlap < chunk_size, "
@@ -144,4 +149,6 @@ def split_documents(
                 meta["chunk"] = counters.get(source, 0)
                 counters[source] = meta["chunk"] + 1
                 chunks.append(Document(page_content=prefix + text, metadata=meta))
+            if max_chunks is not None and len(chunks) > max_chunks:
+                raise LimitError(source, "chunks", max_chunks, len(chunks), exact=False)
     return chunks

@@ -128,7 +128,8 @@ async function loadSession() {
     for (const m of data.messages) addMessage(m.role, m.text, m.citations);
   } catch (error) {
     if (error.status === 404) return newSession();   // expired or deleted elsewhere
-    addMessage("error", error.message);
+    addMessage("error", error.status === 401
+      ? "Enter the API key to see this session's history." : error.message);
   }
 }
 
@@ -203,7 +204,10 @@ async function pollReady() {
 
 if (authRequired && $("api-key")) {
   $("api-key").value = localStorage.getItem(KEY_API) || "";
-  $("api-key").addEventListener("change", () => localStorage.setItem(KEY_API, $("api-key").value.trim()));
+  $("api-key").addEventListener("change", () => {
+    localStorage.setItem(KEY_API, $("api-key").value.trim());
+    loadSession();   // the history (or a new session) the key now opens
+  });
 }
 $("upload-form").addEventListener("submit", upload);
 $("chat-form").addEventListener("submit", ask);

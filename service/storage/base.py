@@ -128,6 +128,9 @@ class DocumentStore(Protocol):
     def delete_session(self, session_id: str) -> None:
         """Remove everything stored for a session."""
 
+    def session_ids(self) -> list[str]:
+        """Return the id of every session with something stored (for the idle sweep)."""
+
     def check(self) -> None:
         """Raise StorageError when the store is unreachable."""
 

@@ -158,6 +158,15 @@ class LocalDocumentStore:
         (self._dir(session_id) / "manifest.json").unlink(missing_ok=True)
         shutil.rmtree(self._dir(session_id), ignore_errors=True)
 
+    def session_ids(self) -> list[str]:
+        """Return the id of every session folder under DATA_DIR/sessions."""
+        try:
+            return sorted(p.name for p in self.root.iterdir() if p.is_dir())
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise storage_failure(exc, "list the sessions") from exc
+
     def check(self) -> None:
         """Raise StorageError when DATA_DIR cannot be written."""
         _check_dir(self.root)

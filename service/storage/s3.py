@@ -153,6 +153,17 @@ class S3DocumentStore:
         self._delete_prefix(self._prefix(session_id))
         shutil.rmtree(self.cache_dir / session_id, ignore_errors=True)
 
+    def session_ids(self) -> list[str]:
+        """Return the id of every session with an object under sessions/."""
+        ids: list[str] = []
+        paginator = self.s3.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix="sessions/", Delimiter="/"):
+                ids.extend(p["Prefix"].split("/")[1] for p in page.get("CommonPrefixes", []))
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"S3 bucket {self.bucket!r}: cannot list sessions: {exc}") from exc
+        return sorted(ids)
+
     def check(self) -> None:
         """Raise StorageError when the bucket is unreachable."""
         self._call("reach the bucket", self.s3.head_bucket)

@@ -70,12 +70,13 @@ def test_rehearsal_deploys_the_commit_image_to_the_service(moto_backend, rehears
     svc = ecs.find_service(ctx, N)
     assert svc["taskDefinition"] != before
     container = ecs.task_definition(ctx, N)["containerDefinitions"][0]
-    assert container["image"] == f"{outputs['ecr'].repository_uri}:{SHA}"
-    assert container["name"] == N.container
     # ECR holds the manifest the registry got from podman: its config is the built image.
     got = ctx.client("ecr").batch_get_image(
         repositoryName=N.repository, imageIds=[{"imageTag": SHA}]
     )["images"][0]
+    # The revision names that one build by digest, as aws.yml's render step does.
+    assert container["image"] == f"{outputs['ecr'].repository_uri}@{got['imageId']['imageDigest']}"
+    assert container["name"] == N.container
     image_id = json.loads(podman("image", "inspect", image).stdout)[0]["Id"]
     assert json.loads(got["imageManifest"])["config"]["digest"] == f"sha256:{image_id}"
 

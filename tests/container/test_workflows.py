@@ -96,6 +96,10 @@ def deploy_problems(wf: dict, names: StackNames, td: dict) -> list[str]:
     render = _uses(wf, "aws-actions/amazon-ecs-render-task-definition")
     if not render or render[0]["with"].get("container-name") != "${{ env.CONTAINER_NAME }}":
         problems.append("the render step must fill CONTAINER_NAME's image")
+    if render and not render[0]["with"].get("image", "").endswith(
+        "@${{ steps.build.outputs.digest }}"
+    ):
+        problems.append("the render step must name the pushed image by digest, not by tag")
     deploy = _uses(wf, "aws-actions/amazon-ecs-deploy-task-definition")
     if not deploy or deploy[0]["with"].get("wait-for-service-stability") is not True:
         problems.append("the deploy step must wait for service stability")
@@ -149,6 +153,14 @@ def test_an_unpinned_checkout_is_reported():
     _uses(wf, "actions/checkout")[0]["with"].pop("ref")
     problems = deploy_problems(wf, DEFAULT_NAMES, taskdef.load_template())
     assert problems == ["checkout must use ref: " + HEAD_SHA]
+
+
+def test_rendering_the_image_by_tag_is_reported():
+    wf = _load("aws.yml")
+    render = _uses(wf, "aws-actions/amazon-ecs-render-task-definition")[0]["with"]
+    render["image"] = render["image"].split("@")[0] + ":${{ env.IMAGE_TAG }}"
+    problems = deploy_problems(wf, DEFAULT_NAMES, taskdef.load_template())
+    assert problems == ["the render step must name the pushed image by digest, not by tag"]
 
 
 def test_dropping_the_oidc_permission_is_reported():

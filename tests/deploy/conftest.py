@@ -10,7 +10,10 @@ from deploy.aws.names import DEFAULT_NAMES
 
 @pytest.fixture
 def as_ci_user(aws):
-    """Return a context manager yielding an AWS context that signs as the CI user, IAM enforced."""
+    """Return a context manager yielding an AWS context that signs as the CI user, IAM enforced.
+
+    The CI user is opt-in: the test applies IAM with `ci_user=True` first.
+    """
 
     @contextlib.contextmanager
     def acting():

@@ -140,6 +140,8 @@ def test_another_alb_security_group_is_converged(ctx, net):
 def test_certificate_adds_https_and_redirects_http(ctx, net):
     alb.ensure(ctx, N, network=net)
     cert = _certificate(ctx)
+    assert not alb.ensure(ctx, N, network=net).outputs.https
+    net = network.ensure(ctx, N, https=True).outputs  # the ALB group admits 443 too
     planned = alb.plan(ctx, N, network=net, certificate_arn=cert).changes[2:]
     assert [(c.name, c.action) for c in planned] == [
         ("llmops-alb:80", "update"),
@@ -150,12 +152,38 @@ def test_certificate_adds_https_and_redirects_http(ctx, net):
         LoadBalancerArn=alb.load_balancer_arn(ctx, N)
     )
     by_port = {li["Port"]: li for li in listeners["Listeners"]}
-    redirect = by_port[80]["DefaultActions"][0]["RedirectConfig"]
-    assert redirect["Host"] == "#{host}" and redirect["Protocol"] == "HTTPS"
+    assert by_port[80]["Protocol"] == "HTTP" and by_port[443]["Protocol"] == "HTTPS"
+    [to_https] = by_port[80]["DefaultActions"]
+    assert to_https["Type"] == "redirect"
+    assert to_https["RedirectConfig"] == {
+        "Protocol": "HTTPS", "Port": "443", "Host": "#{host}", "Path": "/#{path}",
+        "Query": "#{query}", "StatusCode": "HTTP_301",
+    }  # fmt: skip
     assert by_port[443]["Certificates"][0]["CertificateArn"] == cert
-    assert set(actions(alb.ensure(ctx, N, network=net, certificate_arn=cert))) == {"unchanged"}
+    assert by_port[443]["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    [forward] = by_port[443]["DefaultActions"]
+    assert (forward["Type"], forward["TargetGroupArn"]) == ("forward", out_tg(ctx))
+    again = alb.ensure(ctx, N, network=net, certificate_arn=cert)
+    assert set(actions(again)) == {"unchanged"}
+    assert again.outputs.https and again.outputs.url.startswith("https://")
     # Dropping the certificate goes back to plain HTTP forwarding.
     assert actions(alb.ensure(ctx, N, network=net))[2:] == ["update", "delete"]
+
+
+def out_tg(ctx) -> str:
+    return alb.target_group_arn(ctx, N)
+
+
+def test_a_certificate_without_443_in_the_alb_group_is_refused_before_any_write(ctx, net):
+    with pytest.raises(InvalidInput, match="admit 443"):
+        alb.ensure(ctx, N, network=net, certificate_arn=_certificate(ctx))
+    assert alb.find_target_group(ctx, N) is None
+
+
+def test_without_a_certificate_the_service_is_plain_http(ctx, net):
+    out = alb.ensure(ctx, N, network=net).outputs
+    assert not out.https and out.url == f"http://{out.dns_name}"
+    assert [li["protocol"] for li in alb.describe(ctx, N)["listeners"]] == ["HTTP"]
 
 
 def test_target_health_rows(ctx, net):
@@ -177,9 +205,18 @@ def test_bad_deregistration_delay_is_refused(ctx, net, delay):
         alb.plan(ctx, N, network=net, deregistration_delay=delay)
 
 
-def test_bad_certificate_is_refused(ctx, net):
-    with pytest.raises(InvalidInput, match="certificate_arn"):
-        alb.plan(ctx, N, network=net, certificate_arn="my-cert")
+@pytest.mark.parametrize(
+    "cert",
+    [
+        "my-cert",
+        "arn:aws:iam::123456789012:server-certificate/x",  # IAM, not ACM
+        "arn:aws:acm:us-east-1:12345:certificate/abc",
+        "",
+    ],
+)
+def test_bad_certificate_is_refused(ctx, net, cert):
+    with pytest.raises(InvalidInput, match="certificate_arn must be an ACM certificate ARN"):
+        alb.plan(ctx, N, network=net, certificate_arn=cert)
 
 
 def test_missing_resources_are_clear_errors(ctx):

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from deploy import cli, stack
 from deploy.aws.names import DEFAULT_NAMES as N
-from deploy.resources import logs
+from deploy.resources import ecr, logs
 
 runner = CliRunner()
 
@@ -51,8 +51,12 @@ def test_plan_then_apply_then_status(exported):
 
 
 def test_deploy_rollback_scale_redeploy(applied):
+    digest = ecr.record_image(applied, N, "v2")["imageDigest"]  # what a push leaves in ECR
     deployed = run("deploy", "--image", "v2", "--wait")
     assert deployed.exit_code == 0 and "revision 2" in deployed.output
+    assert f"@{digest}" in deployed.output  # the revision names the build, not the tag
+    missing = run("deploy", "--image", "c0ffee1")
+    assert missing.exit_code == 1 and "no image tagged 'c0ffee1': push it first" in missing.output
     assert _service(applied)["taskDefinition"].endswith(":2")
     back = run("rollback", "--revision", "1")
     assert back.exit_code == 0 and _service(applied)["taskDefinition"].endswith(":1")
@@ -127,3 +131,74 @@ def test_emulator_prints_the_exports(aws):
     assert result.exit_code == 0, result.output
     assert "export AWS_ENDPOINT_URL=http://127.0.0.1:" in result.output
     assert "WORKBOOK_MOTO_PORT=" in result.output
+    exported = dict(pair.split("=", 1) for pair in result.output.split("export ", 1)[1].split())
+    # the AWS CLI v1 reads only AWS_DEFAULT_REGION: without it, it asks for a region
+    assert exported["AWS_DEFAULT_REGION"] == exported["AWS_REGION"] == "us-east-1"
+    assert exported["AWS_ACCESS_KEY_ID"] and exported["AWS_SECRET_ACCESS_KEY"]
+
+
+def test_status_says_plain_http_without_a_certificate(applied):
+    result = run("status")
+    assert result.exit_code == 0, result.output
+    assert "plain HTTP" in result.output and "http://" in result.output
+
+
+def _certificate(ctx) -> str:
+    return ctx.client("acm").request_certificate(DomainName="llmops.example.com")["CertificateArn"]
+
+
+def test_certificate_arn_turns_on_https_for_apply_and_status(exported):
+    cert = _certificate(exported)
+    assert run("apply", "--certificate-arn", cert).exit_code == 0
+    listeners = exported.client("elbv2").describe_listeners(
+        LoadBalancerArn=exported.client("elbv2").describe_load_balancers()["LoadBalancers"][0][
+            "LoadBalancerArn"
+        ]
+    )["Listeners"]
+    assert sorted((li["Port"], li["Protocol"]) for li in listeners) == [
+        (80, "HTTP"), (443, "HTTPS"),
+    ]  # fmt: skip
+    status = run("status", "--certificate-arn", cert)
+    assert status.exit_code == 0 and "https://" in status.output
+    assert "drifted" not in status.output and "plain HTTP" not in status.output
+
+
+def test_certificate_arn_is_read_from_the_settings(exported, monkeypatch):
+    cert = _certificate(exported)
+    monkeypatch.setenv("WORKBOOK_CERTIFICATE_ARN", cert)
+    assert run("apply").exit_code == 0
+    assert "https://" in run("status").output
+
+
+def test_a_bad_certificate_arn_is_refused_before_anything_is_made(exported):
+    result = run("apply", "--certificate-arn", "my-cert")
+    assert result.exit_code == 2 and "ACM certificate ARN" in result.output
+    assert (
+        exported.client("ec2").describe_security_groups(
+            Filters=[{"Name": "group-name", "Values": [N.alb_security_group]}]
+        )["SecurityGroups"]
+        == []
+    )
+
+
+def test_the_ci_user_exists_only_with_the_flag(exported):
+    assert run("apply").exit_code == 0
+    assert exported.client("iam").list_users()["Users"] == []
+    assert run("apply", "--ci-user").exit_code == 0
+    assert [u["UserName"] for u in exported.client("iam").list_users()["Users"]] == [N.ci_user]
+    planned = run("plan")
+    assert planned.exit_code == 0 and "delete" in planned.output  # not asked for any more
+
+
+def test_lint_policies_runs_parliament_on_the_stack_and_on_files(exported, tmp_path):
+    clean = run("lint-policies")
+    assert clean.exit_code == 0, clean.output
+    assert "no findings in 3 policies" in clean.output
+    loose = tmp_path / "loose.json"
+    loose.write_text(json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))  # fmt: skip
+    found = run("lint-policies", str(loose))
+    assert found.exit_code == 1 and "RESOURCE_STAR" in found.output
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    bad = run("lint-policies", str(broken))
+    assert bad.exit_code == 2 and "broken.json is not JSON" in bad.output

@@ -1,5 +1,7 @@
 """The ECR repository against moto: settings, convergence, outputs, images, deletion."""
 
+import hashlib
+
 import pytest
 
 from deploy.aws.errors import InvalidInput, PermissionDenied, ResourceError
@@ -16,14 +18,15 @@ def actions(result) -> list[str]:
     return [c.action for c in result.changes]
 
 
-def test_ensure_creates_a_scanned_mutable_repo_with_keep_last_10(ctx):
+def test_ensure_creates_a_scanned_immutable_repo_with_keep_last_10(ctx):
     assert actions(ecr.plan(ctx, N)) == ["create"]
     out = ecr.ensure(ctx, N).outputs
     [repo] = aws_cli(ctx, "ecr", "describe-repositories", "--repository-names", "llmops")[
         "repositories"
     ]
     assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
-    assert repo["imageTagMutability"] == "MUTABLE"  # AWS's default (errata 13)
+    # AWS's default is MUTABLE (errata 13): a pushed commit tag could be overwritten.
+    assert repo["imageTagMutability"] == "IMMUTABLE"
     rule = ecr.describe(ctx, N)["lifecycle"]["rules"][0]
     assert rule["selection"]["countNumber"] == 10 and rule["action"] == {"type": "expire"}
     tags = ctx.client("ecr").list_tags_for_resource(resourceArn=repo["repositoryArn"])["tags"]
@@ -79,16 +82,60 @@ def test_missing_project_tag_is_put_back(ctx):
     assert {"Key": "Project", "Value": "ecs-workbook"} in tags
 
 
-def test_immutable_flag_refuses_to_overwrite_a_tag(ctx):
+def test_tags_are_immutable_unless_asked_otherwise(ctx):
     ecr.ensure(ctx, N)
-    ecr.record_image(ctx, N, "abc123")
-    ecr.record_image(ctx, N, "abc123", ecr.fake_manifest("rebuilt"))  # mutable: tag moves
-    assert [c.detail for c in ecr.ensure(ctx, N, immutable=True).changes] == [
-        {"tag_mutability": ("MUTABLE", "IMMUTABLE")}
-    ]
     ecr.record_image(ctx, N, "def456")
     with pytest.raises(ResourceError, match="image def456"):
         ecr.record_image(ctx, N, "def456", ecr.fake_manifest("rebuilt"))
+    assert [c.detail for c in ecr.ensure(ctx, N, immutable=False).changes] == [
+        {"tag_mutability": ("IMMUTABLE", "MUTABLE")}
+    ]
+    ecr.record_image(ctx, N, "abc123")
+    ecr.record_image(ctx, N, "abc123", ecr.fake_manifest("rebuilt"))  # mutable: tag moves
+    assert ecr.describe(ctx, N)["tag_mutability"] == "MUTABLE"
+    assert [c.action for c in ecr.ensure(ctx, N).changes] == ["update"]  # back to immutable
+    assert ecr.describe(ctx, N)["tag_mutability"] == "IMMUTABLE"
+
+
+def test_a_recorded_image_has_its_manifests_digest(ctx):
+    ecr.ensure(ctx, N)
+    manifest = ecr.fake_manifest("sha-1")
+    image_id = ecr.record_image(ctx, N, "sha-1", manifest)
+    digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()  # what a registry says
+    assert image_id["imageDigest"] == digest == ecr.image_digest(ctx, N.repository, "sha-1")
+
+
+def test_pinned_uri_names_the_digest_ecr_holds_for_the_tag(ctx):
+    ecr.ensure(ctx, N)
+    first = ecr.record_image(ctx, N, "sha-1")["imageDigest"]
+    second = ecr.record_image(ctx, N, "sha-2")["imageDigest"]
+    assert first != second
+    assert ecr.pinned_uri(ctx, f"{URI}:sha-1") == f"{URI}@{first}"
+    assert ecr.pinned_uri(ctx, f"{URI}:sha-2") == f"{URI}@{second}"
+    assert ecr.pinned_uri(ctx, f"{URI}@{first}") == f"{URI}@{first}"  # already pinned
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "registry.example.com/team/app:abc",  # another registry
+        "public.ecr.aws/docker/library/python:3.12-slim",  # public ECR
+        "210987654321.dkr.ecr.us-east-1.amazonaws.com/llmops:sha-1",  # another account
+        "123456789012.dkr.ecr.eu-west-3.amazonaws.com/llmops:sha-1",  # another region
+    ],
+)
+def test_images_outside_this_accounts_ecr_are_left_as_given(ctx, image):
+    assert ecr.pinned_uri(ctx, image) == image
+
+
+def test_a_tag_never_pushed_is_a_clear_error(ctx):
+    ecr.ensure(ctx, N)
+    ecr.record_image(ctx, N, "sha-1")
+    with pytest.raises(ResourceError, match="no image tagged 'c0ffee1': push it first"):
+        ecr.pinned_uri(ctx, f"{URI}:c0ffee1")
+    ecr.delete(ctx, N)
+    with pytest.raises(ResourceError, match="no image tagged 'sha-1'"):
+        ecr.image_digest(ctx, N.repository, "sha-1")
 
 
 def test_record_image_lists_newest_first_with_uri(ctx):

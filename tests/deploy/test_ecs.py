@@ -9,7 +9,7 @@ import pytest
 from deploy import release, stack
 from deploy.aws.errors import InvalidInput, ResourceError
 from deploy.aws.names import DEFAULT_NAMES as N
-from deploy.resources import ecs, ecs_spec, secrets, taskdef
+from deploy.resources import ecr, ecs, ecs_spec, secrets, taskdef
 from deploy.resources.contract import UNKNOWN
 from deploy.resources.outputs import AlbOutputs
 from tests.awscli import aws_cli
@@ -127,6 +127,11 @@ def test_registered_task_definition_keeps_secrets_out_of_environment(ctx, output
     assert c["logConfiguration"]["options"]["awslogs-group"] == outputs["logs"].log_group
     # every JSON key the task asks for exists in the secret, or the task could not start
     assert set(taskdef.secret_keys(td)) <= set(secrets.keys(ctx, N))
+    assert "API_KEY" in taskdef.secret_names(td)
+    # read-only root, writable DATA_DIR and /tmp: stored as rendered (a re-apply is a no-op)
+    assert c["readonlyRootFilesystem"] is True
+    assert taskdef.writable_paths(td) == {"/app/data": "data", "/tmp": "tmp"}
+    assert {v["name"] for v in td["volumes"]} == {"data", "tmp"}
     # bad input on the same stack: nothing registered, nothing changed
     small = N.with_overrides(cpu="256", memory="8192")
     with pytest.raises(taskdef.TaskDefinitionError, match="512, 1024 or 2048 MiB"):
@@ -155,19 +160,28 @@ def test_aws_cli_sees_what_apply_made(ctx, outputs):
     assert health["TargetHealthDescriptions"] == []  # moto starts no tasks to register
 
 
+def _pushed(ctx, tag: str) -> str:
+    """Record an image under `tag` in the stack's repository (a push); return its digest."""
+    return ecr.record_image(ctx, N, tag)["imageDigest"]
+
+
 def test_deploy_swaps_the_image_of_the_running_revision(ctx, outputs):
+    digest = _pushed(ctx, "v2")
     change = release.deploy(ctx, N, "v2")
     assert (change.action, change.detail["revision"]) == ("update", 2)
     assert _service(ctx)["taskDefinition"].endswith(f"{N.family}:2")
     td = ecs.task_definition(ctx, N)
     image = taskdef.container(td)["image"]
-    assert image == f"{outputs['ecr'].repository_uri}:v2" == change.detail["image"]
+    # the revision names the pushed build by its digest, not by the tag
+    assert image == f"{outputs['ecr'].repository_uri}@{digest}" == change.detail["image"]
+    assert change.detail["requested"] == "v2"
     before = ecs.task_definition(ctx, N, 1)
     assert taskdef.registration(td) == {
         **taskdef.registration(before),
         "containerDefinitions": td["containerDefinitions"],
     }  # only the image differs
     assert release.deploy(ctx, N, "v2").action == "unchanged"  # same image: no new revision
+    assert release.deploy(ctx, N, f"llmops@{digest}").action == "unchanged"
     # a full URI is used as it is
     other = "registry.example.com/team/app:abc"
     assert release.deploy(ctx, N, other).detail["image"] == other
@@ -181,6 +195,20 @@ def test_deploy_swaps_the_image_of_the_running_revision(ctx, outputs):
     assert taskdef.container(td)["image"] == other
 
 
+def test_a_tag_never_pushed_is_refused_before_anything_is_registered(ctx, outputs):
+    _pushed(ctx, "v2")
+    with pytest.raises(ResourceError, match="no image tagged 'c0ffee1': push it first"):
+        release.deploy(ctx, N, "c0ffee1")
+    assert ecs.revisions(ctx, N) == [1]
+    assert _service(ctx)["taskDefinition"].endswith(f"{N.family}:1")
+
+
+def test_deploy_without_pinning_names_the_tag(ctx, outputs):
+    change = release.deploy(ctx, N, "c0ffee1", pin=False)  # what a tag-based pipeline does
+    assert change.detail["image"] == f"{outputs['ecr'].repository_uri}:c0ffee1"
+    assert ecs.revisions(ctx, N) == [1, 2]
+
+
 def test_ensure_with_an_image_registers_it(ctx, outputs):
     result = ecs.ensure(ctx, N, **_needs(outputs), image="llmops:v3")
     assert _actions(result) == ["unchanged", "update", "update"]
@@ -190,6 +218,7 @@ def test_ensure_with_an_image_registers_it(ctx, outputs):
 
 
 def test_rollback_and_apply_keeps_the_rolled_back_revision(ctx, outputs):
+    _pushed(ctx, "v2")
     release.deploy(ctx, N, "v2")
     change = release.rollback(ctx, N, 1)
     assert change.detail["revision"] == 1
@@ -234,6 +263,7 @@ def test_operations_need_the_service(ctx):
 
 
 def test_delete_removes_service_revisions_and_cluster(ctx, outputs):
+    _pushed(ctx, "v2")
     release.deploy(ctx, N, "v2")
     actions = {c.kind: c.action for c in ecs.delete(ctx, N)}
     assert actions == {
@@ -254,6 +284,7 @@ def test_delete_removes_service_revisions_and_cluster(ctx, outputs):
         ("llmops:v2", "123.dkr.ecr.us-east-1.amazonaws.com/llmops:v2"),
         ("ghcr.io/o/app:1", "ghcr.io/o/app:1"),
         ("app@sha256:ab", "app@sha256:ab"),
+        ("llmops@sha256:ab", "123.dkr.ecr.us-east-1.amazonaws.com/llmops@sha256:ab"),
     ],
 )
 def test_image_uri_puts_a_bare_tag_in_the_repository(image, uri):

@@ -6,6 +6,7 @@ import pytest
 
 from deploy.aws.errors import InvalidInput, PermissionDenied, ResourceError
 from deploy.aws.names import DEFAULT_NAMES
+from deploy.models import leastpriv
 from deploy.resources import iam, logs, secrets
 from deploy.resources.contract import UNKNOWN
 from deploy.resources.outputs import IamOutputs, SecretOutputs
@@ -13,6 +14,7 @@ from tests.awscli import aws_cli
 
 N = DEFAULT_NAMES
 ROLE = "arn:aws:iam::123456789012:role/"
+OIDC = "token.actions.githubusercontent.com"
 EXTRAS = "ecsTaskExecutionRole-extras"
 
 
@@ -26,9 +28,24 @@ def changed(result) -> list[tuple[str, str]]:
     return [(c.name, c.action) for c in result.changes if c.changed]
 
 
+def test_by_default_the_deploy_identity_is_the_oidc_role_and_no_user(ctx, secret):
+    created = iam.ensure(ctx, N, secrets=secret)
+    assert [(c.kind, c.name) for c in created.changes] == [
+        ("iam-role", "ecsTaskExecutionRole"),
+        ("iam-role", "llmops-task-role"),
+        ("iam-policy", "github-actions-llmops-deploy-policy"),
+        ("oidc-provider", f"arn:aws:iam::123456789012:oidc-provider/{OIDC}"),
+        ("iam-role", "github-actions-llmops-deploy"),
+    ]
+    assert created.outputs.ci_user_arn is None
+    assert created.outputs.ci_role_arn == f"{ROLE}github-actions-llmops-deploy"
+    assert ctx.client("iam").list_users()["Users"] == []
+    assert iam.describe(ctx, N)["ci_user"] is None
+
+
 def test_ensure_creates_the_roles_user_provider_and_policy(ctx, secret):
-    assert {c.action for c in iam.plan(ctx, N, secrets=secret).changes} == {"create"}
-    created = iam.ensure(ctx, N, secrets=secret).changes
+    assert {c.action for c in iam.plan(ctx, N, secrets=secret, ci_user=True).changes} == {"create"}
+    created = iam.ensure(ctx, N, secrets=secret, ci_user=True).changes
     assert [c.name for c in created if c.kind == "iam-role"] == [
         "ecsTaskExecutionRole", "llmops-task-role", "github-actions-llmops-deploy",
     ]  # fmt: skip
@@ -36,9 +53,14 @@ def test_ensure_creates_the_roles_user_provider_and_policy(ctx, secret):
     details = aws_cli(ctx, "iam", "get-account-authorization-details")
     roles = {r["RoleName"]: r for r in details["RoleDetailList"]}
     role = roles["ecsTaskExecutionRole"]
-    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
-        "Service": "ecs-tasks.amazonaws.com"
-    }
+    for name in ("ecsTaskExecutionRole", "llmops-task-role"):
+        [trust] = roles[name]["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+        # confused-deputy protection: only this account's ECS, in this region
+        assert trust["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": "123456789012"},
+            "ArnLike": {"aws:SourceArn": "arn:aws:ecs:us-east-1:123456789012:*"},
+        }
     assert {"Key": "Project", "Value": "ecs-workbook"} in role["Tags"]
     assert [p["PolicyName"] for p in role["AttachedManagedPolicies"]] == [
         "AmazonECSTaskExecutionRolePolicy"
@@ -73,7 +95,7 @@ def test_noop_ensure_makes_no_identical_call_twice(ctx, secret, aws_calls):
 
 
 def test_outputs_carry_the_role_arns(ctx, secret):
-    out = iam.ensure(ctx, N, secrets=secret).outputs
+    out = iam.ensure(ctx, N, secrets=secret, ci_user=True).outputs
     assert out == IamOutputs(
         execution_role_arn=f"{ROLE}ecsTaskExecutionRole",
         task_role_arn=f"{ROLE}llmops-task-role",
@@ -81,7 +103,7 @@ def test_outputs_carry_the_role_arns(ctx, secret):
         ci_user_arn="arn:aws:iam::123456789012:user/github-actions-llmops",
         ci_role_arn=f"{ROLE}github-actions-llmops-deploy",
     )
-    assert iam.plan(ctx, N, secrets=secret).outputs == out
+    assert iam.plan(ctx, N, secrets=secret, ci_user=True).outputs == out
     assert (
         out.ci_policy_arn == "arn:aws:iam::123456789012:policy/github-actions-llmops-deploy-policy"
     )
@@ -213,8 +235,32 @@ def test_ecs_exec_option_adds_ssmmessages_to_the_task_role(ctx, secret):
     assert doc["Statement"][-1]["Action"][0].startswith("ssmmessages:")
 
 
-def test_delete_removes_everything_then_reports_absent(ctx, secret):
+def test_dropping_the_ci_user_option_deletes_the_user_and_its_keys(ctx, secret):
+    iam.ensure(ctx, N, secrets=secret, ci_user=True)
+    ctx.client("iam").create_access_key(UserName=N.ci_user)
+    assert changed(iam.plan(ctx, N, secrets=secret)) == [("github-actions-llmops", "delete")]
+    [gone] = [c for c in iam.ensure(ctx, N, secrets=secret).changes if c.changed]
+    assert gone.detail == {"not_asked_for": "ci_user=False"}
+    assert ctx.client("iam").list_users()["Users"] == []
+    assert {c.action for c in iam.plan(ctx, N, secrets=secret).changes} == {"unchanged"}
+    # the OIDC role keeps the deploy policy the user shared
+    assert iam.describe(ctx, N)["ci_role"]["managed"] == [iam.ci_policy_arn(ctx, N)]
+
+
+def test_an_old_trust_policy_without_conditions_is_converged(ctx, secret):
     iam.ensure(ctx, N, secrets=secret)
+    bare = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}  # fmt: skip
+    ctx.client("iam").update_assume_role_policy(
+        RoleName=N.task_role, PolicyDocument=json.dumps(bare)
+    )
+    assert changed(iam.plan(ctx, N, secrets=secret)) == [("llmops-task-role", "update")]
+    iam.ensure(ctx, N, secrets=secret)
+    trust = iam.describe(ctx, N)["task_role"]["trust"]["Statement"][0]
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+
+
+def test_delete_removes_everything_then_reports_absent(ctx, secret):
+    iam.ensure(ctx, N, secrets=secret, ci_user=True)
     ctx.client("iam").create_access_key(UserName=N.ci_user)  # a key does not block deletion
     assert {c.action for c in iam.delete(ctx, N)} == {"delete"}
     assert {c.action for c in iam.delete(ctx, N)} == {"absent"}
@@ -233,10 +279,18 @@ def test_ci_identity_is_denied_what_its_policy_does_not_grant(ctx, secret, as_ci
     # moto's IAM engine evaluates the generated CI policy for real. (It checks Resource
     # elements only for S3; elsewhere every request's resource is "*", so only the
     # actions this policy grants on "*" can be shown succeeding here.)
-    iam.ensure(ctx, N, secrets=secret)
+    iam.ensure(ctx, N, secrets=secret, ci_user=True)
     with as_ci_user() as ci:
         assert ci.client("ecr").get_authorization_token()["authorizationData"]
         with pytest.raises(PermissionDenied, match="logs:DescribeLogGroups"):
             logs.find_log_group(ci, N)
         with pytest.raises(PermissionDenied, match="iam:GetRole"):
             iam.describe(ci, N)
+        # the CI identity may look the secret's ARN up, never read its value
+        with pytest.raises(PermissionDenied, match="secretsmanager:GetSecretValue"):
+            secrets.keys(ci, N)
+    # moto's request-time check treats the resource as "*", so a grant scoped to the secret's
+    # ARN would look denied above too: evaluate the stored policy against the real ARN as well.
+    stored = iam.describe(ctx, N)["ci_policy"]["document"]
+    read = [("secretsmanager:GetSecretValue", secret.arn)]
+    assert leastpriv.check(stored, read) == [f"secretsmanager:GetSecretValue on {secret.arn}"]

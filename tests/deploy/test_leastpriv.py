@@ -127,7 +127,7 @@ def test_as_the_ci_user_the_star_resource_calls_succeed_and_others_are_refused(c
     # can succeed here: moto matches Resource only for S3 and uses "*" as the resource of
     # every other request, so the repository/service/role-scoped grants look denied. Those
     # scoped calls are proven above by evaluating the same policy against their real ARNs.
-    iam.ensure(ctx, N, secrets=secrets.ensure(ctx, N).outputs)
+    iam.ensure(ctx, N, secrets=secrets.ensure(ctx, N).outputs, ci_user=True)
     ctx.client("ecs").register_task_definition(
         family=N.family,
         containerDefinitions=[{"name": N.container, "image": "app:1", "memory": 512}],

@@ -36,10 +36,33 @@ def test_ensure_creates_web_and_source_group_rules(ctx):
     assert [p["GroupId"] for p in rule["UserIdGroupPairs"]] == [alb_id]
     assert rule.get("IpRanges", []) == [] and rule.get("Ipv6Ranges", []) == []
     alb = network.describe(ctx, N)["alb_security_group"]["ingress"]
-    assert sorted(alb) == sorted(
-        ("tcp", p, p, src) for p in (80, 443) for src in ("0.0.0.0/0", "::/0")
-    )
+    # plain HTTP only: nothing listens on 443 without a certificate, so it stays closed
+    assert sorted(alb) == [("tcp", 80, 80, "0.0.0.0/0"), ("tcp", 80, 80, "::/0")]
+    assert out.alb_ports == (80,)
     assert network.check_task_ingress(ctx, N) == []
+
+
+def _web_ports(ctx) -> set[int]:
+    return {rule[1] for rule in network.describe(ctx, N)["alb_security_group"]["ingress"]}
+
+
+def test_https_opens_443_and_turning_it_off_closes_it_again(ctx):
+    network.ensure(ctx, N)
+    [_, alb_change, _] = network.plan(ctx, N, https=True).changes
+    assert alb_change.detail == {
+        "authorize": [("tcp", 443, 443, "0.0.0.0/0"), ("tcp", 443, 443, "::/0")]
+    }
+    assert network.ensure(ctx, N, https=True).outputs.alb_ports == (80, 443)
+    assert _web_ports(ctx) == {80, 443}  # 80 stays open for the redirect to HTTPS
+    assert {c.action for c in network.plan(ctx, N, https=True).changes} == {"unchanged"}
+    network.ensure(ctx, N)
+    assert _web_ports(ctx) == {80}
+
+
+def test_non_bool_https_is_refused_before_any_write(ctx):
+    with pytest.raises(InvalidInput, match="https must be True or False"):
+        network.ensure(ctx, N, https="yes")
+    assert network.describe(ctx, N)["alb_security_group"] is None
 
 
 def test_second_ensure_changes_nothing_and_hands_forward_the_same_ids(ctx):

@@ -1,10 +1,13 @@
 """The generated policy documents: least privilege, scoped ARNs, parliament-clean."""
 
+import json
+
 import pytest
 
 from deploy.aws.errors import InvalidInput
 from deploy.aws.names import DEFAULT_NAMES
 from deploy.models import policies
+from deploy.resources import iam
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -124,3 +127,76 @@ def test_malformed_github_repo_is_refused(repo):
 def test_branch_with_wildcards_is_refused():
     with pytest.raises(InvalidInput, match="branch"):
         policies.github_oidc_trust("arn:aws:iam::1:oidc-provider/x", "acme/app", branch="*")
+
+
+def test_ecs_tasks_trust_admits_only_this_accounts_ecs_in_this_region():
+    doc = policies.ecs_tasks_trust(ACCOUNT, "eu-west-3")
+    [statement] = doc["Statement"]
+    assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:eu-west-3:{ACCOUNT}:*"},
+    }
+
+
+@pytest.mark.parametrize(("account", "region"), [("12345", REGION), (ACCOUNT, "*")])
+def test_trust_for_a_bad_account_or_region_is_refused(account, region):
+    with pytest.raises(InvalidInput, match=r"12-digit|region must be"):
+        policies.ecs_tasks_trust(account, region)
+
+
+def _actions(doc: dict) -> set[str]:
+    return {a for s in doc["Statement"] for a in s["Action"]}
+
+
+def _resources(doc: dict) -> set[str]:
+    return {r for s in doc["Statement"] for r in s["Resource"]}
+
+
+def test_each_task_role_gets_its_own_statements():
+    # The identity documents as iam.ensure attaches them, per role (no AWS call): a swap of
+    # the execution and task roles' policies, or a grant on the wrong role, fails here.
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:llmops_prod-AbC123"
+    want = iam.desired(DEFAULT_NAMES, ACCOUNT, REGION, secret_arn=secret)
+    arns = policies.arns(DEFAULT_NAMES, ACCOUNT, REGION)
+    execution, task = want["execution_role"], want["task_role"]
+    # ECS's own calls: the managed policy pulls from ECR and writes log events; the inline
+    # extras create the one log group and read the one secret.
+    assert execution["managed"] == [policies.EXECUTION_MANAGED_POLICY]
+    [extras] = execution["inline"].values()
+    assert _actions(extras) == {"logs:CreateLogGroup", "secretsmanager:GetSecretValue"}
+    assert _resources(extras) == {arns["log_group"], secret}
+    # The app's calls: its bucket's objects and its table, nothing of ECR, Secrets or Logs.
+    assert task["managed"] == []
+    [app] = task["inline"].values()
+    assert {a.split(":")[0] for a in _actions(app)} == {"s3", "dynamodb"}
+    assert _resources(app) == {
+        arns["bucket"], f"{arns['bucket']}/*", arns["table"], f"{arns['table']}/index/*",
+    }  # fmt: skip
+    assert execution["trust"] == task["trust"] == policies.ecs_tasks_trust(ACCOUNT, REGION)
+
+
+def test_the_ci_role_trusts_github_and_holds_the_deploy_policy_only():
+    want = iam.desired(DEFAULT_NAMES, ACCOUNT, REGION)
+    ci = want["ci_role"]
+    assert ci["managed"] == [f"arn:aws:iam::{ACCOUNT}:policy/github-actions-llmops-deploy-policy"]
+    assert ci["inline"] == {}
+    assert ci["trust"]["Statement"][0]["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert "ci_role" not in iam.desired(DEFAULT_NAMES, ACCOUNT, REGION, github_oidc=False)
+
+
+def test_policy_files_are_read_and_bad_ones_named(tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(policies.execution_policy("arn:aws:logs:x", "arn:aws:sm:y")))
+    assert list(policies.read_policy_files([good])) == [str(good)]
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(InvalidInput, match=r"bad\.json is not JSON"):
+        policies.read_policy_files([good, bad])
+    with pytest.raises(InvalidInput, match=r"cannot read policy file .*missing\.json"):
+        policies.read_policy_files([tmp_path / "missing.json"])
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    with pytest.raises(InvalidInput, match="no Statement"):
+        policies.read_policy_files([empty])

@@ -34,6 +34,57 @@ def test_second_ensure_changes_nothing(ctx):
     assert actions(secrets.ensure(ctx, N)) == ["unchanged"]
 
 
+def _stored(ctx) -> dict:
+    return json.loads(
+        ctx.client("secretsmanager").get_secret_value(SecretId=N.secret)["SecretString"]
+    )
+
+
+def test_ensure_generates_an_api_key_and_a_re_apply_keeps_it(ctx, capsys):
+    planned = secrets.plan(ctx, N).changes
+    result = secrets.ensure(ctx, N)
+    key = _stored(ctx)["API_KEY"]
+    assert len(key) >= 43 and re.fullmatch(r"[A-Za-z0-9_-]+", key)  # 256 random bits
+    assert actions(secrets.ensure(ctx, N)) == ["unchanged"]
+    secrets.set_secret_values(ctx, N, {"GROQ_API_KEY": FAKE_KEY})
+    secrets.ensure(ctx, N, values={"GOOGLE_API_KEY": FAKE_KEY})
+    assert _stored(ctx)["API_KEY"] == key  # kept through every later write
+    # the key's name is shown, its value never: not in a plan, a result, describe or output
+    shown = repr(planned) + repr(result) + repr(secrets.describe(ctx, N))
+    shown += "".join(capsys.readouterr())
+    assert "API_KEY" in repr(planned) and key not in shown
+
+
+def test_a_secret_without_an_api_key_gets_one_on_the_next_apply(ctx):
+    secrets.ensure(ctx, N)
+    ctx.client("secretsmanager").put_secret_value(
+        SecretId=N.secret, SecretString=json.dumps({"GROQ_API_KEY": FAKE_KEY})
+    )
+    [change] = secrets.plan(ctx, N).changes
+    assert (change.action, change.detail) == ("update", {"keys_generated": ["API_KEY"]})
+    assert "API_KEY" not in _stored(ctx)  # a plan writes nothing
+    secrets.ensure(ctx, N)
+    stored = _stored(ctx)
+    assert stored["API_KEY"] and stored["GROQ_API_KEY"] == FAKE_KEY
+    assert actions(secrets.plan(ctx, N)) == ["unchanged"]
+
+
+def test_two_stacks_get_different_api_keys(ctx):
+    secrets.ensure(ctx, N)
+    other = N.with_overrides(secret="llmops_staging")
+    secrets.ensure(ctx, other)
+    values = ctx.client("secretsmanager").get_secret_value(SecretId="llmops_staging")
+    assert json.loads(values["SecretString"])["API_KEY"] != _stored(ctx)["API_KEY"]
+
+
+def test_a_given_api_key_is_used_and_an_empty_one_refused(ctx):
+    secrets.ensure(ctx, N, values={"API_KEY": "chosen-by-the-operator"})
+    assert _stored(ctx)["API_KEY"] == "chosen-by-the-operator"
+    with pytest.raises(InvalidInput, match="API_KEY must not be empty"):
+        secrets.set_secret_values(ctx, N, {"API_KEY": " "})
+    assert _stored(ctx)["API_KEY"] == "chosen-by-the-operator"
+
+
 def test_value_from_is_the_full_arn_json_key_and_two_empty_fields(ctx):
     arn = secrets.ensure(ctx, N).outputs.arn
     value = secrets.value_from(arn, "GROQ_API_KEY")

@@ -175,6 +175,45 @@ def test_status_reports_inventory_deployments_and_health(ctx):
     assert report["service"]["running"] == report["service"]["desired"] == 1
 
 
+def test_status_says_the_service_is_plain_http_without_a_certificate(ctx):
+    _apply(ctx)
+    end = stack.status(ctx, N)["endpoint"]
+    assert end["https"] is False and end["url"].startswith("http://")
+    assert "plain HTTP" in end["note"] and "unencrypted" in end["note"]
+
+
+def test_a_certificate_makes_the_whole_stack_https(ctx):
+    cert = ctx.client("acm").request_certificate(DomainName="llmops.example.com")
+    options = stack.stack_options(certificate_arn=cert["CertificateArn"])
+    stack.apply(ctx, N, options=options)
+    groups = ctx.client("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [N.alb_security_group]}]
+    )["SecurityGroups"]
+    assert sorted({p["FromPort"] for p in groups[0]["IpPermissions"]}) == [80, 443]
+    report = stack.status(ctx, N, options=options)
+    assert {row["state"] for row in report["inventory"]} == {"present"}
+    assert report["endpoint"]["https"] and report["endpoint"]["url"].startswith("https://")
+    assert stack.apply(ctx, N, options=options).changed == []
+    # without the options the same stack plans HTTPS away: 443 closed, listener deleted...
+    dropped = {(c.kind, c.action) for c in stack.plan(ctx, N).changed}
+    assert dropped == {("security-group", "update"), ("listener", "update"), ("listener", "delete")}
+    assert stack.status(ctx, N)["endpoint"]["https"]  # ...but what is live is still HTTPS
+
+
+def test_stack_options_wire_https_into_two_resources_and_check_the_arn_first():
+    assert stack.stack_options() == {
+        "network": {"https": False},
+        "alb": {"certificate_arn": None},
+        "iam": {"ci_user": False},
+    }
+    cert = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d"
+    wired = stack.stack_options(certificate_arn=cert, ci_user=True, image="abc")
+    assert wired["network"] == {"https": True} and wired["alb"] == {"certificate_arn": cert}
+    assert wired["iam"] == {"ci_user": True} and wired["ecs"] == {"image": "abc"}
+    with pytest.raises(DeployError, match="ACM certificate ARN"):
+        stack.stack_options(certificate_arn="arn:aws:s3:::bucket")
+
+
 def test_teardown_leaves_nothing_tagged(ctx):
     _apply(ctx)
     assert stack.tagged_resources(ctx, N)  # the tagging API does see the stack

@@ -1,6 +1,7 @@
 """The task definition template and its renderer: Fargate sizes, secrets, health check."""
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -32,7 +33,9 @@ def test_template_is_the_guides_task_with_placeholders():
     assert c["name"] == "llmops-container" and c["image"] == "<IMAGE>"
     assert c["portMappings"][0]["containerPort"] == 8080
     assert "<ACCOUNT_ID>" in td["executionRoleArn"] and "<ACCOUNT_ID>" in td["taskRoleArn"]
-    assert [e["name"] for e in c["environment"]] == ["ENV", "PORT", "LOG_LEVEL", "LLM_PROVIDER"]
+    assert [e["name"] for e in c["environment"]] == [
+        "ENV", "PORT", "LOG_LEVEL", "LLM_PROVIDER", "DATA_DIR",
+    ]  # fmt: skip
     assert all(s["valueFrom"].startswith("<SECRET_ARN>:") for s in c["secrets"])
     assert c["logConfiguration"]["options"]["awslogs-create-group"] == "true"
     assert c["healthCheck"]["startPeriod"] > 0 and c["stopTimeout"] <= taskdef.MAX_STOP_TIMEOUT
@@ -46,7 +49,9 @@ def test_render_fills_every_placeholder_and_is_a_valid_register_call():
     assert td["executionRoleArn"] == "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
     # errata 8: full ARN (6-char suffix), then json-key, empty stage and id: `:KEY::`
     assert taskdef.container(td)["secrets"][0]["valueFrom"] == f"{SECRET}:GROQ_API_KEY::"
-    assert taskdef.secret_keys(td) == ["GROQ_API_KEY", "GOOGLE_API_KEY", "LANGCHAIN_API_KEY"]
+    assert taskdef.secret_keys(td) == [
+        "GROQ_API_KEY", "GOOGLE_API_KEY", "LANGCHAIN_API_KEY", "API_KEY",
+    ]  # fmt: skip
     model = botocore.session.get_session().get_service_model("ecs")
     shape = model.operation_model("RegisterTaskDefinition").input_shape
     report = ParamValidator().validate(td, shape)
@@ -115,6 +120,68 @@ def test_no_secret_in_plain_environment():
     taskdef.container(leaky)["environment"].append({"name": "GROQ_API_KEY", "value": "gsk"})
     with pytest.raises(taskdef.TaskDefinitionError, match="GROQ_API_KEY"):
         taskdef.check(leaky)
+
+
+def test_api_key_comes_from_the_secret_never_from_plain_environment():
+    td = _render()
+    c = taskdef.container(td)
+    assert "API_KEY" not in {e["name"] for e in c["environment"]}
+    assert [s for s in c["secrets"] if s["name"] == "API_KEY"] == [
+        {"name": "API_KEY", "valueFrom": f"{SECRET}:API_KEY::"}
+    ]
+    assert "API_KEY" not in json.dumps(c["environment"])
+    with pytest.raises(taskdef.TaskDefinitionError, match="'API_KEY' is not allowed"):
+        _render(environment={"API_KEY": "plain"})
+
+
+def _mounts(td: dict) -> dict[str, tuple[str, bool]]:
+    return {
+        m["containerPath"]: (m["sourceVolume"], m["readOnly"])
+        for m in taskdef.container(td)["mountPoints"]
+    }
+
+
+def test_root_filesystem_is_read_only_with_volumes_where_the_service_writes():
+    td = _render()
+    c = taskdef.container(td)
+    assert c["readonlyRootFilesystem"] is True
+    assert td["volumes"] == [{"name": "data"}, {"name": "tmp"}]  # Fargate task storage
+    env = {e["name"]: e["value"] for e in c["environment"]}
+    assert _mounts(td) == {env["DATA_DIR"]: ("data", False), "/tmp": ("tmp", False)}
+    # the image's own DATA_DIR is the one mounted (Dockerfile `ENV ... DATA_DIR=/app/data`)
+    dockerfile = (taskdef.TEMPLATE_PATH.parents[1] / "Dockerfile").read_text()
+    assert re.search(r"\bDATA_DIR=(\S+)", dockerfile).group(1) == env["DATA_DIR"]
+
+
+def test_another_data_dir_moves_its_volume():
+    td = _render(environment={"DATA_DIR": "/srv/data"})
+    assert _mounts(td) == {"/srv/data": ("data", False), "/tmp": ("tmp", False)}
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        (lambda td: taskdef.container(td).pop("readonlyRootFilesystem"), "must be true"),
+        (
+            lambda td: taskdef.container(td)["mountPoints"].pop(1),
+            r"writable volume for temporary files \(/tmp\)",
+        ),
+        (
+            lambda td: taskdef.container(td)["mountPoints"][0].update(readOnly=True),
+            r"writable volume for DATA_DIR \(/app/data\)",
+        ),
+        (lambda td: td.pop("volumes"), r"mountPoints name volume\(s\) \['data', 'tmp'\]"),
+        (
+            lambda td: taskdef.container(td)["environment"].pop(),
+            "environment must set DATA_DIR",
+        ),
+    ],
+)
+def test_check_refuses_a_writable_root_or_a_missing_writable_volume(breakage, message):
+    td = _render()
+    breakage(td)
+    with pytest.raises(taskdef.TaskDefinitionError, match=message):
+        taskdef.check(td)
 
 
 def test_bad_fargate_size_names_the_valid_memory_range():

@@ -117,23 +117,26 @@ def test_no_files_is_422(client):
 
 
 @pytest.mark.parametrize(
-    "name",
+    ("name", "stored"),
     [
-        "../../etc/passwd.md",
-        "/etc/cron.d/evil.md",
-        "..\\..\\windows\\x.md",
-        "....//....//up.md",
-        "..md",
+        ("../../etc/passwd.md", "passwd.md"),
+        ("/etc/cron.d/evil.md", "evil.md"),
+        ("..\\..\\windows\\x.md", "x.md"),
+        ("....//....//up.md", "up.md"),
+        ("..md", "file.md"),
     ],
 )
-def test_path_traversal_names_stay_inside_data_dir(client, settings, name):
-    r = upload(client, (name, b"# Note\n\nHarmless text."))
+def test_path_traversal_names_are_stored_by_their_last_part(client, settings, name, stored):
+    content = b"# Note\n\nHarmless text."
+    r = upload(client, (name, content))
     assert r.status_code == 200, r.text
-    stored = r.json()["documents"][0]["name"]
-    assert "/" not in stored and "\\" not in stored and not stored.startswith(".")
-    root = settings.data_dir.resolve()
-    for path in stored_files(settings.data_dir):
-        assert path.resolve().is_relative_to(root)
+    assert r.json()["documents"][0]["name"] == stored
+    # The one file written is that name, directly in the session's documents folder.
+    folder = settings.data_dir / "sessions" / r.json()["session_id"] / "documents"
+    assert [p for p in stored_files(settings.data_dir) if p.parent.name == "documents"] == [
+        folder / stored
+    ]
+    assert (folder / stored).read_bytes() == content
     assert not Path("/etc/cron.d/evil.md").exists()
 
 

@@ -60,3 +60,21 @@ def test_secret_values_never_appear(make_settings, capsys):
     assert MARKER not in out.out  # ...without the value
     assert MARKER not in out.err
     assert "***" in out.out
+
+
+def test_a_500_is_logged_with_the_id_its_response_carries(make_settings, capsys):
+    app = create_app(make_settings())
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("disk on fire")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        capsys.readouterr()
+        r = c.get("/boom")
+        out = capsys.readouterr().out
+    line = [x for x in json_lines(out) if x["message"] == "request"][-1]
+    assert (line["route"], line["status"]) == ("/boom", 500)
+    assert line["request_id"] == r.headers["x-request-id"]
+    error = next(x for x in json_lines(out) if x["message"] == "unhandled error")
+    assert error["request_id"] == r.headers["x-request-id"]

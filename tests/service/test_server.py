@@ -9,7 +9,14 @@ import urllib.request
 import pytest
 
 from service.app import create_app
-from service.server import ThreadedServer, free_port, serve_in_thread, wait_http
+from service.server import (
+    MAX_HEADER_BYTES,
+    ThreadedServer,
+    free_port,
+    serve_in_thread,
+    service_config,
+    wait_http,
+)
 
 
 def port_is_open(port: int) -> bool:
@@ -49,3 +56,21 @@ def test_wait_http_gives_up_on_a_closed_port():
     assert not port_is_open(port)
     with pytest.raises(TimeoutError, match=f"127.0.0.1:{port}/health did not answer 200"):
         wait_http(f"http://127.0.0.1:{port}/health", limit_s=0.3)
+
+
+def test_the_process_serves_with_the_settings_connection_limits(make_settings):
+    settings = make_settings(MAX_CONCURRENCY="7", KEEP_ALIVE_S="70", SHUTDOWN_GRACE_S="3")
+    config = service_config(create_app(settings), settings, "127.0.0.1", 8080)
+    assert config.limit_concurrency == 7
+    assert config.timeout_keep_alive == 70
+    assert config.timeout_graceful_shutdown == 3
+    assert config.h11_max_incomplete_event_size == MAX_HEADER_BYTES == 64 * 1024
+    assert (config.proxy_headers, config.forwarded_allow_ips) == (True, "*")
+    assert (config.host, config.port) == ("127.0.0.1", 8080)
+
+
+def test_by_default_the_alb_closes_idle_connections_not_the_task(settings):
+    config = service_config(create_app(settings), settings, "127.0.0.1", 8080)
+    alb_idle_timeout_s = 60  # the ALB's default
+    assert config.timeout_keep_alive > alb_idle_timeout_s
+    assert config.limit_concurrency == 100

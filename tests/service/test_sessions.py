@@ -153,3 +153,33 @@ def test_the_library_id_is_stateless(client, settings):
     # No earlier turn steers the next question: a bare follow-up has nothing to lean on.
     body = ask(client, "library", "and what threshold applies to it?")
     assert all(c["source"] != "health.md" for c in body["citations"])
+
+
+def delete_before_commit(client, monkeypatch) -> list[int]:
+    """Make the next upload's session be deleted (DELETE /sessions) between parse and commit."""
+    sessions = client.app.state.runtime.sessions
+    commit = sessions.commit
+    answers: list[int] = []
+
+    def deleted_first(session_id, *args, **kwargs):
+        answers.append(client.delete(f"/sessions/{session_id}").status_code)
+        return commit(session_id, *args, **kwargs)
+
+    monkeypatch.setattr(sessions, "commit", deleted_first)
+    return answers
+
+
+@pytest.mark.parametrize("library", [True, False])
+def test_an_upload_racing_delete_is_404_and_does_not_bring_the_session_back(
+    client, settings, monkeypatch, library
+):
+    sid = client.post("/sessions", json={"library": library}).json()["session_id"]
+    deletes = delete_before_commit(client, monkeypatch)
+    r = upload(client, ("guide.md", GUIDE_MD.encode()), session_id=sid)
+    assert deletes == [200]  # the DELETE ran, and answered "deleted", mid-upload
+    assert r.status_code == 404, r.text
+    assert sid in r.json()["detail"]
+    assert not (settings.data_dir / "sessions" / sid).exists()
+    assert client.get(f"/sessions/{sid}/history").status_code == 404
+    # Nothing half-made either: no document, index or manifest anywhere.
+    assert [p for p in (settings.data_dir / "sessions").rglob("*") if p.is_file()] == []
