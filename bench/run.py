@@ -31,6 +31,7 @@ NOT_BENCHMARKS = {"run", "figures", "adapters", "report", "__main__"}
 # Area of each module (a table per area in BENCHMARKS.md, in this order).
 AREAS = {
     "service": "service",
+    "probe": "probe",
     "image": "container",
     "stack": "stack",
     "workbook_run": "workbook run",

@@ -244,7 +244,7 @@ def rehearse(
     names: StackNames,
     *,
     image: str | None = None,
-    base_image: str = "python:3.12-slim",
+    base_image: str | None = None,
     sha: str | None = None,
     wait_minutes: int = WAIT_MINUTES,
     apply: bool = True,
@@ -261,11 +261,13 @@ def rehearse(
         if image is not None:  # an image built earlier (the container tests' fixture)
             _podman(BUILD, "tag", image, local)
             return f"tagged {image} as {local}"
+        # Without `base_image` the Dockerfile's own default applies: the digest-pinned base.
+        base = ["--build-arg", f"PYTHON_IMAGE={base_image}"] if base_image else []
         _podman(
-            BUILD, "build", *BUILD_FLAGS, "--build-arg", f"PYTHON_IMAGE={base_image}",
-            "--build-arg", f"GIT_SHA={tag}", "-t", local, str(ROOT),
+            BUILD, "build", *BUILD_FLAGS, *base, "--build-arg", f"GIT_SHA={tag}",
+            "-t", local, str(ROOT),
         )  # fmt: skip
-        return f"built {local} on {base_image}"
+        return f"built {local} on {base_image or 'the Dockerfile base'}"
 
     def push() -> str:
         remote = f"{state['registry']}/{names.repository}:{tag}"
@@ -349,8 +351,10 @@ def rehearse(
 
 
 def rehearse_command(
-    base_image: str = typer.Option(
-        "python:3.12-slim", help="Base image for the build (PYTHON_IMAGE build argument)."
+    base_image: str | None = typer.Option(
+        None,
+        help="Base image for the build (PYTHON_IMAGE build argument); default: the Dockerfile's "
+        "digest-pinned python:3.12-slim.",
     ),
     image: str | None = typer.Option(None, help="Reuse this built image instead of building."),
     apply: bool = typer.Option(True, help="Apply the stack on the emulator first."),
