@@ -1,6 +1,9 @@
 """The generated policy documents: least privilege, scoped ARNs, parliament-clean."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -200,3 +203,10 @@ def test_policy_files_are_read_and_bad_ones_named(tmp_path):
     empty.write_text("{}")
     with pytest.raises(InvalidInput, match="no Statement"):
         policies.read_policy_files([empty])
+
+
+def test_parliaments_own_console_script_starts():
+    script = Path(sys.executable).with_name("parliament")
+    run = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "usage: parliament" in run.stdout
