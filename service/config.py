@@ -91,6 +91,7 @@ class Settings(AwsSettings):
     max_chunks_per_session: int = Field(5_000, ge=1, validation_alias="MAX_CHUNKS_PER_SESSION")
     session_quota_mb: float = Field(200.0, gt=0, validation_alias="SESSION_QUOTA_MB")
     max_pdf_pages: int = Field(200, ge=1, validation_alias="MAX_PDF_PAGES")
+    max_pdf_page_kb: int = Field(1024, ge=16, validation_alias="MAX_PDF_PAGE_KB")
     parse_cpu_s: int = Field(5, ge=1, validation_alias="PARSE_CPU_S")
     parse_timeout_s: float = Field(20.0, gt=0, validation_alias="PARSE_TIMEOUT_S")
     parse_memory_mb: int = Field(512, ge=128, validation_alias="PARSE_MEMORY_MB")

@@ -55,6 +55,7 @@ class ParseLimits:
 
     max_pages: int
     max_chars: int
+    max_page_bytes: int
     cpu_s: int
     timeout_s: float
     memory_mb: int
@@ -145,6 +146,7 @@ def _job(data: bytes, filename: str, limits: ParseLimits) -> bytes:
         "size": len(data),
         "max_pages": limits.max_pages,
         "max_chars": limits.max_chars,
+        "max_page_bytes": limits.max_page_bytes,
         "cpu_s": limits.cpu_s,
         "memory_mb": limits.memory_mb,
     }
@@ -246,7 +248,11 @@ def child_main() -> None:
     data = sys.stdin.buffer.read(int(job["size"]))
     try:
         pages = read_pages(
-            data, job["filename"], max_pages=job["max_pages"], max_chars=job["max_chars"]
+            data,
+            job["filename"],
+            max_pages=job["max_pages"],
+            max_chars=job["max_chars"],
+            max_page_bytes=job["max_page_bytes"],
         )
         answer: dict[str, object] = {"pages": pages}
     except MemoryError:

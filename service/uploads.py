@@ -201,7 +201,12 @@ class Uploads:
         try:
             if name.lower().endswith(".pdf"):
                 limits = ParseLimits(
-                    s.max_pdf_pages, room, s.parse_cpu_s, s.parse_timeout_s, s.parse_memory_mb
+                    s.max_pdf_pages,
+                    room,
+                    s.max_pdf_page_kb * 1024,
+                    s.parse_cpu_s,
+                    s.parse_timeout_s,
+                    s.parse_memory_mb,
                 )
                 pages = self.parser.parse(data, name, limits, cancelled)
                 return pdf_documents(pages, name), len(pages)
@@ -222,6 +227,13 @@ class Uploads:
             return UploadError(
                 f"{name}: {exc.seen:,} pages, at most {s.max_pdf_pages:,} per PDF "
                 f"(MAX_PDF_PAGES={s.max_pdf_pages})",
+                422,
+            )
+        if exc.what.startswith("bytes of content"):
+            page = exc.what.rsplit(" ", 1)[-1]
+            return UploadError(
+                f"{name}: page {page} draws {exc.seen / 1024:,.0f} KB of content, at most "
+                f"{s.max_pdf_page_kb:,} KB per page (MAX_PDF_PAGE_KB={s.max_pdf_page_kb})",
                 422,
             )
         count = f"{exc.seen:,}" if exc.exact else f"at least {exc.seen:,}"

@@ -37,21 +37,29 @@ def ctx(aws: Backend) -> AwsContext:
 SERIAL_FOLDERS = ("container", "bench")
 
 
+def _serial(item: pytest.Item) -> bool:
+    # A module in those folders that shares none of that marks itself `independent`.
+    return item.path.parent.name in SERIAL_FOLDERS and not item.get_closest_marker("independent")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Declare the `needs` marker: tools from Debian packages a test drives."""
     config.addinivalue_line(
         "markers", "needs(*tools): Debian tools the test drives (waits for make test's set-up)"
     )
+    config.addinivalue_line(
+        "markers", "independent: in tests/bench or tests/container, but shares nothing there"
+    )
 
 
 def _needs_setup(item: pytest.Item) -> bool:
-    return item.path.parent.name in SERIAL_FOLDERS or item.get_closest_marker("needs") is not None
+    return _serial(item) or item.get_closest_marker("needs") is not None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Group the container and benchmark tests for xdist; run what needs the set-up last."""
     for item in items:
-        if item.path.parent.name in SERIAL_FOLDERS:
+        if _serial(item):
             item.add_marker(pytest.mark.xdist_group(item.path.parent.name))
     # The set-up (system packages, base image) runs in the background meanwhile.
     items.sort(key=_needs_setup)  # stable: each part keeps its order

@@ -20,9 +20,14 @@ class LimitError(IngestError):
 
 
 def read_pages(
-    data: bytes, filename: str, *, max_pages: int | None = None, max_chars: int | None = None
+    data: bytes,
+    filename: str,
+    *,
+    max_pages: int | None = None,
+    max_chars: int | None = None,
+    max_page_bytes: int | None = None,
 ) -> list[str]:
-    """Return the text of every page; refuse too many pages before extracting any text."""
+    """Return the text of every page; refuse too many or too heavy pages before extracting."""
     # Imported here so that importing the package stays cheap (pypdf takes 0.2 s).
     from pypdf import PasswordType, PdfReader
 
@@ -39,6 +44,8 @@ def read_pages(
                 raise LimitError(filename, "pages", max_pages, int(declared), exact=True)
             if len(reader.pages) > max_pages:
                 raise LimitError(filename, "pages", max_pages, len(reader.pages), exact=True)
+        if max_page_bytes is not None:
+            _check_page_contents(reader, filename, max_page_bytes)
         pages: list[str] = []
         total = 0
         for page in reader.pages:
@@ -51,3 +58,19 @@ def read_pages(
     except Exception as exc:  # pypdf raises many types on malformed input
         raise CorruptDocumentError(filename, f"cannot parse the PDF: {exc}") from exc
     return pages
+
+
+def _check_page_contents(reader, filename: str, max_page_bytes: int) -> None:
+    """Refuse a page whose decoded content stream is over `max_page_bytes`.
+
+    Text extraction runs at about 1 MB of content a second and one page cannot be interrupted,
+    so a few KB of compressed stream (or one stream shared by many pages) would otherwise buy
+    seconds of CPU. Decompressing to measure is cheap, and the memory limit bounds it.
+    """
+    for number, page in enumerate(reader.pages, start=1):
+        contents = page.get_contents()
+        size = len(contents.get_data()) if contents is not None else 0
+        if size > max_page_bytes:
+            raise LimitError(
+                filename, f"bytes of content on page {number}", max_page_bytes, size, exact=True
+            )

@@ -87,6 +87,12 @@ def test_the_page_has_no_inline_script_or_style(client):
     assert {u.netloc for u in loaded} <= {"", "testserver"}
 
 
+def test_a_foreign_host_header_does_not_reach_the_page_links(client):
+    html = client.get("/", headers={"Host": "evil.example"}).text
+    links = re.findall(r'\s(?:src|href)="([^"]+)"', html)
+    assert sorted(links) == ["/static/app.js", "/static/style.css"]  # relative: no host at all
+
+
 DOCS = ("/docs", "/redoc", "/openapi.json")
 
 

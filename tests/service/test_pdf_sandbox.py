@@ -26,7 +26,16 @@ from tests.service.crafted import (
 )
 from tests.service.test_documents import stored_files
 
-LIMITS = ParseLimits(max_pages=200, max_chars=1_000_000, cpu_s=5, timeout_s=60, memory_mb=512)
+LIMITS = ParseLimits(
+    max_pages=200,
+    max_chars=1_000_000,
+    max_page_bytes=1024 * 1024,
+    cpu_s=5,
+    timeout_s=60,
+    memory_mb=512,
+)
+# Lets a crafted page through the content check, so that a later limit has to stop it.
+NO_PAGE_CAP = {"MAX_PDF_PAGE_KB": 100_000}
 
 
 @pytest.fixture
@@ -40,25 +49,42 @@ def box():
 @pytest.mark.parametrize(
     ("env", "name", "pdf", "words"),
     [
-        ({"PARSE_CPU_S": 1}, "shared.pdf", pages_sharing_one_stream(), ["PARSE_CPU_S=1"]),
-        ({"PARSE_CPU_S": 1}, "page.pdf", huge_single_page(), ["PARSE_CPU_S=1"]),
+        ({}, "shared.pdf", pages_sharing_one_stream(), ["page 1", "MAX_PDF_PAGE_KB=1024"]),
+        ({}, "page.pdf", huge_single_page(), ["page 1 draws", "MAX_PDF_PAGE_KB=1024"]),
+        (
+            {**NO_PAGE_CAP, "PARSE_CPU_S": 1},
+            "cpu.pdf",
+            pages_sharing_one_stream(),
+            ["PARSE_CPU_S=1"],
+        ),
+        ({**NO_PAGE_CAP, "PARSE_CPU_S": 1}, "cpu1.pdf", huge_single_page(), ["PARSE_CPU_S=1"]),
         ({}, "many.pdf", many_pages(5000), ["5,000 pages", "MAX_PDF_PAGES=200"]),
         ({}, "lying.pdf", many_pages(300, declared=1), ["300 pages", "MAX_PDF_PAGES=200"]),
         (
-            {"MAX_UPLOAD_TEXT_CHARS": 100_000, "PARSE_CPU_S": 60},
+            {**NO_PAGE_CAP, "MAX_UPLOAD_TEXT_CHARS": 100_000, "PARSE_CPU_S": 60},
             "wordy.pdf",
             huge_single_page(30_000),
             ["at least 780,000 characters", "MAX_UPLOAD_TEXT_CHARS=100000"],
         ),
         (
-            {"PARSE_CPU_S": 60, "PARSE_TIMEOUT_S": 0.5},
+            {**NO_PAGE_CAP, "PARSE_CPU_S": 60, "PARSE_TIMEOUT_S": 0.5},
             "slow.pdf",
             pages_sharing_one_stream(),
             ["PARSE_TIMEOUT_S=0.5"],
         ),
         ({"PARSE_MEMORY_MB": 128}, "bomb.pdf", inflating_stream(70), ["PARSE_MEMORY_MB=128"]),
     ],
-    ids=["shared-stream", "huge-page", "many-pages", "lying-count", "text", "wall", "memory"],
+    ids=[
+        "shared-stream",
+        "huge-page",
+        "cpu-shared",
+        "cpu-page",
+        "many-pages",
+        "lying-count",
+        "text",
+        "wall",
+        "memory",
+    ],
 )
 def test_a_crafted_pdf_is_refused_and_nothing_is_written(make_settings, env, name, pdf, words):
     c = started(make_settings(**env))
@@ -95,7 +121,7 @@ def test_a_parse_over_its_cpu_limit_is_killed_by_the_kernel(box, monkeypatch):
     children = []
     start = sandbox_module._start
     monkeypatch.setattr(sandbox_module, "_start", lambda: children.append(start()) or children[-1])
-    limits = ParseLimits(200, 1_000_000, cpu_s=1, timeout_s=60, memory_mb=512)
+    limits = ParseLimits(200, 1_000_000, 100 << 20, cpu_s=1, timeout_s=60, memory_mb=512)
     with pytest.raises(ParseFailed, match="PARSE_CPU_S=1") as info:
         box.parse(huge_single_page(), "page.pdf", limits, threading.Event())
     assert info.value.kind == "cpu"
