@@ -10,7 +10,7 @@ from service.chat import ChatService
 from service.errors import StorageError
 from service.library import Library
 from service.quota import MB, Quota
-from service.sandbox import sandbox
+from service.sandbox import Sandbox
 from service.sessions import SessionStore
 from service.storage import Deferred, make_document_store, make_history_store
 from service.uploads import Uploads
@@ -40,7 +40,8 @@ class Runtime:
             settings.library_dir, settings.data_dir / "library", settings.embeddings
         )
         self.chat = ChatService(settings, self.sessions, self.library)
-        self.uploads = Uploads(settings, self.sessions)
+        self.parser = Sandbox()  # the PDF parser's children, stopped with the app
+        self.uploads = Uploads(settings, self.sessions, self.parser)
         self._loaded = threading.Event()
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -57,8 +58,9 @@ class Runtime:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the idle-session sweep (call it when the app shuts down)."""
+        """Stop the idle-session sweep and the PDF parser's spare child (at app shutdown)."""
         self._stopped.set()
+        self.parser.close()
 
     def sweep(self) -> int:
         """Expire idle sessions now; return how many were removed (errors are logged)."""
@@ -94,7 +96,7 @@ class Runtime:
                         log.exception(
                             "cannot create a storage client", extra={"store": repr(store)}
                         )
-            sandbox().warm()  # the PDF parser's first child: the first PDF upload need not wait
+            self.parser.warm()  # the PDF parser's first child: the first PDF upload need not wait
             self.chat.load()
             self.library.load()
         finally:

@@ -14,7 +14,6 @@ make the parent run code.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import logging
@@ -212,13 +211,6 @@ def _result(
 
 
 @lru_cache
-def sandbox() -> Sandbox:
-    """Return the process's sandbox (one spare child for every app in the process)."""
-    box = Sandbox()
-    atexit.register(box.close)
-    return box
-
-
 # -- the child ----------------------------------------------------------------------------
 def _limit_self(cpu_s: int, memory_mb: int) -> None:
     """Cap this process's CPU seconds (from now) and address space; write no core file."""

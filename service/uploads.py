@@ -25,7 +25,7 @@ from service.errors import (
 from service.quota import held_chunks, stored_bytes
 from service.rag.errors import IngestError, UnsupportedTypeError
 from service.rag.pdftext import LimitError
-from service.sandbox import ParseFailed, ParseLimits, Sandbox, sandbox
+from service.sandbox import ParseFailed, ParseLimits, Sandbox
 from service.sessions import SessionStore
 from service.storage import DocumentInfo, safe_filename
 
@@ -65,12 +65,10 @@ class UploadResult:
 class Uploads:
     """Index uploads into sessions: all files or none, within the upload and session limits."""
 
-    def __init__(
-        self, settings: Settings, sessions: SessionStore, parser: Sandbox | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, sessions: SessionStore, parser: Sandbox) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.parser = parser or sandbox()
+        self.parser = parser
 
     def receive(self, files: Sequence[Incoming]) -> list[Upload]:
         """Read the files, refusing too many of them or one over the size limit (413)."""

@@ -153,3 +153,27 @@ def test_a_spare_child_serves_the_next_parse(box, monkeypatch):
     box.parse(make_pdf(["Hello."]), "a.pdf", LIMITS, threading.Event())
     assert spare.returncode == 0  # the warm child did the work and exited
     assert len(started_now) == 1 and box._spare is started_now[0]  # one new spare, no more
+
+
+def _parsers() -> list:
+    import psutil
+
+    return [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if "service.sandbox" in " ".join(p.cmdline())
+    ]
+
+
+def test_the_app_parses_with_its_warm_child_and_stops_it_at_shutdown(make_settings):
+    before = {p.pid for p in _parsers()}
+    c = started(make_settings())
+    try:
+        spare = c.app.state.runtime.parser._spare  # warmed while the app loaded
+        assert spare is not None and spare.poll() is None
+        ok = upload(c, ("net.pdf", make_pdf(["Fargate tasks need awsvpc networking."])))
+        assert ok.status_code == 200, ok.text
+        assert spare.poll() == 0  # the warm child did the parse (and a new one waits)
+    finally:
+        c.__exit__(None, None, None)
+    assert {p.pid for p in _parsers()} - before == set()  # no parser outlives its app

@@ -136,6 +136,7 @@ def test_a_real_client_that_hangs_up_leaves_no_session(tmp_path, notes_dir):
         "LIBRARY_DIR": str(notes_dir),
         "PARSE_CPU_S": "600",
         "PARSE_TIMEOUT_S": "30",
+        "MAX_PDF_PAGE_KB": "100000",  # so that the crafted page is parsed (slowly), not refused
         "LOG_LEVEL": "DEBUG",
     }
     svc = ServiceProcess(env, tmp_path / "out.log")
