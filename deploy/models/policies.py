@@ -7,6 +7,7 @@ import json
 import re
 import sys
 import types
+import warnings
 from pathlib import Path
 
 from deploy.aws.errors import InvalidInput
@@ -229,12 +230,13 @@ def stack_policies(
 def _import_parliament() -> types.ModuleType:
     # Imported on first use (only lint needs it, and it must come after the shim below).
     # parliament 1.6 imports pkg_resources only for resource_filename, and new setuptools
-    # no longer ships pkg_resources: provide that one function when it is missing. Its own
-    # console script (.venv/bin/parliament) imports it before any shim can run, so the CLI
-    # equivalent is `workbook stack lint-policies [FILE...]`, which comes through here.
+    # no longer ships pkg_resources: provide that one function when it is missing (the dev
+    # requirements pin setuptools < 81 for parliament's own console script; the lab's may not).
     if "pkg_resources" not in sys.modules:
         try:
-            import pkg_resources  # noqa: F401
+            with warnings.catch_warnings():  # its deprecation notice is setuptools' business
+                warnings.simplefilter("ignore", UserWarning)
+                import pkg_resources  # noqa: F401
         except ImportError:
             shim = types.ModuleType("pkg_resources")
             shim.resource_filename = lambda pkg, name: str(importlib.resources.files(pkg) / name)
