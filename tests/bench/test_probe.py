@@ -284,6 +284,9 @@ def test_quick_run_adds_the_probe_area_with_totals_and_the_three_figures(tmp_pat
     assert figures["handled safely"]["value"] + found == tried
     assert figures["problems, high severity"]["goal"] == 0
     assert figures["problems, medium severity"]["goal"] == 0
+    # The service as hardened (issue 16) handles every high- and medium-severity input.
+    assert figures["problems, high severity"]["value"] == 0, text
+    assert figures["problems, medium severity"]["value"] == 0, text
     assert figures["RSS after 20 maximal uploads"]["goal"] == 1000
     pdf = [f for name, f in figures.items() if name.startswith("CPU for a crafted PDF")]
     assert len(pdf) == 4 and all(f["goal"] == 5 and f["value"] is not None for f in pdf)
