@@ -1,35 +1,19 @@
-"""Build hostile PDFs in the test: tiny files that cost a naive parser CPU, memory or pages."""
+"""Build hostile PDFs in the test: tiny files that cost a naive parser CPU, memory or pages.
+
+The PDF writer itself is the probe's (bench/probe/pdfs.py); these shapes are sized for the
+service tests' assertions.
+"""
 
 from __future__ import annotations
 
-import zlib
+from bench.probe.pdfs import assemble as _pdf
+from bench.probe.pdfs import stream as _flate
 
 _FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
 _PAGE = (
     "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
     "/Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>"
 )
-
-
-def _pdf(objects: list[bytes]) -> bytes:
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
-def _flate(raw: bytes) -> bytes:
-    data = zlib.compress(raw, 9)
-    return b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(data), data)
 
 
 def _text_ops(lines: int) -> bytes:
