@@ -30,6 +30,20 @@ WHY = {
         "byte-compiling the venv changes little. The warm apply on the same server shows the "
         "stack code itself is well inside the goal; see the per-module rows for where it goes."
     ),
+    "answer-level accuracy": (
+        "the baseline on bench/heldout before issue 15's work: the answerer picks sentences by "
+        "overlap with the question, not by what it asks (a quantity, a definition, a reason), "
+        "so the right section often yields the wrong sentences; quantities fare worst."
+    ),
+    "near-miss questions answered": (
+        "baseline before issue 15: questions in unusual words share too few terms with the "
+        "notes for the relevance rule, which then refuses."
+    ),
+    "off-topic questions refused": (
+        "baseline before issue 15: the relevance rule counts shared terms, and the held-out "
+        "set's tricky questions share words with the notes on purpose (bench/retrieval.py's "
+        "own 21 off-topic questions are all refused)."
+    ),
 }
 
 

@@ -37,6 +37,7 @@ AREAS = {
     "workbook_run": "workbook run",
     "quiz_grading": "quizzes",
     "retrieval": "retrieval",
+    "heldout_eval": "held-out answers",
     "soak": "soak",
     "suite": "test suite",
     # Side by side with the guide, after the per-area tables.
