@@ -6,13 +6,14 @@ from functools import cache
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from service.api.health import service_version
 from service.deps import SettingsDep
 
 router = APIRouter(tags=["page"])
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.svg"
 
 
 @cache
@@ -36,3 +37,9 @@ def page(request: Request, settings: SettingsDep) -> HTMLResponse:
             "version": service_version(),
         },
     )
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> FileResponse:
+    """Return the page's icon (browsers ask for /favicon.ico whatever the page links)."""
+    return FileResponse(FAVICON, media_type="image/svg+xml")

@@ -22,16 +22,37 @@ function headers(extra) {
 }
 
 async function call(method, url, body, extraHeaders) {
-  const response = await fetch(url, { method, body, headers: headers(extraHeaders) });
+  let response;
+  try {
+    response = await fetch(url, { method, body, headers: headers(extraHeaders) });
+  } catch (_) {   // the browser's own "Failed to fetch": no answer at all
+    throw new Error("Cannot reach the service: check that it is running, then try again.");
+  }
   let data = {};
   try { data = await response.json(); } catch (_) { /* non-JSON error page */ }
   if (!response.ok) {
-    const detail = typeof data.detail === "string" ? data.detail : response.statusText;
-    const error = new Error(detail || "request failed (" + response.status + ")");
+    const error = new Error(describeFailure(response, data));
     error.status = response.status;
     throw error;
   }
   return data;
+}
+
+// What a failed request tells the reader: the service's own detail when it sent one, else
+// what to do about the status (a proxy's or the server's bare error page says nothing).
+function describeFailure(response, data) {
+  if (typeof data.detail === "string" && data.detail) return data.detail;
+  const id = response.headers.get("x-request-id");
+  const quote = id ? " Quote request id " + id + " if you report it." : "";
+  if (response.status >= 500) {
+    return "The service failed (HTTP " + response.status + "). Try again in a moment." + quote;
+  }
+  return "The request was refused (HTTP " + response.status + ")." + quote;
+}
+
+function showUploadStatus(text, failed) {
+  $("upload-status").textContent = text;
+  $("upload-status").classList.toggle("error", failed);
 }
 
 function el(tag, className, text) {
@@ -136,9 +157,9 @@ async function loadSession() {
 async function upload(event) {
   event.preventDefault();
   const files = $("files").files;
-  if (!files.length) { $("upload-status").textContent = "Choose one or more files first."; return; }
+  if (!files.length) { showUploadStatus("Choose one or more files first.", true); return; }
   $("upload-btn").disabled = true;
-  $("upload-status").textContent = "Indexing…";
+  showUploadStatus("Indexing…", false);
   try {
     await ensureSession();
     const form = new FormData();
@@ -148,11 +169,11 @@ async function upload(event) {
     setSession(data.session_id, data.library);
     const history = await call("GET", "/sessions/" + encodeURIComponent(session) + "/history");
     showDocuments(history.documents);
-    $("upload-status").textContent = data.message;
-    $("files").value = "";
+    showUploadStatus(data.message, false);
   } catch (error) {
-    $("upload-status").textContent = error.message;
+    showUploadStatus(error.message, true);
   } finally {
+    $("files").value = "";   // after a failure too: the next choice starts from nothing
     $("upload-btn").disabled = false;
   }
 }

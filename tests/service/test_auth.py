@@ -23,6 +23,7 @@ OPEN = [
     ("GET", "/ready", {}, 200),
     ("GET", "/", {}, 200),
     ("GET", "/static/app.js", {}, 200),
+    ("GET", "/favicon.ico", {}, 200),
     ("GET", "/docs", {}, 200),
     ("GET", "/redoc", {}, 200),
     ("GET", "/docs/oauth2-redirect", {}, 200),
@@ -36,7 +37,7 @@ PROTECTED = [
     ("DELETE", "/sessions/no-such-session", {}, 404),
 ]
 # The service's own routes behind the table's paths (the rest: FastAPI's docs, /static).
-OPEN_ROUTES = {("GET", "/health"), ("GET", "/ready"), ("GET", "/")}
+OPEN_ROUTES = {("GET", "/health"), ("GET", "/ready"), ("GET", "/"), ("GET", "/favicon.ico")}
 PROTECTED_ROUTES = {
     ("POST", "/upload"),
     ("POST", "/chat"),

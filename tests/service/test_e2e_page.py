@@ -135,3 +135,56 @@ def test_new_chat_and_a_vanished_session_start_fresh(service, page):
         page.reload()
         fresh = stored_session(page, unlike=(stale, first, second))
         expect(page.locator("#session-label")).to_contain_text(fresh[:8])
+
+
+def test_a_refused_upload_reads_as_an_error_and_clears_the_file_choice(service, page, tmp_path):
+    from playwright.sync_api import expect
+
+    page.goto(service.url + "/")
+    expect(page.locator("#status")).to_have_text("ready")
+    stored_session(page)
+    bad = tmp_path / "tool.exe"
+    bad.write_bytes(b"MZ\x90\x00 not a document")
+    page.set_input_files("#files", str(bad))
+    page.click("#upload-btn")
+    status = page.locator("#upload-status")
+    expect(status).to_contain_text("tool.exe")  # the service's own detail, naming the file
+    expect(status).to_have_class("hint error")
+    assert page.eval_on_selector("#files", "e => e.files.length") == 0
+
+    good = tmp_path / "ok.md"
+    good.write_text("# OK\n\nThe ok note says ECR holds images.\n")
+    page.set_input_files("#files", str(good))
+    page.click("#upload-btn")
+    expect(status).to_contain_text("indexed 1 file")
+    expect(status).to_have_class("hint")  # no longer styled as an error
+
+    icon = page.request.get(service.url + "/favicon.ico")
+    assert icon.status == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_an_unreachable_service_says_what_to_do(service, page):
+    from playwright.sync_api import expect
+
+    page.goto(service.url + "/")
+    expect(page.locator("#status")).to_have_text("ready")
+    stored_session(page)
+    page.route("**/chat", lambda route: route.abort())  # no answer at all, as when it is down
+    page.fill("#question", "What is ECR?")
+    page.press("#question", "Enter")
+    expect(page.locator(".msg.error .text")).to_have_text(
+        "Cannot reach the service: check that it is running, then try again."
+    )
+    page.unroute("**/chat")
+    page.route(
+        "**/chat",
+        lambda route: route.fulfill(
+            status=502, body="Bad Gateway", headers={"x-request-id": "abc123"}
+        ),
+    )  # a proxy's bare error page, as an ALB gives when no target answers
+    page.fill("#question", "What is ECR?")
+    page.press("#question", "Enter")
+    expect(page.locator(".msg.error .text").last).to_have_text(
+        "The service failed (HTTP 502). Try again in a moment. Quote request id abc123 if you "
+        "report it."
+    )

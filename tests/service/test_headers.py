@@ -83,14 +83,22 @@ def test_the_page_has_no_inline_script_or_style(client):
     assert not re.search(r"\son[a-z]+=", html)  # no inline event handlers
     # Everything it loads comes from this origin (what 'self' allows).
     loaded = [urlsplit(u) for u in re.findall(r'\s(?:src|href)="([^"]+)"', html)]
-    assert {u.path for u in loaded} == {"/static/app.js", "/static/style.css"}
+    assert {u.path for u in loaded} == {
+        "/static/app.js",
+        "/static/style.css",
+        "/static/favicon.svg",
+    }
     assert {u.netloc for u in loaded} <= {"", "testserver"}
 
 
 def test_a_foreign_host_header_does_not_reach_the_page_links(client):
     html = client.get("/", headers={"Host": "evil.example"}).text
     links = re.findall(r'\s(?:src|href)="([^"]+)"', html)
-    assert sorted(links) == ["/static/app.js", "/static/style.css"]  # relative: no host at all
+    assert sorted(links) == [
+        "/static/app.js",
+        "/static/favicon.svg",
+        "/static/style.css",
+    ]  # relative: no host at all
 
 
 DOCS = ("/docs", "/redoc", "/openapi.json")
