@@ -106,8 +106,10 @@ function setSession(id, library) {
   if (library !== undefined) sessionLibrary = library;
   if (id) localStorage.setItem(KEY_SESSION, id); else localStorage.removeItem(KEY_SESSION);
   const what = sessionLibrary ? "Notes + your documents" : "Your documents";
-  $("session-label").textContent = id ? what + " · " + id.slice(0, 8) : "No session yet";
-  $("session-label").title = id || "";
+  const label = $("session-label");
+  label.textContent = id ? what + " · " : "No session yet";
+  if (id) label.append(el("span", "sid", id.slice(0, 8)));   // never broken across lines
+  label.title = id || "";
   $("delete-btn").hidden = !id;
 }
 

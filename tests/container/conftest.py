@@ -49,4 +49,7 @@ def container(image: str):
     try:
         yield name, f"http://127.0.0.1:{port}"
     finally:
+        # Shown by pytest only when the test failed: what the service logged.
+        logs = podman("logs", name, check=False)
+        print(f"--- podman logs {name} ---\n{logs.stdout[-6000:]}{logs.stderr[-2000:]}")
         podman("rm", "-f", "-v", "-t", "0", name, check=False)

@@ -188,3 +188,19 @@ def test_an_unreachable_service_says_what_to_do(service, page):
         "The service failed (HTTP 502). Try again in a moment. Quote request id abc123 if you "
         "report it."
     )
+
+
+@pytest.mark.parametrize("width", [1200, 360])
+def test_the_session_id_is_never_broken_across_lines(service, page, width):
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(service.url + "/")
+    session_id = stored_session(page)
+    sid = page.locator("#session-label .sid")
+    expect(sid).to_have_text(session_id[:8])
+    size = page.eval_on_selector(
+        "#session-label .sid", "e => parseFloat(getComputedStyle(e).fontSize)"
+    )
+    assert sid.bounding_box()["height"] <= size * 1.6  # one line
+    assert page.locator("#session-label").get_attribute("title") == session_id  # all of it on hover
