@@ -30,6 +30,13 @@ WHY = {
         "byte-compiling the venv changes little. The warm apply on the same server shows the "
         "stack code itself is well inside the goal; see the per-module rows for where it goes."
     ),
+    "`make test` wall time": (
+        "it varied from 450 s to 642 s between clean-clone runs on this machine on 2026-12-03 "
+        "as tests were added; the run ends with two serial groups on one worker each (bench: "
+        "the quick guide comparison builds the guide's PyTorch env on a clean clone; "
+        "container: the lead-time rehearsal), and the Chromium page tests cost a browser "
+        "launch each. Those are where the next cuts come from."
+    ),
     "answer-level accuracy": (
         "the baseline on bench/heldout before issue 15's work: the answerer picks sentences by "
         "overlap with the question, not by what it asks (a quantity, a definition, a reason), "
