@@ -4,26 +4,10 @@ from __future__ import annotations
 
 import zlib
 
+from service.rag.samplepdf import assemble
+
 FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
 LINE = b"BT /F1 10 Tf 56 700 Td (Amazon ECS keeps the desired count of tasks running) Tj ET\n"
-
-
-def assemble(objects: list[bytes], root: int = 1) -> bytes:
-    """Return a PDF holding `objects` (numbered from 1) with a correct cross-reference table."""
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        root,
-        xref,
-    )
-    return bytes(out)
 
 
 def stream(data: bytes, *, compress: bool = True) -> bytes:

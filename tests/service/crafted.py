@@ -1,13 +1,13 @@
 """Build hostile PDFs in the test: tiny files that cost a naive parser CPU, memory or pages.
 
-The PDF writer itself is the probe's (bench/probe/pdfs.py); these shapes are sized for the
-service tests' assertions.
+The PDF writer is service/rag/samplepdf.py's and the stream helper the probe's; these
+shapes are sized for the service tests' assertions.
 """
 
 from __future__ import annotations
 
-from bench.probe.pdfs import assemble as _pdf
 from bench.probe.pdfs import stream as _flate
+from service.rag.samplepdf import assemble as _pdf
 
 _FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
 _PAGE = (

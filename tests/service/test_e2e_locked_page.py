@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import signal
-
 import pytest
 
-from tests.service.server import ServiceProcess
-from tests.service.test_e2e_page import ARGS, CHROMIUM
+from tests.service.test_e2e_page import chromium_page, running_service
 
 KEY = "k-e2e-locked-page"
 
@@ -16,35 +13,17 @@ pytestmark = [pytest.mark.e2e, pytest.mark.needs("chromium")]
 
 @pytest.fixture
 def service(tmp_path, notes_dir):
-    svc = ServiceProcess(
-        {"DATA_DIR": str(tmp_path / "data"), "LIBRARY_DIR": str(notes_dir), "API_KEY": KEY},
-        tmp_path / "service.log",
-    )
-    try:
-        svc.wait_for("/ready")
+    with running_service(tmp_path, notes_dir, API_KEY=KEY) as svc:
         yield svc
-    finally:
-        if svc.proc.poll() is None:
-            svc.proc.send_signal(signal.SIGTERM)
-            svc.proc.wait(15)
-        svc.stop()
 
 
 @pytest.fixture
 def browser_page():
     """Yield (page, console messages) in a fresh headless Chromium."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 800})
-            page.set_default_timeout(20_000)
-            console: list[str] = []
-            page.on("console", lambda message: console.append(message.text))
-            yield page, console
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        yield page, console
 
 
 def test_the_page_asks_for_the_key_then_chats_and_reloads_its_history(service, browser_page):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 from pathlib import Path
@@ -28,8 +29,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.needs("chromium")]
 
 @pytest.fixture
 def service(tmp_path, notes_dir):
+    with running_service(tmp_path, notes_dir) as svc:
+        yield svc
+
+
+@contextlib.contextmanager
+def running_service(tmp_path, notes_dir, **env: str):
+    """Run `python -m service` on a fresh DATA_DIR (plus `env`) until /ready; stop it after."""
     svc = ServiceProcess(
-        {"DATA_DIR": str(tmp_path / "data"), "LIBRARY_DIR": str(notes_dir)},
+        {"DATA_DIR": str(tmp_path / "data"), "LIBRARY_DIR": str(notes_dir), **env},
         tmp_path / "service.log",
     )
     try:
@@ -44,6 +52,13 @@ def service(tmp_path, notes_dir):
 
 @pytest.fixture
 def page(service):
+    with chromium_page() as pg:
+        yield pg
+
+
+@contextlib.contextmanager
+def chromium_page():
+    """Yield a page of a fresh headless Chromium (Debian's), 1200 x 800."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
