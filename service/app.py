@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
-from service.api import chat, documents, health, page, sessions
+from service.api import chat, documents, health, notes, page, sessions
 from service.api.auth import ApiKeyMiddleware
 from service.api.headers import SecurityHeadersMiddleware
 from service.api.limits import BodyLimitMiddleware
@@ -33,7 +33,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("service")
 STATIC = Path(__file__).resolve().parent / "static"
-ROUTERS = (health.router, page.router, documents.router, chat.router, sessions.router)
+ROUTERS = (
+    health.router,
+    page.router,
+    notes.router,
+    documents.router,
+    chat.router,
+    sessions.router,
+)
 
 
 def _describe(error: dict) -> str:

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 from service.errors import NotReadyError
 
 if TYPE_CHECKING:
+    from langchain_core.documents import Document
+
     from service.rag.vectorstore import FaissStore
 
 LIBRARY_WAIT_S = 10.0  # how long a library question waits for the start-up indexing
 # Bump when the way the library is chunked or embedded changes: old caches are then ignored.
-CACHE_FORMAT = "library-cache/2"
+CACHE_FORMAT = "library-cache/3"  # 3: chunks carry "library": True (citations link notes)
 CHUNK_SIZE = 800
 CHUNK_OVERLAP = 120
 
@@ -40,13 +42,24 @@ def content_hash(library_dir: Path, suffixes: tuple[str, ...], embeddings: str =
     return digest.hexdigest()[:20]
 
 
+def library_chunks(library_dir: Path) -> list[Document]:
+    """Return the notes' chunks, each marked "library" (citation_for links those to /notes)."""
+    # langchain loads in the start-up loader's thread, as in load_library, not at import.
+    from service.rag.ingest import load_directory, split_documents
+
+    chunks = split_documents(load_directory(library_dir), CHUNK_SIZE, CHUNK_OVERLAP)
+    for chunk in chunks:  # an upload's chunk is never marked: its name may be a note's
+        chunk.metadata["library"] = True
+    return chunks
+
+
 def load_library(
     library_dir: Path, cache_root: Path, embeddings_name: str = "hashing"
 ) -> tuple[FaissStore, bool]:
     """Return the library's store and whether it came from the cache (building it if not)."""
     from service.rag.embeddings import get_embeddings
     from service.rag.errors import IndexLoadError
-    from service.rag.ingest import SUPPORTED_SUFFIXES, load_directory, split_documents
+    from service.rag.ingest import SUPPORTED_SUFFIXES
     from service.rag.vectorstore import FaissStore
 
     embeddings = get_embeddings(embeddings_name)
@@ -57,7 +70,7 @@ def load_library(
             return FaissStore.load(cached, embeddings), True
         except IndexLoadError as exc:
             log.warning("library cache unreadable, rebuilding", extra={"error": str(exc)})
-    chunks = split_documents(load_directory(library_dir), CHUNK_SIZE, CHUNK_OVERLAP)
+    chunks = library_chunks(library_dir)
     store = FaissStore.empty(embeddings)
     if chunks:
         store.add_documents(chunks)

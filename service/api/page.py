@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
@@ -11,13 +12,17 @@ from fastapi.responses import FileResponse, HTMLResponse
 from service.api.health import service_version
 from service.deps import SettingsDep
 
+if TYPE_CHECKING:
+    from fastapi.templating import Jinja2Templates
+
 router = APIRouter(tags=["page"])
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 FAVICON = Path(__file__).resolve().parent.parent / "static" / "favicon.svg"
 
 
 @cache
-def _templates():
+def templates() -> Jinja2Templates:
+    """Return the page templates (the chat page's and the notes')."""
     from fastapi.templating import Jinja2Templates  # jinja2 loads on the first page view
 
     return Jinja2Templates(directory=TEMPLATES)
@@ -26,7 +31,7 @@ def _templates():
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def page(request: Request, settings: SettingsDep) -> HTMLResponse:
     """Return the chat page (upload, ask, answers with citations)."""
-    return _templates().TemplateResponse(
+    return templates().TemplateResponse(
         request,
         "index.html",
         {

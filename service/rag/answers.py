@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from service.notes import note_url
 
 if TYPE_CHECKING:  # the stores import Citation: keep langchain off the start-up path
     from langchain_core.documents import Document
@@ -12,6 +15,7 @@ DONT_KNOW = "I don't know: nothing in the indexed documents answers that questio
 
 History = list[tuple[str, str]]
 Hit = tuple["Document", float]
+Weight = Callable[[str], float]
 
 
 @dataclass(frozen=True)
@@ -21,11 +25,19 @@ class Citation:
     source: str
     page: int | None
     snippet: str
+    section: str | None = None  # the Markdown heading the text is under
+    url: str | None = None  # the library note's page at that section; None for an upload
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Citation:
         """Build a citation from its JSON form (as stored with a history message)."""
-        return cls(source=data["source"], page=data.get("page"), snippet=data.get("snippet", ""))
+        return cls(
+            source=data["source"],
+            page=data.get("page"),
+            snippet=data.get("snippet", ""),
+            section=data.get("section"),  # absent in history stored before sections
+            url=data.get("url"),
+        )
 
 
 @dataclass
@@ -47,8 +59,12 @@ class Answerer(Protocol):
         """Return the question rewritten to stand alone, using earlier turns."""
         ...
 
-    def answer(self, question: str, hits: list[Hit]) -> Answer:
-        """Answer from (chunk, similarity) hits, best first; refuse when none is relevant."""
+    def answer(self, question: str, hits: list[Hit], weight: Weight | None = None) -> Answer:
+        """Answer from (chunk, similarity) hits, best first; refuse when none is relevant.
+
+        `weight` gives a term's weight in the indexed text (its IDF); without it every
+        question term weighs the same.
+        """
         ...
 
 
@@ -59,12 +75,18 @@ def trim(text: str, limit: int = 300) -> str:
 
 
 def citation_for(doc: Document, snippet: str) -> Citation:
-    """Build a citation for a chunk with a trimmed snippet."""
-    page = doc.metadata.get("page")
+    """Build a citation for a chunk with a trimmed snippet, its section and, for a note, a link."""
+    meta = doc.metadata
+    source = str(meta.get("source", "unknown"))
+    page, section = meta.get("page"), meta.get("section")
+    section = section if isinstance(section, str) and section else None
     return Citation(
-        source=str(doc.metadata.get("source", "unknown")),
+        source=source,
         page=page if isinstance(page, int) else None,
         snippet=trim(snippet),
+        section=section,
+        # Only the notes library is served: an upload of the same name must not link to it.
+        url=note_url(source, section) if meta.get("library") is True else None,
     )
 
 

@@ -62,6 +62,18 @@ function el(tag, className, text) {
   return node;
 }
 
+// A citation's file name: a link opening the note at its section in a new tab when the
+// service serves that note (the notes library), plain text for an uploaded document.
+function citationSource(url, text) {
+  if (typeof url !== "string" || !url.startsWith("/notes/")) return el("span", "src", text);
+  const link = el("a", "src", text);
+  link.href = url;
+  link.target = "_blank";
+  link.rel = "noopener";
+  link.title = "Open the note at this section";
+  return link;
+}
+
 function addMessage(role, text, citations) {
   const empty = $("empty");
   if (empty) empty.remove();
@@ -74,7 +86,8 @@ function addMessage(role, text, citations) {
       const item = el("li", "citation");
       const where = c.page ? c.source + ", page " + c.page : c.source;
       item.appendChild(el("span", "num", "[" + (i + 1) + "] "));
-      item.appendChild(el("span", "src", where));
+      item.appendChild(citationSource(c.url, where));
+      if (c.section) item.appendChild(el("span", "sec", " · " + c.section));
       item.appendChild(el("span", "snip", c.snippet));
       list.appendChild(item);
     });

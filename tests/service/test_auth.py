@@ -24,6 +24,8 @@ OPEN = [
     ("GET", "/", {}, 200),
     ("GET", "/static/app.js", {}, 200),
     ("GET", "/favicon.ico", {}, 200),
+    ("GET", "/notes", {}, 200),  # the notes library is public, like the page
+    ("GET", "/notes/roles.md", {}, 200),
     ("GET", "/docs", {}, 200),
     ("GET", "/redoc", {}, 200),
     ("GET", "/docs/oauth2-redirect", {}, 200),
@@ -37,7 +39,14 @@ PROTECTED = [
     ("DELETE", "/sessions/no-such-session", {}, 404),
 ]
 # The service's own routes behind the table's paths (the rest: FastAPI's docs, /static).
-OPEN_ROUTES = {("GET", "/health"), ("GET", "/ready"), ("GET", "/"), ("GET", "/favicon.ico")}
+OPEN_ROUTES = {
+    ("GET", "/health"),
+    ("GET", "/ready"),
+    ("GET", "/"),
+    ("GET", "/favicon.ico"),
+    ("GET", "/notes"),
+    ("GET", "/notes/{name:path}"),
+}
 PROTECTED_ROUTES = {
     ("POST", "/upload"),
     ("POST", "/chat"),

@@ -40,6 +40,8 @@ def test_pdf_citations_carry_the_page(client):
         "source": "net.pdf",
         "page": 2,
         "snippet": body["citations"][0]["snippet"],
+        "section": None,  # a PDF has no headings
+        "url": None,  # an upload is not served
     }
 
 

@@ -85,6 +85,7 @@ def test_notes_follow_ups_then_upload_into_the_same_session(service, page, tmp_p
     page.fill("#question", "What is the task execution role used for?")
     page.press("#question", "Enter")
     expect(page.locator(".msg.assistant .citation .src").first).to_have_text("roles.md")
+    open_cited_note(page, page.locator(".msg.assistant .citation").first)
     page.fill("#question", "and what can it fetch?")  # a follow-up: needs this session's history
     page.click("#send-btn")
     expect(page.locator(".msg.assistant")).to_have_count(2)
@@ -104,6 +105,9 @@ def test_notes_follow_ups_then_upload_into_the_same_session(service, page, tmp_p
     answer = page.locator(".msg.assistant").nth(2)
     expect(answer.locator(".text")).to_contain_text("roll")
     expect(answer.locator(".citation .src").first).to_have_text("guide.md")
+    # An upload is not served: its citation names the file and section, without a link.
+    expect(answer.locator(".citation").first.locator("span.src")).to_have_text("guide.md")
+    expect(answer.locator(".citation").first.locator(".sec")).to_have_text(" · Circuit breaker")
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     page.reload()  # the conversation and the documents come back
@@ -112,9 +116,37 @@ def test_notes_follow_ups_then_upload_into_the_same_session(service, page, tmp_p
     expect(page.locator(".msg.user .text").first).to_have_text(
         "What is the task execution role used for?"
     )
+    # ...with the links of the notes' citations, which history keeps.
+    open_cited_note(page, page.locator(".msg.assistant .citation").first)
     expect(page.locator("#documents li")).to_contain_text("guide.md")
     status, body = service.get("/sessions/library/history")  # the shared id stores nothing
     assert status == 200 and json.loads(body)["messages"] == []
+
+
+def open_cited_note(page, citation) -> None:
+    """Click a citation of roles.md's execution-role section: its note opens at that heading."""
+    from playwright.sync_api import expect
+
+    link = citation.locator("a.src")
+    expect(link).to_have_attribute("href", "/notes/roles.md#execution-role")
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", "noopener")
+    expect(citation.locator(".sec")).to_have_text(" · Execution role")
+    with page.context.expect_page() as opened:
+        link.click()
+    note = opened.value
+    try:
+        note.wait_for_load_state()
+        assert note.url.endswith("/notes/roles.md#execution-role")
+        heading = note.locator("h2#execution-role")
+        expect(heading).to_have_text("Execution role")
+        expect(heading).to_be_in_viewport()
+        assert note.evaluate("document.querySelector(':target').id") == "execution-role"
+        # The stylesheet applies under the page's CSP: a readable column.
+        assert note.eval_on_selector(".note", "e => getComputedStyle(e).maxWidth") == "820px"
+        assert note.evaluate("window.opener") is None  # rel=noopener
+    finally:
+        note.close()
 
 
 def stored_session(page, unlike: tuple[str, ...] = ()) -> str:
