@@ -1,39 +1,39 @@
-"""Build the answerer for an LLM provider name, importing provider packages lazily."""
+"""Build the answerer for an LLM provider name through LangChain's init_chat_model."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from service.rag.errors import ProviderError
 
 if TYPE_CHECKING:
     from service.rag.answers import Answerer
 
-# provider -> (module, chat class, default model, extra name in pyproject.toml)
-PROVIDERS: dict[str, tuple[str, str, str, str]] = {
-    "groq": ("langchain_groq", "ChatGroq", "llama-3.1-8b-instant", "groq"),
-    "google": ("langchain_google_genai", "ChatGoogleGenerativeAI", "gemini-2.5-flash", "google"),
-    "bedrock": (
-        "langchain_aws",
-        "ChatBedrockConverse",
-        "anthropic.claude-3-haiku-20240307-v1:0",
-        "bedrock",
+
+class Provider(NamedTuple):
+    """How one LLM_PROVIDER value maps onto init_chat_model; its extra has the same name."""
+
+    langchain_name: str  # init_chat_model's model_provider
+    package: str  # the integration module init_chat_model imports
+    default_model: str
+
+
+PROVIDERS: dict[str, Provider] = {
+    "groq": Provider("groq", "langchain_groq", "llama-3.1-8b-instant"),
+    "google": Provider("google_genai", "langchain_google_genai", "gemini-2.5-flash"),
+    "bedrock": Provider(
+        "bedrock_converse", "langchain_aws", "anthropic.claude-3-haiku-20240307-v1:0"
     ),
-    "ollama": ("langchain_ollama", "ChatOllama", "llama3.2", "ollama"),
+    "ollama": Provider("ollama", "langchain_ollama", "llama3.2"),
 }
 KNOWN = ("offline", *PROVIDERS)
 
 
-def _chat_kwargs(
-    provider: str,
-    model: str,
-    api_key: str | None,
-    base_url: str | None,
-    region: str | None,
+def chat_kwargs(
+    provider: str, api_key: str | None, base_url: str | None, region: str | None
 ) -> dict[str, Any]:
-    """Map the common settings onto each chat class's own parameter names."""
-    kw: dict[str, Any] = {"model": model, "temperature": 0}
+    """Map the common settings onto the keyword arguments each chat class takes."""
+    kw: dict[str, Any] = {"temperature": 0}
     if provider in ("groq", "google"):
         if not api_key:
             raise ProviderError(f"LLM_PROVIDER={provider} needs an API key")
@@ -45,6 +45,14 @@ def _chat_kwargs(
     if provider == "ollama" and base_url:
         kw["base_url"] = base_url
     return kw
+
+
+def missing_package(provider: str, package: str) -> ProviderError:
+    """Return the error that names the package and the extra that installs it."""
+    return ProviderError(
+        f"LLM_PROVIDER={provider} needs the {package} package: "
+        f"pip install 'ecs-workbook[{provider}]'"
+    )
 
 
 def make_answerer(
@@ -64,18 +72,20 @@ def make_answerer(
         return ExtractiveAnswerer()
     if name not in PROVIDERS:
         raise ProviderError(f"unknown LLM provider {provider!r}; choose one of {', '.join(KNOWN)}")
-    module_name, class_name, default_model, extra = PROVIDERS[name]
+    spec = PROVIDERS[name]
+    kwargs = chat_kwargs(name, api_key, base_url, region)
     try:
-        module = importlib.import_module(module_name)
+        # Here, not at the top: langchain imports the chat-model stack (about a second), which
+        # the offline answerer never needs; the provider extras install it, the image does not.
+        from langchain.chat_models import init_chat_model
     except ImportError as exc:
-        raise ProviderError(
-            f"LLM_PROVIDER={name} needs the {module_name} package: "
-            f"pip install 'ecs-workbook[{extra}]'"
-        ) from exc
-    chat_class = getattr(module, class_name)
-    kwargs = _chat_kwargs(name, model or default_model, api_key, base_url, region)
+        raise missing_package(name, "langchain") from exc
     try:
-        chat_model = chat_class(**kwargs)
+        chat_model = init_chat_model(
+            model or spec.default_model, model_provider=spec.langchain_name, **kwargs
+        )
+    except ImportError as exc:  # init_chat_model imports the integration package by name
+        raise missing_package(name, spec.package) from exc
     except Exception as exc:  # each client validates its settings in its own way
         raise ProviderError(f"cannot create the {name} chat model: {exc}") from exc
     from service.rag.llm import LLMAnswerer

@@ -1,9 +1,8 @@
-"""Test the offline extractive answerer, the LLM answerer (with a fake model) and the factory."""
+"""Test the offline extractive answerer and the LLM answerer (with a fake model)."""
 
 from __future__ import annotations
 
 import re
-import sys
 
 import pytest
 from langchain_core.documents import Document
@@ -12,10 +11,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import Field
 
 from service.rag.answers import DONT_KNOW
-from service.rag.errors import ProviderError, RagError
 from service.rag.extractive import ExtractiveAnswerer
 from service.rag.llm import LLMAnswerer
-from service.rag.providers import make_answerer
 
 OFF_TOPIC = [
     "What is the capital of France?",
@@ -136,66 +133,3 @@ def test_llm_condense_sends_history_and_returns_the_rewrite():
 def test_llm_condense_without_history_does_not_call_the_model():
     model = fake()
     assert LLMAnswerer(model).condense("What is Fargate?", []) == "What is Fargate?"
-
-
-def test_factory_offline_is_the_extractive_answerer():
-    assert isinstance(make_answerer("offline"), ExtractiveAnswerer)
-    assert isinstance(make_answerer(" OFFLINE "), ExtractiveAnswerer)
-
-
-@pytest.mark.parametrize(
-    ("provider", "module", "kwargs"),
-    [
-        ("groq", "langchain_groq", {"api_key": "dummy"}),
-        ("google", "langchain_google_genai", {"api_key": "dummy"}),
-        ("bedrock", "langchain_aws", {"region": "us-east-1"}),
-        ("ollama", "langchain_ollama", {"base_url": "http://127.0.0.1:11434"}),
-    ],
-)
-def test_factory_builds_each_provider_without_network(provider, module, kwargs):
-    pytest.importorskip(module)
-    answerer = make_answerer(provider, model=None, **kwargs)
-    assert isinstance(answerer, LLMAnswerer)
-    assert type(answerer.chat_model).__module__.startswith(module)
-
-
-@pytest.mark.parametrize(
-    ("provider", "module"),
-    [
-        ("groq", "langchain_groq"),
-        ("google", "langchain_google_genai"),
-        ("bedrock", "langchain_aws"),
-        ("ollama", "langchain_ollama"),
-    ],
-)
-def test_factory_names_the_extra_when_the_package_is_missing(monkeypatch, provider, module):
-    monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
-    with pytest.raises(ProviderError, match=rf"pip install 'ecs-workbook\[{provider}\]'") as info:
-        make_answerer(provider, model=None, api_key="k", base_url=None, region=None)
-    assert isinstance(info.value, RagError)
-
-
-def test_factory_rejects_an_unknown_provider():
-    with pytest.raises(ProviderError, match=r"unknown LLM provider 'openai'.*offline, groq"):
-        make_answerer("openai", model=None, api_key=None, base_url=None, region=None)
-
-
-@pytest.mark.parametrize("provider", ["groq", "google"])
-def test_factory_requires_an_api_key_for_hosted_providers(provider):
-    with pytest.raises(ProviderError, match="needs an API key"):
-        make_answerer(provider, model=None, api_key=None, base_url=None, region=None)
-
-
-def test_offline_factory_does_not_import_the_llm_prompt_stack():
-    import subprocess
-
-    code = (
-        "import sys; from service.rag.providers import make_answerer; make_answerer('offline');"
-        "heavy = ('langchain_core.prompts', 'langchain_core.language_models.chat_models',"
-        " 'langchain_core.output_parsers', 'service.rag.llm');"
-        "print(','.join(m for m in heavy if m in sys.modules))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert out.stdout.strip() == ""
