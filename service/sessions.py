@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import random
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,15 @@ from service.errors import ReadOnlySessionError, SessionNotFoundError, StorageEr
 from service.indexcache import IndexCache
 from service.quota import Quota, held_chunks, stored_bytes
 from service.rag.errors import IndexLoadError
-from service.storage import DocumentInfo, DocumentStore, HistoryStore, Manifest, Message
+from service.storage import (
+    DocumentInfo,
+    DocumentStore,
+    HistoryStore,
+    Manifest,
+    ManifestConflict,
+    Message,
+    safe_filename,
+)
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
@@ -30,6 +39,10 @@ LIBRARY_SESSION = "library"
 # Without settings (a store made by hand): limits that never refuse, a 256 MB index cache.
 UNLIMITED = Quota(max_chunks=2**62, max_mb=float("inf"))
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+# A commit whose manifest write loses to another task's tries again on top of the winner's:
+# this many tries in all, pausing a random 0..BACKOFF_S * 2**(n-1) seconds before try n.
+COMMIT_ATTEMPTS = 5
+BACKOFF_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,48 @@ LIBRARY = Session(LIBRARY_SESSION, library=True, builtin=True)
 
 def _new_version() -> str:
     return f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+
+
+class _Attempt:
+    """What one commit carries from try to try: its files, names, and what it has stored."""
+
+    def __init__(
+        self, files: list[tuple[str, bytes]], added: list[DocumentInfo], chunks: list[Document]
+    ) -> None:
+        self.files = list(files)
+        self.added = [replace(info) for info in added]
+        self.chunks = list(chunks)
+        self.stored: set[str] = set()  # files stored under their final names
+        self.refused: set[str] = set()  # names the store said were taken
+        self.pending = ""  # the snapshot version stored and not (yet) committed
+        self.previous: str | None = None  # the generation that commit would make obsolete
+        self.store: FaissStore | None = None  # the index of `pending`
+        self.seen = False  # whether any try found the session's manifest
+
+    def rename(self, held: set[str]) -> None:
+        """Give each file not stored yet whose name is `held` or refused a free name."""
+        taken = held | self.refused | {name for name, _ in self.files}
+        for i, (name, data) in enumerate(self.files):
+            if name in self.stored or (name not in held and name not in self.refused):
+                continue
+            info = next(d for d in self.added if d.name == name)
+            fresh = safe_filename(info.original_name or name, taken)
+            taken.add(fresh)
+            self.files[i] = (fresh, data)
+            info.name = fresh
+            self.chunks = [_relabel(c, name, fresh) for c in self.chunks]
+
+    def forget(self) -> None:
+        """Keep everything stored so far (a manifest may now point at it)."""
+        self.stored.clear()
+        self.pending = ""
+
+
+def _relabel(chunk: Document, old: str, new: str) -> Document:
+    """Return `chunk` with its source renamed from `old` to `new` (itself if another file's)."""
+    if chunk.metadata.get("source") != old:
+        return chunk
+    return type(chunk)(page_content=chunk.page_content, metadata={**chunk.metadata, "source": new})
 
 
 class SessionStore:
@@ -105,7 +160,10 @@ class SessionStore:
         return Session.of(manifest)
 
     def create(self, library: bool = True) -> Session:
-        """Create an empty session; `library` makes it search the notes besides its uploads."""
+        """Create an empty session; `library` makes it search the notes besides its uploads.
+
+        The manifest is written only if none exists (a fresh random id: it never does).
+        """
         manifest = Manifest(session_id=uuid.uuid4().hex, version="", library=library)
         self.documents.write_manifest(manifest)
         log.info("session created", extra={"session_id": manifest.session_id, "library": library})
@@ -119,8 +177,8 @@ class SessionStore:
             self._remove(session.id)
         log.info("session deleted", extra={"session_id": session.id})
 
-    def _remove(self, session_id: str) -> None:
-        self.documents.delete_session(session_id)
+    def _remove(self, session_id: str, expected: str | None = None) -> None:
+        self.documents.delete_session(session_id, expected)
         self.history.delete(session_id)
         self.cache.drop(session_id)
         self._asked.pop(session_id, None)
@@ -150,7 +208,10 @@ class SessionStore:
                 return True  # deleted meanwhile: gone either way
             if not self._idle(manifest):
                 return False  # used meanwhile (an upload committed)
-            self._remove(session_id)
+            try:  # only this version: another task may commit an upload at this moment
+                self._remove(session_id, expected=manifest.token)
+            except ManifestConflict:  # it did (kept), or a DELETE came first (gone)
+                return self.documents.read_manifest(session_id) is None
         log.info("session expired", extra={"session_id": session_id, "idle_ttl_s": self.idle_ttl_s})
         return True
 
@@ -228,83 +289,140 @@ class SessionStore:
 
         `new` says the upload makes the session; otherwise it must exist still (a DELETE or
         the idle sweep may have removed it since the upload began: SessionNotFoundError).
-        The quota is checked here, under the session's lock, against what the session holds
-        now; `before_write` runs just before the first write (the upload's last chance to
-        stop, e.g. when its client has gone).
+        The quota is checked against what the session holds at commit time; `before_write`
+        runs before each try writes anything (the upload's last chance to stop, e.g. when
+        its client has gone).
+
+        Another task may commit to the session at the same moment: the manifest write is
+        conditional on the version read, and when it loses, the commit reads the winner's
+        manifest and builds its snapshot again on top of the winner's (both uploads' files
+        and chunks are kept; a file name the winner took is renamed as `safe_filename`
+        would). After COMMIT_ATTEMPTS lost races it gives up with ManifestConflict (503).
+        Whatever fails, what this commit stored and did not commit is removed again.
         """
-        # `library` applies to a new session only; an existing one keeps what it was made with.
-        with self._lock(session_id):
-            current = self.documents.read_manifest(session_id)
-            if current is None and not new:
-                raise SessionNotFoundError(session_id)
-            held = current.documents if current else []
-            self.quota.check_chunks(None if new else session_id, held_chunks(held), len(chunks))
-            documents = stored_bytes(held) + sum(len(data) for _, data in files)
-            self.quota.check_bytes(None if new else session_id, documents)
-            if current and current.version:
-                store = self._load_index(session_id, current.version)
-            else:
-                store = self._empty_index()
-            store.add_documents(chunks)
-            version = _new_version()
-            now = self.clock()
-            manifest = Manifest(
-                session_id=session_id,
-                version=version,
-                documents=[*(current.documents if current else []), *added],
-                created=current.created if current else now,
-                updated=now,
-                previous=(current.version or None) if current else None,
-                library=current.library if current else library,
-            )
+        attempt = _Attempt(files, added, chunks)
+        try:
+            with self._lock(session_id):  # this process's uploads take turns; other tasks race
+                for n in range(COMMIT_ATTEMPTS):
+                    if n:
+                        log.info(
+                            "commit raced another writer: retrying",
+                            extra={"session_id": session_id, "attempt": n + 1},
+                        )
+                        time.sleep(random.uniform(0, BACKOFF_S * 2 ** (n - 1)))
+                    manifest = self._try_commit(
+                        session_id, attempt, library, new=new, before_write=before_write
+                    )
+                    if manifest is not None:
+                        return manifest
+                raise ManifestConflict(
+                    f"session {session_id!r}: {COMMIT_ATTEMPTS} tries to save this upload each "
+                    "lost to other uploads to the same session; nothing was saved: retry"
+                )
+        except Exception as exc:
+            gone = isinstance(exc, SessionNotFoundError) or (new and not attempt.seen)
+            self._drop_uncommitted(session_id, attempt, gone)
+            raise
 
-            def check(index_bytes: int) -> None:
-                self.quota.check_bytes(None if new else session_id, documents, index_bytes)
-                if before_write is not None:
-                    before_write()
-
-            self._write_snapshot(session_id, version, store, files, check, new=current is None)
-            self.documents.write_manifest(manifest)
-            if current and current.previous:  # keep one older generation for readers mid-load
-                self.documents.delete_index(session_id, current.previous)
-            self.cache.put(session_id, version, store)
-        return manifest
-
-    def _write_snapshot(
+    def _try_commit(
         self,
         session_id: str,
-        version: str,
-        store: FaissStore,
-        files: list[tuple[str, bytes]],
-        check: Callable[[int], None],
+        attempt: _Attempt,
+        library: bool,
+        *,
         new: bool,
-    ) -> None:
-        """Save the index locally, `check` its size, then store it and the files."""
-        written = False
-        try:
-            with tempfile.TemporaryDirectory(prefix="index-") as tmp:
+        before_write: Callable[[], None] | None,
+    ) -> Manifest | None:
+        """Commit on top of the current manifest; None when another writer committed first."""
+        current = self.documents.read_manifest(session_id)
+        if current is None and (attempt.seen or not new):
+            raise SessionNotFoundError(session_id)  # deleted (or expired) meanwhile
+        if attempt.pending:
+            if current is not None and current.version == attempt.pending:
+                # The last write landed although its answer was lost (a retried PUT): done.
+                return self._committed(current, attempt.previous, attempt.store)
+            self.documents.delete_index(session_id, attempt.pending)
+            attempt.pending = ""
+        attempt.seen = attempt.seen or current is not None
+        held = current.documents if current else []
+        owner = None if new else session_id
+        self.quota.check_chunks(owner, held_chunks(held), len(attempt.chunks))
+        documents = stored_bytes(held) + sum(len(data) for _, data in attempt.files)
+        self.quota.check_bytes(owner, documents)
+        attempt.rename({d.name for d in held})
+        if current and current.version:
+            store = self._load_index(session_id, current.version)
+        else:
+            store = self._empty_index()
+        store.add_documents(attempt.chunks)
+        version = _new_version()
+        now = self.clock()
+        manifest = Manifest(
+            session_id=session_id,
+            version=version,
+            documents=[*held, *attempt.added],
+            created=current.created if current else now,
+            updated=now,
+            previous=(current.version or None) if current else None,
+            # `library` applies to a new session only; an existing one keeps its own.
+            library=current.library if current else library,
+        )
+        with tempfile.TemporaryDirectory(prefix="index-") as tmp:
+            try:
                 store.save(Path(tmp))
-                check(sum(p.stat().st_size for p in Path(tmp).iterdir() if p.is_file()))
-                written = True
-                self.documents.put_index(session_id, version, Path(tmp))
-            for name, data in files:
-                self.documents.put_document(session_id, name, data)
-        except (OSError, StorageError) as exc:
-            if written:
-                self._drop_uncommitted(session_id, version, new)
-            if isinstance(exc, StorageError):
-                raise
-            raise storage_failure(exc, "save the new index") from exc
-
-    def _drop_uncommitted(self, session_id: str, version: str, new: bool) -> None:
-        """Remove what a failed commit wrote (frees space on a full disk)."""
+                index_bytes = sum(p.stat().st_size for p in Path(tmp).iterdir() if p.is_file())
+            except OSError as exc:
+                raise storage_failure(exc, "save the new index") from exc
+            self.quota.check_bytes(owner, documents, index_bytes)
+            if before_write is not None:
+                before_write()
+            if not self._store_files(session_id, attempt):
+                return None  # a name was taken meanwhile: rename, rebuild
+            attempt.pending, attempt.store = version, store
+            attempt.previous = current.previous if current else None
+            self.documents.put_index(session_id, version, Path(tmp))
         try:
-            if new:  # nothing else is there: the files stored so far go too
-                self.documents.delete_session(session_id)
-            else:
-                self.documents.delete_index(session_id, version)
+            self.documents.write_manifest(manifest, current.token if current else None)
+        except ManifestConflict:
+            return None
         except StorageError:
-            log.warning("cannot drop an uncommitted snapshot", extra={"version": version})
+            # Whether it landed is unknown (a lost answer): keep what it may point at.
+            attempt.forget()
+            raise
+        return self._committed(manifest, attempt.previous, store)
+
+    def _store_files(self, session_id: str, attempt: _Attempt) -> bool:
+        """Store the files not stored yet; False if a name was taken (remembered in `attempt`)."""
+        for name, data in attempt.files:
+            if name in attempt.stored:
+                continue
+            if not self.documents.put_document(session_id, name, data):
+                attempt.refused.add(name)
+                return False
+            attempt.stored.add(name)
+        return True
+
+    def _committed(self, manifest: Manifest, previous: str | None, store: FaissStore) -> Manifest:
+        """Tidy up after `manifest` was committed; return it."""
+        if previous:  # keep one older generation for readers mid-load
+            self.documents.delete_index(manifest.session_id, previous)
+        self.cache.put(manifest.session_id, manifest.version, store)
+        return manifest
+
+    def _drop_uncommitted(self, session_id: str, attempt: _Attempt, gone: bool) -> None:
+        """Remove what a failed commit stored (frees space on a full disk)."""
+        if not (attempt.stored or attempt.pending):
+            return
+        try:
+            if gone:  # nothing else is there (new, or deleted meanwhile): everything goes
+                self.documents.delete_session(session_id)
+                return
+            if attempt.pending:
+                self.documents.delete_index(session_id, attempt.pending)
+            for name in attempt.stored:
+                self.documents.delete_document(session_id, name)
+        except StorageError:
+            log.warning("cannot drop an uncommitted snapshot", extra={"session_id": session_id})
 
     def _load_index(self, session_id: str, version: str) -> FaissStore:
         # FAISS and numpy load with the first index, never on the start-up path.

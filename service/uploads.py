@@ -3,7 +3,8 @@
 Every limit is checked as early as what it counts is known, and a refusal writes nothing:
 the file count and sizes on receipt; types, emptiness and the session's quota before any
 parsing; text, pages and chunks while each file is read and split (a PDF in the sandbox);
-the session's chunks and bytes again when committing, under the session's lock.
+the session's chunks and bytes again when committing, against the manifest the commit
+builds on (another task may commit to the session meanwhile: see SessionStore.commit).
 """
 
 from __future__ import annotations
@@ -134,7 +135,9 @@ class Uploads:
             "documents indexed",
             extra={"session_id": manifest.session_id, "files": len(added), "chunks": len(chunks)},
         )
-        return UploadResult(manifest.session_id, len(chunks), added, manifest.library)
+        # The documents as committed: a name another upload took meanwhile was renamed.
+        final = manifest.documents[len(manifest.documents) - len(added) :]
+        return UploadResult(manifest.session_id, len(chunks), final, manifest.library)
 
     def _precheck(
         self, named: list[tuple[str, Upload]], session_id: str | None, stored: int

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from service.errors import StorageError
 from service.rag.answers import Citation
 
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -65,10 +66,15 @@ class Manifest:
     previous: str | None = None
     # Whether the session also searches the built-in notes library (older manifests: False).
     library: bool = False
+    # Which stored version of the manifest this is (S3 ETag, local content hash), set by
+    # `read_manifest` and never stored: a conditional write names it to replace just that one.
+    token: str = field(default="", compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return asdict(self)
+        """Return a JSON-ready dict (without the read-time `token`)."""
+        data = asdict(self)
+        del data["token"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
@@ -83,6 +89,10 @@ class Manifest:
             previous=data.get("previous"),
             library=bool(data.get("library", False)),
         )
+
+
+class ManifestConflict(StorageError):
+    """Signal a conditional manifest write that lost: the manifest changed since it was read."""
 
 
 class HistoryStore(Protocol):
@@ -105,16 +115,28 @@ class HistoryStore(Protocol):
 
 
 class DocumentStore(Protocol):
-    """Uploaded files, index snapshots and the manifest that says which snapshot is current."""
+    """Uploaded files, index snapshots and the manifest that says which snapshot is current.
+
+    Several tasks (or processes on one DATA_DIR) may write one session at once, so the
+    manifest is written compare-and-swap: `write_manifest` replaces only the version whose
+    `token` it is given, and an uploaded file is stored only under a name nobody holds yet.
+    """
 
     def read_manifest(self, session_id: str) -> Manifest | None:
-        """Return the session's manifest, or None when the session does not exist."""
+        """Return the session's manifest with its `token`, or None when there is none."""
 
-    def write_manifest(self, manifest: Manifest) -> None:
-        """Commit a manifest (the last write of an upload)."""
+    def write_manifest(self, manifest: Manifest, expected: str | None = None) -> None:
+        """Commit a manifest if the stored one is still `expected` (None: if there is none).
 
-    def put_document(self, session_id: str, name: str, data: bytes) -> None:
-        """Store an uploaded file under its safe name."""
+        Raise ManifestConflict when it is not (another writer got there first, or the
+        session was deleted): nothing is written then.
+        """
+
+    def put_document(self, session_id: str, name: str, data: bytes) -> bool:
+        """Store an uploaded file under its safe name; False (nothing written) if it is taken."""
+
+    def delete_document(self, session_id: str, name: str) -> None:
+        """Remove a stored file (one an upload stored and then could not commit)."""
 
     def put_index(self, session_id: str, version: str, source: Path) -> None:
         """Store the index files in `source` as snapshot `version`."""
@@ -125,8 +147,12 @@ class DocumentStore(Protocol):
     def delete_index(self, session_id: str, version: str) -> None:
         """Remove an old snapshot."""
 
-    def delete_session(self, session_id: str) -> None:
-        """Remove everything stored for a session."""
+    def delete_session(self, session_id: str, expected: str | None = None) -> None:
+        """Remove everything stored for a session; with `expected`, only if unchanged.
+
+        With `expected` (a manifest `token`), raise ManifestConflict and remove nothing when
+        the manifest is no longer that version (an upload committed meanwhile, or it is gone).
+        """
 
     def session_ids(self) -> list[str]:
         """Return the id of every session with something stored (for the idle sweep)."""

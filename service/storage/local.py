@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from service.errors import StorageError, storage_failure
 from service.fileio import write_atomic
-from service.storage.base import Manifest, Message
+from service.storage.base import Manifest, ManifestConflict, Message
 
 try:  # POSIX file locks keep two processes sharing one DATA_DIR from losing appends.
     import fcntl
@@ -32,6 +33,11 @@ def _file_lock(path: Path) -> Iterator[None]:
         finally:
             if fcntl is not None:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _token(raw: bytes) -> str:
+    """Return the version token of a manifest's bytes."""
+    return hashlib.sha256(raw).hexdigest()
 
 
 def _check_dir(root: Path) -> None:
@@ -94,38 +100,89 @@ class LocalHistoryStore:
 
 
 class LocalDocumentStore:
-    """Uploads, index snapshots and manifests under DATA_DIR/sessions/<id>/."""
+    """Uploads, index snapshots and manifests under DATA_DIR/sessions/<id>/.
+
+    A manifest's token is the SHA-256 of its bytes (every commit writes a new snapshot
+    version into it, so no two commits write the same bytes). A conditional write compares
+    it and replaces the file under an OS lock on DATA_DIR/.sessions.lock, so threads and
+    processes sharing one DATA_DIR never lose each other's commits.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root) / "sessions"
+        # Outside sessions/: a session's folder holds only what the session stores.
+        self._lock_path = Path(root) / ".sessions.lock"
 
     def _dir(self, session_id: str) -> Path:
         return self.root / session_id
 
-    def read_manifest(self, session_id: str) -> Manifest | None:
-        """Return the session's manifest, or None when the session does not exist."""
+    def _manifest(self, session_id: str) -> Path:
+        return self._dir(session_id) / "manifest.json"
+
+    def _read_bytes(self, session_id: str) -> bytes | None:
         try:
-            data = json.loads((self._dir(session_id) / "manifest.json").read_text("utf-8"))
+            return self._manifest(session_id).read_bytes()
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError) as exc:
-            raise StorageError(f"manifest of session {session_id!r} is unreadable") from exc
-        return Manifest.from_dict(data)
-
-    def write_manifest(self, manifest: Manifest) -> None:
-        """Commit a manifest (the last write of an upload)."""
-        path = self._dir(manifest.session_id) / "manifest.json"
-        try:
-            write_atomic(path, json.dumps(manifest.to_dict(), indent=1).encode())
         except OSError as exc:
-            raise storage_failure(exc, f"save session {manifest.session_id!r}") from exc
+            raise StorageError(f"manifest of session {session_id!r} is unreadable") from exc
 
-    def put_document(self, session_id: str, name: str, data: bytes) -> None:
-        """Store an uploaded file under its safe name."""
+    def read_manifest(self, session_id: str) -> Manifest | None:
+        """Return the session's manifest (token: its bytes' hash), or None when there is none."""
+        raw = self._read_bytes(session_id)
+        if raw is None:
+            return None
         try:
-            write_atomic(self._dir(session_id) / "documents" / name, data)
+            manifest = Manifest.from_dict(json.loads(raw))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StorageError(f"manifest of session {session_id!r} is unreadable") from exc
+        manifest.token = _token(raw)
+        return manifest
+
+    def _check_unchanged(self, session_id: str, expected: str | None) -> None:
+        """Raise ManifestConflict unless the stored manifest is `expected` (None: absent)."""
+        raw = self._read_bytes(session_id)
+        if (None if raw is None else _token(raw)) == expected:
+            return
+        if raw is None:
+            raise ManifestConflict(f"session {session_id!r}: the manifest was removed meanwhile")
+        if expected is None:
+            raise ManifestConflict(f"session {session_id!r}: a manifest exists already")
+        raise ManifestConflict(f"session {session_id!r}: the manifest changed since it was read")
+
+    def write_manifest(self, manifest: Manifest, expected: str | None = None) -> None:
+        """Commit a manifest if the stored one is still `expected` (None: if there is none)."""
+        session_id = manifest.session_id
+        body = json.dumps(manifest.to_dict(), indent=1).encode()
+        try:
+            with _file_lock(self._lock_path):
+                self._check_unchanged(session_id, expected)
+                write_atomic(self._manifest(session_id), body)
+        except OSError as exc:
+            raise storage_failure(exc, f"save session {session_id!r}") from exc
+
+    def put_document(self, session_id: str, name: str, data: bytes) -> bool:
+        """Store an uploaded file under its safe name, whole; False if the name is taken."""
+        path = self._dir(session_id) / "documents" / name
+        tmp = path.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.link(tmp, path)  # atomic, and fails (unlike a rename) when the name exists
+        except FileExistsError:
+            return False
         except OSError as exc:
             raise storage_failure(exc, f"store {name}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+        return True
+
+    def delete_document(self, session_id: str, name: str) -> None:
+        """Remove a stored file."""
+        (self._dir(session_id) / "documents" / name).unlink(missing_ok=True)
 
     def put_index(self, session_id: str, version: str, source: Path) -> None:
         """Copy the index files in `source` into place as snapshot `version`, atomically."""
@@ -153,9 +210,18 @@ class LocalDocumentStore:
         """Remove an old snapshot."""
         shutil.rmtree(self._dir(session_id) / "index" / version, ignore_errors=True)
 
-    def delete_session(self, session_id: str) -> None:
-        """Remove everything stored for a session (manifest first, so it vanishes at once)."""
-        (self._dir(session_id) / "manifest.json").unlink(missing_ok=True)
+    def delete_session(self, session_id: str, expected: str | None = None) -> None:
+        """Remove everything stored for a session (manifest first, so it vanishes at once).
+
+        With `expected`, only while the manifest is still that version (ManifestConflict).
+        """
+        try:
+            with _file_lock(self._lock_path):  # no conditional write lands in between
+                if expected is not None:
+                    self._check_unchanged(session_id, expected)
+                self._manifest(session_id).unlink(missing_ok=True)
+        except OSError as exc:
+            raise storage_failure(exc, f"delete session {session_id!r}") from exc
         shutil.rmtree(self._dir(session_id), ignore_errors=True)
 
     def session_ids(self) -> list[str]:

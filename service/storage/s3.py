@@ -13,12 +13,20 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from service.errors import StorageError, storage_failure
-from service.storage.base import Manifest
+from service.storage.base import Manifest, ManifestConflict
 
 T = TypeVar("T")
 # Index snapshots kept on local disk. Each is loaded into memory whole, so the copy only
 # saves a download; without a bound, a long-lived task would fill its ephemeral storage.
 CACHED_SNAPSHOTS = 64
+# What S3 answers a conditional request that lost: 412 (If-Match / If-None-Match not met),
+# 409 (another conditional write to the key was in flight) or 404 (If-Match, key deleted).
+LOST = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404", "412"})
+
+
+def _lost(exc: ClientError) -> bool:
+    """Say whether a conditional request failed because its condition no longer holds."""
+    return exc.response.get("Error", {}).get("Code") in LOST
 
 
 class S3DocumentStore:
@@ -43,34 +51,64 @@ class S3DocumentStore:
         return f"sessions/{session_id}/"
 
     def read_manifest(self, session_id: str) -> Manifest | None:
-        """Return the session's manifest, or None when the session does not exist."""
+        """Return the session's manifest (token: its ETag), or None when there is none."""
         key = self._prefix(session_id) + "manifest.json"
         try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            got = self.s3.get_object(Bucket=self.bucket, Key=key)
+            body = got["Body"].read()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return None
             raise StorageError(f"S3 bucket {self.bucket!r}: cannot read {key}: {exc}") from exc
         except BotoCoreError as exc:
             raise StorageError(f"S3 bucket {self.bucket!r}: cannot read {key}: {exc}") from exc
-        return Manifest.from_dict(json.loads(body))
+        manifest = Manifest.from_dict(json.loads(body))
+        manifest.token = got["ETag"]
+        return manifest
 
-    def write_manifest(self, manifest: Manifest) -> None:
-        """Commit a manifest (one PUT: S3 makes it visible whole or not at all)."""
+    def write_manifest(self, manifest: Manifest, expected: str | None = None) -> None:
+        """Commit a manifest if the stored one is still `expected` (None: if there is none).
+
+        One conditional PUT (If-Match: the ETag read, or If-None-Match: *): S3 makes it
+        visible whole or not at all, and refuses it when another writer got there first.
+        """
         key = self._prefix(manifest.session_id) + "manifest.json"
-        body = json.dumps(manifest.to_dict()).encode()
-        self._call(
-            "write the manifest",
-            self.s3.put_object,
-            Key=key,
-            Body=body,
-            ContentType="application/json",
-        )
+        condition = {"IfNoneMatch": "*"} if expected is None else {"IfMatch": expected}
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=json.dumps(manifest.to_dict()).encode(),
+                ContentType="application/json",
+                **condition,
+            )
+        except ClientError as exc:
+            if _lost(exc):
+                raise ManifestConflict(
+                    f"session {manifest.session_id!r}: the manifest changed since it was read "
+                    f"({exc.response['Error'].get('Code')})"
+                ) from exc
+            raise StorageError(f"S3 bucket {self.bucket!r}: cannot write {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"S3 bucket {self.bucket!r}: cannot write {key}: {exc}") from exc
 
-    def put_document(self, session_id: str, name: str, data: bytes) -> None:
-        """Store an uploaded file under its safe name."""
+    def put_document(self, session_id: str, name: str, data: bytes) -> bool:
+        """Store an uploaded file under its safe name (If-None-Match: *); False if taken."""
         key = self._prefix(session_id) + f"documents/{name}"
-        self._call(f"store {name}", self.s3.put_object, Key=key, Body=data)
+        try:
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, IfNoneMatch="*")
+        except ClientError as exc:
+            if _lost(exc):
+                return False
+            raise StorageError(f"S3 bucket {self.bucket!r}: cannot store {name}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"S3 bucket {self.bucket!r}: cannot store {name}: {exc}") from exc
+        return True
+
+    def delete_document(self, session_id: str, name: str) -> None:
+        """Remove a stored file."""
+        key = self._prefix(session_id) + f"documents/{name}"
+        self._call(f"delete {name}", self.s3.delete_object, Key=key)
 
     def put_index(self, session_id: str, version: str, source: Path) -> None:
         """Upload the index files in `source` as snapshot `version`."""
@@ -146,10 +184,24 @@ class S3DocumentStore:
         self._delete_prefix(self._prefix(session_id) + f"index/{version}/")
         shutil.rmtree(self.cache_dir / session_id / version, ignore_errors=True)
 
-    def delete_session(self, session_id: str) -> None:
-        """Remove everything stored for a session (manifest first, so it vanishes at once)."""
+    def delete_session(self, session_id: str, expected: str | None = None) -> None:
+        """Remove everything stored for a session (manifest first, so it vanishes at once).
+
+        With `expected`, the manifest's DELETE carries If-Match: it is refused, and nothing
+        removed (ManifestConflict), when an upload committed meanwhile.
+        """
         key = self._prefix(session_id) + "manifest.json"
-        self._call("delete the manifest", self.s3.delete_object, Key=key)
+        condition = {} if expected is None else {"IfMatch": expected}
+        try:
+            self.s3.delete_object(Bucket=self.bucket, Key=key, **condition)
+        except ClientError as exc:
+            if expected is not None and _lost(exc):
+                raise ManifestConflict(
+                    f"session {session_id!r}: the manifest changed since it was read"
+                ) from exc
+            raise StorageError(f"S3 bucket {self.bucket!r}: cannot delete {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"S3 bucket {self.bucket!r}: cannot delete {key}: {exc}") from exc
         self._delete_prefix(self._prefix(session_id))
         shutil.rmtree(self.cache_dir / session_id, ignore_errors=True)
 

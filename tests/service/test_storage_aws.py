@@ -1,4 +1,4 @@
-"""S3 + DynamoDB: two service instances share uploads, index snapshots and history."""
+"""S3 + DynamoDB: two service instances share uploads, snapshots and history; conditional puts."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from service.errors import StorageError
+from service.storage.base import Manifest, ManifestConflict
 from service.storage.dynamodb import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, create_table
 from tests.service.builders import GUIDE_MD
 from tests.service.conftest import started, upload
@@ -151,3 +153,64 @@ def test_the_local_snapshot_cache_is_bounded_and_refills_from_s3(ctx, tmp_path):
     again = store.fetch_index("a", "v1")  # evicted: downloaded again from S3
     assert (again / "index.faiss").read_bytes() == b"vectors"
     assert len(list((tmp_path / "cache").glob("*/v1"))) == 2
+
+
+@pytest.fixture
+def s3_store(ctx, tmp_path):
+    """Return an S3 document store on an empty bucket of the emulated account."""
+    from service.storage.s3 import S3DocumentStore
+
+    ctx.client("s3").create_bucket(Bucket=BUCKET)
+    return S3DocumentStore(ctx.client("s3"), BUCKET, tmp_path / "cache")
+
+
+def test_a_manifest_put_is_conditional_on_the_etag_read(s3_store, ctx):
+    s3_store.write_manifest(Manifest("s1", "v1"))  # If-None-Match: *
+    with pytest.raises(ManifestConflict, match="PreconditionFailed"):
+        s3_store.write_manifest(Manifest("s1", "other"))
+    first = s3_store.read_manifest("s1")
+    head = ctx.client("s3").head_object(Bucket=BUCKET, Key="sessions/s1/manifest.json")
+    assert first.token == head["ETag"]
+    s3_store.write_manifest(Manifest("s1", "v2"), first.token)  # If-Match: the ETag read
+    second = s3_store.read_manifest("s1")
+    with pytest.raises(ManifestConflict, match="PreconditionFailed"):
+        s3_store.write_manifest(Manifest("s1", "v3"), first.token)
+    assert s3_store.read_manifest("s1").version == "v2"
+    s3_store.delete_session("s1")
+    with pytest.raises(ManifestConflict, match="NoSuchKey"):
+        s3_store.write_manifest(Manifest("s1", "v3"), second.token)
+    assert s3_store.read_manifest("s1") is None  # a deleted session is not brought back
+
+
+def test_a_conditional_delete_spares_a_manifest_changed_meanwhile(s3_store, ctx):
+    s3_store.write_manifest(Manifest("s1", "v1"))
+    stale = s3_store.read_manifest("s1").token
+    s3_store.write_manifest(Manifest("s1", "v2"), stale)
+    with pytest.raises(ManifestConflict):
+        s3_store.delete_session("s1", stale)
+    assert s3_store.read_manifest("s1").version == "v2"
+    s3_store.delete_session("s1", s3_store.read_manifest("s1").token)
+    assert ctx.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="sessions/s1/")["KeyCount"] == 0
+
+
+def test_a_document_name_is_stored_once(s3_store, ctx):
+    assert s3_store.put_document("s1", "a.md", b"first") is True
+    assert s3_store.put_document("s1", "a.md", b"second") is False  # If-None-Match: *
+    got = ctx.client("s3").get_object(Bucket=BUCKET, Key="sessions/s1/documents/a.md")
+    assert got["Body"].read() == b"first"
+    s3_store.delete_document("s1", "a.md")
+    assert s3_store.put_document("s1", "a.md", b"second") is True
+
+
+def test_other_s3_failures_are_a_storage_error_naming_the_bucket(ctx, tmp_path):
+    from service.storage.s3 import S3DocumentStore
+
+    store = S3DocumentStore(ctx.client("s3"), "no-such-bucket", tmp_path / "cache")
+    for write in (
+        lambda: store.write_manifest(Manifest("s1", "v1")),
+        lambda: store.put_document("s1", "a.md", b"x"),
+        lambda: store.delete_session("s1", '"etag"'),
+    ):
+        with pytest.raises(StorageError, match="no-such-bucket") as caught:
+            write()
+        assert not isinstance(caught.value, ManifestConflict)
