@@ -33,7 +33,9 @@ from bench.figures import BenchError, Figure
 from bench.retrieval import rank_of, summarize
 from service.app import create_app
 from service.config import Settings
+from service.rag import spelling
 from service.rag.answers import Hit
+from service.rag.chain import RagChain
 from service.rag.ingest import load_directory, split_documents
 from service.sessions import LIBRARY_SESSION
 
@@ -194,6 +196,7 @@ def measure(heldout: Heldout, notes: Path) -> tuple[dict[str, Reply], dict[str, 
             if not runtime.wait_loaded(LOAD_WAIT_S):
                 raise BenchError(f"the service did not load within {LOAD_WAIT_S:.0f} s")
             store = runtime.library.store()
+            chain = RagChain()
             replies, ranks = {}, {}
             for _, item in heldout.entries():
                 body = {"session_id": LIBRARY_SESSION, "message": item.question}
@@ -203,8 +206,10 @@ def measure(heldout: Heldout, notes: Path) -> tuple[dict[str, Reply], dict[str, 
                 got = resp.json()
                 replies[item.id] = Reply(got["answer"], got["grounded"])
                 if isinstance(item, Question):
-                    # The ranking /chat retrieves from (one store: its similarity search).
-                    hits = store.similarity_search_with_score(item.question, k=DEPTH)
+                    # The ranking /chat retrieves from: the spelling-corrected question,
+                    # hybrid retrieval (embeddings and BM25 fused), deeper than /chat's k.
+                    question = spelling.correct(item.question, [store.speller()])
+                    hits = chain.retrieve([store], question, k=DEPTH)
                     ranks[item.id] = first_rank(hits, item.places)
     return replies, ranks
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from service.rag.answers import Answer, Answerer, History, Hit
+from langchain_core.documents import Document
+
+from service.rag.answers import Answer, Answerer, History, Hit, refusal
 from service.rag.errors import RagError
 from service.rag.extractive import ExtractiveAnswerer
 from service.rag.history import check_history
+from service.rag.lexical import term_weights
+from service.rag.spelling import correct, unknown_names
 from service.rag.vectorstore import FaissStore
 
 
@@ -27,14 +31,18 @@ class RagChain:
     def retrieve(
         self, stores: Sequence[FaissStore], question: str, k: int | None = None
     ) -> list[Hit]:
-        """Return the k best (chunk, similarity) hits across all stores, best first."""
+        """Return the k best (chunk, similarity) hits across all stores, best first.
+
+        Each store ranks by reciprocal rank fusion of embedding similarity and BM25; the
+        stores' fused scores are on one scale (ranks), so their hits merge by it.
+        """
         k = k or self.k
-        hits: list[Hit] = []
+        ranked: list[tuple[Document, float, float]] = []
         for store in stores:
             if len(store):
-                hits.extend(store.similarity_search_with_score(question, k))
-        hits.sort(key=lambda hit: -hit[1])
-        return hits[:k]
+                ranked.extend(store.hybrid_search_with_score(question, k))
+        ranked.sort(key=lambda r: (-r[2], -r[1]))
+        return [(doc, similarity) for doc, similarity, _ in ranked[:k]]
 
     def ask(
         self, stores: Sequence[FaissStore], question: str, history: History | None = None
@@ -45,4 +53,9 @@ class RagChain:
         history = list(history or [])
         check_history(history)
         standalone = self.answerer.condense(question, history)
-        return self.answerer.answer(standalone, self.retrieve(stores, standalone))
+        spellers = [store.speller() for store in stores if len(store)]
+        standalone = correct(standalone, spellers)
+        if unknown_names(standalone, spellers):
+            return refusal(standalone)  # it names something no document mentions
+        weight = term_weights([store.lexical() for store in stores if len(store)])
+        return self.answerer.answer(standalone, self.retrieve(stores, standalone), weight)

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
 from langchain_core.documents import Document
 
-from service.rag.analysis import terms, topic_terms
-from service.rag.answers import Answer, Citation, History, Hit, citation_for, refusal, trim
+from service.rag.analysis import topic_terms
+from service.rag.answers import (
+    Answer,
+    Citation,
+    History,
+    Hit,
+    Weight,
+    citation_for,
+    refusal,
+    trim,
+)
 from service.rag.embeddings import HashingEmbeddings
 from service.rag.history import rewrite_offline
-from service.rag.relevance import MIN_SCORE, relevant_hits, shares_enough
+from service.rag.intent import fit, intent_of
+from service.rag.relevance import MIN_SCORE, relevant_hits, shares_enough, weighted_share
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(\[*])")
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s*)")
@@ -39,6 +50,11 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+def _equal(term: str) -> float:
+    """Weigh every term the same (no term weights given)."""
+    return 1.0
+
+
 @lru_cache(maxsize=4096)
 def _candidates(text: str) -> tuple[str, ...]:
     """Return a chunk's sentences, cached: the same chunks are retrieved again and again."""
@@ -49,8 +65,11 @@ class ExtractiveAnswerer:
     """Answer with the retrieved sentences that best match the question, cited; never invent."""
 
     # A sentence's score mixes how many of the question's terms it holds, how similar it is
-    # as a whole, and how well its chunk was retrieved (relative to the best chunk).
-    weights = (0.35, 0.25, 0.4)
+    # as a whole, how well its chunk was retrieved (relative to the best chunk) and whether it
+    # gives the figure a "how long / how much" question asks for (service/rag/intent.py).
+    weights = (0.6, 0.25, 0.4, 0.3)
+    # Sentences after the best one must score at least this share of its score.
+    keep_ratio = 0.6
 
     def __init__(
         self,
@@ -75,30 +94,31 @@ class ExtractiveAnswerer:
         """Rewrite a follow-up deterministically (key words of the previous question)."""
         return rewrite_offline(question, history)
 
-    def answer(self, question: str, hits: list[Hit]) -> Answer:
+    def answer(self, question: str, hits: list[Hit], weight: Weight | None = None) -> Answer:
         """Return the best-matching sentences of relevant hits, or say it does not know."""
-        hits = relevant_hits(question, hits, self.min_score)
+        hits = relevant_hits(question, hits, self.min_score, weight)
         if not hits:
             return refusal(question)
         wanted = topic_terms(question)
+        asked = intent_of(question)
         q_vec = self._embeddings.vector(question)
         scored: list[tuple[float, int, str, Document]] = []
         supported = False  # does any one sentence hold enough of the question's terms?
-        w_overlap, w_similarity, w_retrieval = self.weights
+        w_overlap, w_similarity, w_retrieval, w_fit = self.weights
         top = max(score for _, score in hits)
         for rank, (doc, score) in enumerate(hits):
             headings = doc.metadata.get("headings")
             for n, sentence in enumerate(_candidates(doc.page_content)):
                 if n == 0 and (sentence == headings or sentence[0].islower()):
                     continue  # the splitter's heading prefix, or a fragment cut by overlap
-                overlap = len(wanted & set(terms(sentence))) / len(wanted)
+                overlap = weighted_share(wanted, sentence, weight or _equal)
                 if not overlap:
                     continue
-                supported = supported or shares_enough(wanted, sentence)
+                supported = supported or shares_enough(wanted, sentence, weight)
                 idx, values = self._sparse(sentence)
                 similarity = float(np.dot(q_vec[idx], values))
                 total = w_overlap * overlap + w_similarity * similarity
-                total += w_retrieval * score / top
+                total += w_retrieval * score / top + w_fit * fit(asked, sentence)
                 scored.append((total, rank, sentence, doc))
         if not supported:
             # Chunk-level matches spread over unrelated sentences ("United States" meeting
@@ -108,7 +128,7 @@ class ExtractiveAnswerer:
         best = scored[0][0]
         picked: list[tuple[str, Document]] = []
         for total, _, sentence, doc in scored:
-            if total < 0.6 * best or len(picked) == self.max_sentences:
+            if total < self.keep_ratio * best or len(picked) == self.max_sentences:
                 break
             if all(sentence != s for s, _ in picked):
                 picked.append((sentence, doc))
@@ -129,8 +149,7 @@ class ExtractiveAnswerer:
             snippets.setdefault(n, []).append(sentence)
             parts.append(f"{sentence} [{n + 1}]")
         citations = [
-            Citation(c.source, c.page, trim(" … ".join(snippets[n])))
-            for n, c in enumerate(citations)
+            replace(c, snippet=trim(" … ".join(snippets[n]))) for n, c in enumerate(citations)
         ]
         return Answer(
             text=" ".join(parts),

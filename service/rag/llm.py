@@ -6,7 +6,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
-from service.rag.answers import DONT_KNOW, Answer, History, Hit, citation_for, refusal
+from service.rag.answers import DONT_KNOW, Answer, History, Hit, Weight, citation_for, refusal
 from service.rag.history import CONDENSE_SYSTEM, check_history
 from service.rag.relevance import MIN_SCORE, relevant_hits
 
@@ -57,9 +57,9 @@ class LLMAnswerer:
         rewritten = self._condense_chain.invoke({"history": messages, "question": question})
         return rewritten.strip() or question
 
-    def answer(self, question: str, hits: list[Hit]) -> Answer:
+    def answer(self, question: str, hits: list[Hit], weight: Weight | None = None) -> Answer:
         """Answer from relevant hits only; without any, refuse without calling the model."""
-        hits = relevant_hits(question, hits, self.min_score)
+        hits = relevant_hits(question, hits, self.min_score, weight)
         if not hits:
             return refusal(question)
         text = self._answer_chain.invoke(

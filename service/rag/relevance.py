@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.rag.analysis import terms, topic_terms
-from service.rag.answers import Hit
+from service.rag.answers import Hit, Weight
 
 # A chunk counts as relevant when its similarity reaches MIN_SCORE and it shares enough
 # topic terms with the question: at least MIN_SHARED of them, or MIN_SHARED_FRACTION of a
@@ -14,22 +14,45 @@ from service.rag.answers import Hit
 MIN_SCORE = 0.08
 MIN_SHARED = 2
 MIN_SHARED_FRACTION = 0.6
+# With term weights (the indexed text's IDF, service/rag/lexical.py), shared terms count by
+# weight instead: a text holding this share of the question's weight is relevant however
+# few terms that is ("CannotPullContainerError" alone outweighs "usually lies behind"),
+# and two common words shared by chance are not. Set on bench/tuning, never bench/heldout.
+MIN_WEIGHTED_SHARE = 0.45
 
 
-def shares_enough(wanted: set[str], text: str) -> bool:
-    """Tell whether text holds enough of the wanted terms (MIN_SHARED, or a large fraction)."""
+def weighted_share(wanted: set[str], text: str, weight: Weight) -> float:
+    """Return the share of the wanted terms' total weight that text holds (0 to 1)."""
+    total = sum(weight(t) for t in wanted)
+    if not total:
+        return 0.0
+    return sum(weight(t) for t in wanted & set(terms(text))) / total
+
+
+def shares_enough(wanted: set[str], text: str, weight: Weight | None = None) -> bool:
+    """Tell whether text holds enough of the wanted terms (by weight, when weights are given)."""
     if not wanted:
         return False
     shared = len(wanted & set(terms(text)))
-    return shared >= MIN_SHARED or shared / len(wanted) >= MIN_SHARED_FRACTION
+    if shared >= MIN_SHARED or shared / len(wanted) >= MIN_SHARED_FRACTION:
+        return True
+    return weight is not None and weighted_share(wanted, text, weight) >= MIN_WEIGHTED_SHARE
 
 
-def is_relevant(wanted: set[str], text: str, score: float, min_score: float = MIN_SCORE) -> bool:
+def is_relevant(
+    wanted: set[str],
+    text: str,
+    score: float,
+    min_score: float = MIN_SCORE,
+    weight: Weight | None = None,
+) -> bool:
     """Tell whether a chunk with this similarity shares enough of the wanted terms."""
-    return score >= min_score and shares_enough(wanted, text)
+    return score >= min_score and shares_enough(wanted, text, weight)
 
 
-def relevant_hits(question: str, hits: list[Hit], min_score: float = MIN_SCORE) -> list[Hit]:
+def relevant_hits(
+    question: str, hits: list[Hit], min_score: float = MIN_SCORE, weight: Weight | None = None
+) -> list[Hit]:
     """Keep the hits that are relevant enough to answer the question from."""
     wanted = topic_terms(question)
-    return [(d, s) for d, s in hits if is_relevant(wanted, d.page_content, s, min_score)]
+    return [(d, s) for d, s in hits if is_relevant(wanted, d.page_content, s, min_score, weight)]

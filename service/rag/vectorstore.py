@@ -15,8 +15,12 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
+from service.rag.analysis import tokens
 from service.rag.embeddings import HashingEmbeddings
 from service.rag.errors import IndexLoadError, RagError
+from service.rag.fusion import rrf
+from service.rag.lexical import Bm25Index
+from service.rag.spelling import Speller
 from service.rag.storefile import DOCSTORE, read_store, write_store
 
 __all__ = ["DOCSTORE", "FaissStore"]
@@ -26,6 +30,10 @@ Filter = dict[str, Any] | Callable[[dict[str, Any]], bool]
 # a Document with its metadata and id per chunk, and one IDF entry per hashed feature.
 CHUNK_OVERHEAD_BYTES = 1024
 FEATURE_BYTES = 100
+# How deep each ranker looks before their rankings are fused (hybrid_search_with_score).
+FUSION_DEPTH = 30
+# The rankers' weights in the fusion: (embedding similarity, BM25).
+FUSION_WEIGHTS = (1.0, 1.0)
 
 
 def _matches(metadata: dict[str, Any], where: Filter | None) -> bool:
@@ -76,6 +84,9 @@ class FaissStore(VectorStore):
         self._docs: dict[str, Document] = {}
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._index: faiss.IndexFlatIP | None = None
+        # Built on first use after a change: the BM25 index and the vocabulary's speller.
+        self._lexical: Bm25Index | None = None
+        self._speller: Speller | None = None
         self._stale = False
         self._lock = threading.RLock()
 
@@ -145,6 +156,7 @@ class FaissStore(VectorStore):
             for i, text, meta in zip(ids, texts, metadatas, strict=True):
                 self._docs[i] = Document(page_content=text, metadata=dict(meta), id=i)
                 self._ids.append(i)
+            self._lexical = self._speller = None
             if isinstance(self._base, HashingEmbeddings):
                 self._stale = True
             else:
@@ -163,6 +175,7 @@ class FaissStore(VectorStore):
             for i in gone:
                 del self._docs[i]
             self._ids = [self._ids[n] for n in keep]
+            self._lexical = self._speller = None
             if isinstance(self._base, HashingEmbeddings):
                 self._stale = True
             elif len(self._vectors):
@@ -234,6 +247,43 @@ class FaissStore(VectorStore):
         with self._lock:
             hits = self._search(self._query_vector(query), k, filter)
             return [(self._docs[self._ids[row]], score) for row, score in hits]
+
+    def lexical(self) -> Bm25Index:
+        """Return the BM25 index of this store's chunks."""
+        with self._lock:
+            if self._lexical is None:
+                docs = [self._docs[i] for i in self._ids]
+                self._lexical = Bm25Index(
+                    [(d.metadata.get("section") or "", d.page_content) for d in docs]
+                )
+            return self._lexical
+
+    def speller(self) -> Speller:
+        """Return the speller of this store's vocabulary (the words of its chunks)."""
+        with self._lock:
+            if self._speller is None:
+                self._speller = Speller(
+                    t for i in self._ids for t in tokens(self._docs[i].page_content)
+                )
+            return self._speller
+
+    def hybrid_search_with_score(
+        self, query: str, k: int = 4
+    ) -> list[tuple[Document, float, float]]:
+        """Return the k best (document, cosine similarity, fused score) by RRF of both rankers."""
+        with self._lock:
+            vec = self._query_vector(query)
+            if self._index is None or k <= 0:
+                return []
+            dense = self._search(vec, FUSION_DEPTH, None)
+            lexical = self.lexical().search(query, FUSION_DEPTH)
+            fused = rrf([[r for r, _ in dense], [r for r, _ in lexical]], FUSION_WEIGHTS)
+            rows = sorted(fused, key=lambda r: -fused[r])[:k]
+            cosine = self._vectors[rows] @ vec[0] if rows else []
+            return [
+                (self._docs[self._ids[r]], float(c), fused[r])
+                for r, c in zip(rows, cosine, strict=True)
+            ]
 
     def similarity_search(
         self, query: str, k: int = 4, filter: Filter | None = None, **kwargs: Any

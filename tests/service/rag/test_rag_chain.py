@@ -169,3 +169,22 @@ def test_bad_chain_input_raises(store):
         RagChain(k=0)
     with pytest.raises(RagError, match=r"pass \[store\]"):
         RagChain().ask(store, "What is Fargate?")
+
+
+def test_a_misspelt_question_is_corrected_against_the_documents_and_answered(store):
+    answer = RagChain().ask([store], "How is fargte priced per secnd?")
+    assert "Fargate" in answer.standalone_question or "fargate" in answer.standalone_question
+    assert answer.grounded and answer.citations[0].source == "fargate.md"
+
+
+def test_a_question_naming_something_no_document_mentions_is_refused(store):
+    # It shares "deploy", "container" and "pricing" with the notes, but asks about Azure.
+    answer = RagChain().ask([store], "What is the pricing of a container deploy on Azure?")
+    assert not answer.grounded and not answer.citations
+
+
+def test_a_rare_term_alone_is_enough_to_answer(store):
+    # "task" is in many chunks, "LCUs" in one: the chunk sharing only "LCUs" holds half the
+    # question's terms (below the unweighted rule) but most of its weight.
+    answer = RagChain().ask([store], "Does a task use LCUs?")
+    assert answer.grounded and answer.citations[0].source == "alb.md"

@@ -78,3 +78,22 @@ def test_relevant_hits_keeps_only_the_hits_on_both_sides_of_the_boundaries():
     strong = (Document(page_content=sharing(len(WORDS))), 0.5)
     hits = [on_edge, too_few, too_far, strong]
     assert relevant_hits(QUESTION, hits) == [on_edge, strong]
+
+
+def test_with_weights_one_rare_term_carrying_most_of_the_weight_is_enough():
+    # "quokka" is rare in the indexed text, the other words common: sharing only it is
+    # below MIN_SHARED, yet it holds most of the question's weight.
+    def weight(term: str) -> float:
+        return 10.0 if term == "quokka" else 0.5
+
+    wanted = topic_terms("quokka marmot ibex?")
+    assert not shares_enough(wanted, "A quokka only.")
+    assert shares_enough(wanted, "A quokka only.", weight)
+
+
+def test_with_weights_a_common_term_alone_is_still_not_enough():
+    def weight(term: str) -> float:
+        return 10.0 if term == "quokka" else 0.5
+
+    wanted = topic_terms("quokka marmot ibex?")
+    assert not shares_enough(wanted, "A marmot only.", weight)

@@ -1,0 +1,32 @@
+"""Figure questions prefer sentences that hold the figure in the unit asked for."""
+
+import pytest
+
+from service.rag.intent import fit, intent_of
+
+
+@pytest.mark.parametrize(
+    ("question", "figure", "unit"),
+    [
+        ("How long does the ALB wait before marking a target unhealthy?", True, "time"),
+        ("What does one task cost per month?", True, "money"),
+        ("What percentage of tasks must stay healthy?", True, "percent"),
+        ("How big can the image be?", True, "size"),
+        ("How many failed tasks trip the circuit breaker?", True, "any"),
+        ("What is the default deregistration delay?", True, "time"),
+        ("What is the default port?", True, "any"),
+        ("Why use Fargate instead of EC2?", False, "any"),
+        ("What is a target group?", False, "any"),
+    ],
+)
+def test_intent_of_tells_figure_questions_and_their_unit(question, figure, unit):
+    intent = intent_of(question)
+    assert (intent.figure, intent.unit) == (figure, unit)
+
+
+def test_fit_prefers_the_asked_unit_then_any_number():
+    asked = intent_of("How long is the cooldown?")
+    assert fit(asked, "The default cooldown is 300 seconds.") == 1.0
+    assert fit(asked, "It applies to 2 policies.") == 0.5
+    assert fit(asked, "A cooldown is a waiting period.") == 0.0
+    assert fit(intent_of("What is a cooldown?"), "It lasts 300 seconds.") == 0.0
