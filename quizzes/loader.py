@@ -8,7 +8,16 @@ from pydantic import TypeAdapter, ValidationError
 
 from quizzes import compute
 from quizzes.errors import BankError, ComputeError, DuplicateIdError, UnknownReferenceError
-from quizzes.schema import CHAPTERS, ERRATA, BankFile, FreeTextItem, Item, NumericAnswer, Section
+from quizzes.schema import (
+    CHAPTERS,
+    ERRATA,
+    INTERVIEW_QUESTIONS,
+    BankFile,
+    FreeTextItem,
+    Item,
+    NumericAnswer,
+    Section,
+)
 
 # libyaml's safe loader when available: the bank parses ~15x faster than pure Python.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -48,6 +57,10 @@ class Bank:
     def free_text(self) -> list[FreeTextItem]:
         """Return the free-text items."""
         return [it for it in self.items.values() if isinstance(it, FreeTextItem)]
+
+    def interview(self) -> dict[int, FreeTextItem]:
+        """Return the items that answer the guide's interview questions, by question number."""
+        return {it.interview_question: it for it in self.free_text() if it.interview_question}
 
 
 def _node_at(root: yaml.Node, loc: tuple) -> tuple[yaml.Node, str | None]:
@@ -213,7 +226,34 @@ def load_bank(
                     line=_line(node),
                     field="follow_ups",
                 )
+    _check_interview(bank, str(bank_dir))
     return bank
+
+
+def _check_interview(bank: Bank, bank_dir: str) -> None:
+    """Each guide question Qn is answered by one item; a bank marking none (a fixture) is fine."""
+    seen: dict[int, str] = {}
+    for item in bank.free_text():
+        n = item.interview_question
+        if n is None:
+            continue
+        if n in seen:
+            path, line = bank.where[item.id]
+            raise DuplicateIdError(
+                f"item {item.id}: interview question Q{n} is already answered by {seen[n]}",
+                path=path,
+                line=line,
+                field="interview_question",
+            )
+        seen[n] = item.id
+    missing = [f"Q{n}" for n in INTERVIEW_QUESTIONS if n not in seen]
+    if seen and missing:
+        raise UnknownReferenceError(
+            f"no item answers interview question(s) {', '.join(missing)} "
+            "(mark one free-text item with interview_question: N for each)",
+            path=bank_dir,
+            field="interview_question",
+        )
 
 
 def _resolve(item, path: str, root: yaml.Node, idx: int):

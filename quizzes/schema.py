@@ -29,6 +29,7 @@ TOPICS = (
 # metadata.workbook.chapter must equal NN (workbook.coverage.read_metadata checks it).
 CHAPTERS = chapter_names()
 ERRATA = range(1, 23)  # docs/errata.md items the bank may cite, and must cover (1..22)
+INTERVIEW_QUESTIONS = range(1, 10)  # the guide's interview questions Q1..Q9
 ALLOWED_COMPUTE_PREFIXES = (
     "deploy.models.cost.",
     "deploy.models.prices.",
@@ -173,6 +174,7 @@ class WrongClaim(_Strict):
     text: str = Field(min_length=1)
     phrasings: list[str] = Field(default_factory=list)
     penalty: float = Field(1.0, ge=0)
+    contradicts: str | None = None  # the id of the rubric point this claim gets wrong
 
 
 class Rubric(_Strict):
@@ -186,6 +188,12 @@ class Rubric(_Strict):
         ids = [p.id for p in self.points]
         if len(set(ids)) != len(ids):
             raise ValueError(f"rubric point ids repeat: {sorted(ids)}")
+        for claim in self.wrong_claims:
+            if claim.contradicts is not None and claim.contradicts not in ids:
+                raise ValueError(
+                    f"wrong claim {claim.text!r} contradicts unknown rubric point "
+                    f"{claim.contradicts!r} (points: {', '.join(ids)})"
+                )
         return self
 
 
@@ -195,6 +203,10 @@ class FreeTextItem(_ItemBase):
     type: Literal["free_text"]
     model_answer: str = Field(min_length=1)
     rubric: Rubric
+    # n when this item is the model answer to the guide's interview question Qn
+    interview_question: int | None = Field(
+        None, ge=INTERVIEW_QUESTIONS.start, le=INTERVIEW_QUESTIONS[-1]
+    )
 
 
 Item = Annotated[

@@ -40,3 +40,13 @@ def test_empty_and_stuffed_answers_never_pass(real_bank):
         assert grade_free_text(it, dump).verdict == "wrong", it.id
         listing = ", ".join(ph for p in it.rubric.points for ph in p.phrasings)
         assert grade_free_text(it, listing).verdict != "good", it.id
+
+
+def test_every_interview_question_has_one_full_model_answer(real_bank):
+    marked = real_bank.interview()
+    assert sorted(marked) == list(range(1, 10))
+    for q, it in marked.items():
+        words = len(it.model_answer.split())
+        assert 150 <= words <= 300, f"Q{q} ({it.id}): model answer has {words} words"
+        assert 2 <= len(it.follow_ups) <= 3, f"Q{q} ({it.id}): {len(it.follow_ups)} follow-ups"
+        assert all(ref in real_bank.items for ref in it.follow_ups), it.id
