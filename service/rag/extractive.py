@@ -50,6 +50,13 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+def _following(sentence: str, doc: Document) -> str | None:
+    """Return the sentence after `sentence` in its chunk (None: it is the last)."""
+    found = _candidates(doc.page_content)
+    n = found.index(sentence)
+    return found[n + 1] if n + 1 < len(found) else None
+
+
 def _equal(term: str) -> float:
     """Weigh every term the same (no term weights given)."""
     return 1.0
@@ -108,13 +115,19 @@ class ExtractiveAnswerer:
         top = max(score for _, score in hits)
         for rank, (doc, score) in enumerate(hits):
             headings = doc.metadata.get("headings")
+            section = doc.metadata.get("section") or ""  # a sentence is read under its heading
             for n, sentence in enumerate(_candidates(doc.page_content)):
                 if n == 0 and (sentence == headings or sentence[0].islower()):
                     continue  # the splitter's heading prefix, or a fragment cut by overlap
-                overlap = weighted_share(wanted, sentence, weight or _equal)
+                # Half the sentence's own share of the question, half its share read under
+                # its heading: "the default is 300 s" answers "cooldown default" in a
+                # section titled "Cooldowns".
+                share = weighted_share(wanted, sentence, weight or _equal)
+                under = weighted_share(wanted, f"{section}\n{sentence}", weight or _equal)
+                overlap = (share + under) / 2
                 if not overlap:
                     continue
-                supported = supported or shares_enough(wanted, sentence, weight)
+                supported = supported or shares_enough(wanted, f"{section}\n{sentence}", weight)
                 idx, values = self._sparse(sentence)
                 similarity = float(np.dot(q_vec[idx], values))
                 total = w_overlap * overlap + w_similarity * similarity
@@ -127,8 +140,16 @@ class ExtractiveAnswerer:
         scored.sort(key=lambda item: (-item[0], item[1]))
         best = scored[0][0]
         picked: list[tuple[str, Document]] = []
+        # The best sentence, then the one after it (where notes say what follows from it:
+        # "A cooldown is a wait ..." then "For ECS services the default is 300 s"), then the
+        # best of the rest.
+        _, _, first, first_doc = scored[0]
+        picked.append((first, first_doc))
+        after = _following(first, first_doc)
+        if after is not None and self.max_sentences > 1:
+            picked.append((after, first_doc))
         for total, _, sentence, doc in scored:
-            if total < self.keep_ratio * best or len(picked) == self.max_sentences:
+            if total < self.keep_ratio * best or len(picked) >= self.max_sentences:
                 break
             if all(sentence != s for s, _ in picked):
                 picked.append((sentence, doc))
