@@ -20,6 +20,7 @@ from service.rag.answers import (
     refusal,
     trim,
 )
+from service.rag.arithmetic import work_out
 from service.rag.embeddings import HashingEmbeddings
 from service.rag.history import rewrite_offline
 from service.rag.intent import fit, intent_of
@@ -153,21 +154,40 @@ class ExtractiveAnswerer:
                 break
             if all(sentence != s for s, _ in picked):
                 picked.append((sentence, doc))
-        return self._compose(question, picked)
+        lines = [(sentence, doc, sentence) for sentence, doc in picked]
+        if asked.unit == "money" and (worked := self._work_out(question, picked, scored)):
+            # A cost the notes give as a rate: the sum takes the last place, cited to the
+            # sentence with the rate.
+            lines = [*lines[: max(self.max_sentences - 1, 1)], worked]
+        return self._compose(question, lines)
 
-    def _compose(self, question: str, picked: list[tuple[str, Document]]) -> Answer:
+    @staticmethod
+    def _work_out(
+        question: str,
+        picked: list[tuple[str, Document]],
+        scored: list[tuple[float, int, str, Document]],
+    ) -> tuple[str, Document, str] | None:
+        """Return (the worked-out sentence, its rate's chunk, the rate's sentence), or None."""
+        docs = {s: d for s, d in picked} | {s: d for _, _, s, d in reversed(scored)}
+        order = [s for s, _ in picked] + [s for _, _, s, _ in scored]
+        worked = work_out(question, list(dict.fromkeys(order)))
+        return None if worked is None else (worked.text, docs[worked.source], worked.source)
+
+    def _compose(self, question: str, lines: list[tuple[str, Document, str]]) -> Answer:
+        """Join (sentence, chunk, cited text) lines into an answer with numbered citations."""
         citations: list[Citation] = []
         keys: list[tuple[str, int | None]] = []
         snippets: dict[int, list[str]] = {}
         parts = []
-        for sentence, doc in picked:
-            c = citation_for(doc, sentence)
+        for sentence, doc, cited in lines:
+            c = citation_for(doc, cited)
             key = (c.source, c.page)
             if key not in keys:
                 keys.append(key)
                 citations.append(c)
             n = keys.index(key)
-            snippets.setdefault(n, []).append(sentence)
+            if cited not in snippets.setdefault(n, []):
+                snippets[n].append(cited)
             parts.append(f"{sentence} [{n + 1}]")
         citations = [
             replace(c, snippet=trim(" … ".join(snippets[n]))) for n, c in enumerate(citations)

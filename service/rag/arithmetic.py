@@ -1,0 +1,83 @@
+"""Work out a cost the notes give only as a rate: an hourly price over days or months, a
+per-GB price over gigabytes, times a count of things."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_I = re.IGNORECASE
+# "$0.005 per hour", "$0.0832/h", "$0.25 per GB", "$0.023 per GB-month". Prices per
+# vCPU-hour or GB-hour need a task size as well and are left to the notes' own sums.
+_RATE = re.compile(
+    r"\$(?P<price>\d+(?:\.\d+)?)\s*(?:per\s+|/\s*|an?\s+)(?P<unit>hour|h|GB-month|GB)(?![-\w])",
+    _I,
+)
+# AWS's monthly estimates use 730 hours (8,760 / 12); the notes do too.
+HOURS = {"day": 24, "week": 168, "month": 730, "year": 8760}
+_WORDS = {"a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_NUMBER = r"(?P<n>\d[\d,]*(?:\.\d+)?|a|an|one|single|two|three|four|five)"
+_HOURS_Q = re.compile(rf"{_NUMBER}[\s-]*(?:hours?|h)\b", _I)
+_PERIOD_Q = re.compile(
+    rf"(?:{_NUMBER}\s+|\b(?:per|each|every)\s+)(?P<period>day|week|month|year)s?\b"
+    r"|\b(?P<adj>daily|weekly|monthly|yearly|annually)\b",
+    _I,
+)
+_GB_Q = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?:GB|gigabytes?)\b(?![-\w])", _I)
+_COUNT_Q = re.compile(
+    r"\b(?P<n>\d+|two|three|four|five)\s+(?:public\s+)?"
+    r"(?P<what>tasks|addresses|IPs|IPv4 addresses|NAT gateways|load balancers|ALBs)\b",
+    _I,
+)
+_ADJ = {"daily": "day", "weekly": "week", "monthly": "month", "yearly": "year", "annually": "year"}
+
+
+@dataclass(frozen=True)
+class Worked:
+    """A computed figure: the sentence that states it and the sentence whose rate it uses."""
+
+    text: str
+    source: str
+
+
+def _number(text: str) -> float:
+    return float(_WORDS.get(text.lower(), text.replace(",", "")) or 0)
+
+
+def _hours(question: str) -> tuple[float, str] | None:
+    """Return the hours a question asks about and how it said them, or None."""
+    if m := _HOURS_Q.search(question):
+        return _number(m.group("n")), f"{m.group('n')} hours"
+    if m := _PERIOD_Q.search(question):
+        period = m.group("period") or _ADJ[m.group("adj").lower()]
+        n = _number(m.group("n")) if m.group("n") else 1.0
+        label = f"{n:g} × {HOURS[period]} hours" if n != 1 else f"{HOURS[period]} hours"
+        return n * HOURS[period], label
+    return None
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}" if value >= 0.1 else f"${value:.4f}".rstrip("0")
+
+
+def work_out(question: str, sentences: list[str]) -> Worked | None:
+    """Return the cost the question asks for, from the first sentence with a usable rate."""
+    count = 1.0
+    if m := _COUNT_Q.search(question):
+        count = _number(m.group("n"))
+    hours = _hours(question)
+    gigabytes = _GB_Q.search(question)
+    for sentence in sentences:
+        for rate in _RATE.finditer(sentence):
+            price, unit = float(rate.group("price")), rate.group("unit").lower()
+            parts = [f"{count:g} × "] if count != 1 else []
+            if unit in ("hour", "h") and hours is not None:
+                total = price * hours[0] * count
+                parts.append(f"${rate.group('price')} per hour × {hours[1]}")
+            elif unit == "gb" and gigabytes is not None:
+                total = price * float(gigabytes.group("n")) * count
+                parts.append(f"${rate.group('price')} per GB × {gigabytes.group('n')} GB")
+            else:
+                continue
+            return Worked(f"Worked out: {''.join(parts)} = {_money(total)}.", sentence)
+    return None
