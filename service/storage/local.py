@@ -104,14 +104,14 @@ class LocalDocumentStore:
 
     A manifest's token is the SHA-256 of its bytes (every commit writes a new snapshot
     version into it, so no two commits write the same bytes). A conditional write compares
-    it and replaces the file under an OS lock on DATA_DIR/.sessions.lock, so threads and
+    it and replaces the file under an OS lock on DATA_DIR/sessions.lock, so threads and
     processes sharing one DATA_DIR never lose each other's commits.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root) / "sessions"
         # Outside sessions/: a session's folder holds only what the session stores.
-        self._lock_path = Path(root) / ".sessions.lock"
+        self._lock_path = Path(root) / "sessions.lock"
 
     def _dir(self, session_id: str) -> Path:
         return self.root / session_id
