@@ -1,4 +1,4 @@
-"""A local AWS account that runs things: the embedded moto server (and, later, its data plane).
+"""A local AWS account that runs things: the embedded moto server and its data plane.
 
 Backend selection (deploy.aws.backend) starts it; resources and models never import it.
 """
