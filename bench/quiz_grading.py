@@ -1,9 +1,15 @@
-"""Benchmark the offline free-text grader against hand-labelled answers.
+"""Benchmark the offline free-text grader against answers labelled as an interviewer would.
 
-Run: .venv/bin/python bench/quiz_grading.py  (writes bench/results/quiz_grading.json)
-Reports agreement with the labels, a confusion table, agreement per answer kind and the
-mean grading latency per answer.
+Run: python -m bench.quiz_grading  (writes bench/results/quiz_grading.json)
+Two sets: bench/grading_labels.yaml, the tuning set the grader was tuned on (reported as such,
+with its disagreements), and bench/grading_heldout/answers.yaml, written blind and never
+tuned on, when it exists (aggregate figures only, never per-answer results). Reported:
+agreement of the grader's verdict with the label, agreement of its confident verdicts, the
+share it marks unsure, wrong or negated answers graded good, strong answers graded good, and
+the grading latency per answer.
 """
+
+from __future__ import annotations
 
 import argparse
 import json
@@ -11,21 +17,98 @@ import statistics
 import sys
 import time
 from collections import Counter
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
 
+from bench.figures import Figure, percentile
+from quizzes.errors import BankError
+from quizzes.freetext import grade_free_text
+from quizzes.loader import load_bank, parse_file
+from quizzes.schema import FreeTextItem
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from quizzes.errors import BankError  # noqa: E402
-from quizzes.freetext import grade_free_text  # noqa: E402
-from quizzes.loader import load_bank, parse_file  # noqa: E402
-
+TUNING = ROOT / "bench" / "grading_labels.yaml"
+HELDOUT = ROOT / "bench" / "grading_heldout" / "answers.yaml"
+BANK = ROOT / "quizzes" / "bank"
+SECTIONS = ROOT / "quizzes" / "sections.yaml"
+RESULTS = ROOT / "bench" / "results" / "quiz_grading.json"
+AREA = "quizzes"
+CMD = "python -m bench.quiz_grading"
 VERDICTS = ("good", "partial", "wrong")
+# Issue 14's goals, judged on the held-out set.
+AGREEMENT_GOAL = 0.85
+CONFIDENT_GOAL = 0.92
+UNSURE_GOAL = 0.20
+STRONG_GOAL = 0.90
+LATENCY_MS_GOAL = 50.0
+SEPARATORS = {"space": " ", "comma": ", ", "period": ". ", "and": " and ", "newline": "\n"}
 
 
-def free_text_items(bank_dir: Path, sections: Path) -> tuple[dict, str]:
+class LabelsError(ValueError):
+    """A labelled set that cannot be read (the message names the file and the entry)."""
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """One labelled answer."""
+
+    item: str
+    label: str
+    kind: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One graded answer beside its label."""
+
+    item: str
+    kind: str
+    label: str
+    predicted: str
+    unsure: bool
+    confidence: float
+    score: float
+    covered: list[str]
+    wrong_claims: list[str]
+    ms: float
+
+
+def strong_rows(rows: list[Row]) -> list[Row]:
+    """Return the strong answers: kind `strong` where the set marks them, else labelled good."""
+    marked = [r for r in rows if r.kind == "strong"]
+    return marked or [r for r in rows if r.label == "good"]
+
+
+def dangerous(row: Row) -> bool:
+    """Say whether an answer must never be graded good: wrong, or right words negated."""
+    kind = row.kind.lower()
+    return row.label == "wrong" or "negat" in kind or "misappl" in kind
+
+
+def read_labels(path: Path) -> list[Labelled]:
+    """Read a labelled set (answers: [{item, label, kind, answer, ...}])."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise LabelsError(f"{path}: cannot read the labelled answers: {exc}") from exc
+    entries = data.get("answers") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise LabelsError(f"{path}: expected a non-empty list under 'answers'")
+    out = []
+    for n, e in enumerate(entries, 1):
+        missing = [k for k in ("item", "label", "answer") if not isinstance(e, dict) or k not in e]
+        if missing:
+            raise LabelsError(f"{path}: answer {n} lacks {', '.join(missing)}")
+        if e["label"] not in VERDICTS:
+            raise LabelsError(f"{path}: answer {n} has label {e['label']!r}, not one of {VERDICTS}")
+        out.append(Labelled(str(e["item"]), e["label"], str(e.get("kind", "?")), str(e["answer"])))
+    return out
+
+
+def free_text_items(bank_dir: Path = BANK, sections: Path = SECTIONS) -> tuple[dict, str]:
     """Return {id: FreeTextItem}; fall back to per-file parsing while the bank is in progress."""
     try:
         bank = load_bank(bank_dir, sections)
@@ -38,10 +121,77 @@ def free_text_items(bank_dir: Path, sections: Path) -> tuple[dict, str]:
         return items, f"per-file parse (bank did not load as a whole: {exc})"
 
 
-SEPARATORS = {"space": " ", "comma": ", ", "period": ". ", "and": " and ", "newline": "\n"}
+def grade_all(answers: list[Labelled], items: dict[str, FreeTextItem]) -> tuple[list[Row], list]:
+    """Grade every labelled answer whose item is in the bank; return rows and missing items."""
+    rows, missing = [], []
+    for item in list(items.values())[:1]:  # warm-up: the grader loads its word list once
+        grade_free_text(item, item.model_answer)
+    for a in answers:
+        item = items.get(a.item)
+        if item is None:
+            missing.append(a.item)
+            continue
+        start = time.perf_counter()
+        g = grade_free_text(item, a.answer)
+        ms = (time.perf_counter() - start) * 1000
+        rows.append(
+            Row(a.item, a.kind, a.label, g.verdict, g.unsure, g.confidence, g.score,
+                g.covered, g.wrong_claims, round(ms, 3))
+        )  # fmt: skip
+    return rows, sorted(set(missing))
 
 
-def stuffing(items: list) -> dict:
+def _share(hits: int, n: int) -> float | None:
+    return round(hits / n, 3) if n else None
+
+
+def summarize(rows: list[Row]) -> dict:
+    """Return the aggregate figures of graded rows (nothing per answer)."""
+    confident = [r for r in rows if not r.unsure]
+    strong = strong_rows(rows)
+    good = [r for r in rows if r.label == "good"]
+    times = [r.ms for r in rows]
+    kinds = Counter(r.kind for r in rows)
+    return {
+        "answers": len(rows),
+        "items": len({r.item for r in rows}),
+        "agreement": _share(sum(r.label == r.predicted for r in rows), len(rows)),
+        "confident_agreement": _share(
+            sum(r.label == r.predicted for r in confident), len(confident)
+        ),
+        "unsure_share": _share(len(rows) - len(confident), len(rows)),
+        "wrong_or_negated": sum(dangerous(r) for r in rows),
+        "wrong_or_negated_graded_good": sum(dangerous(r) and r.predicted == "good" for r in rows),
+        "strong": len(strong),
+        "strong_graded_good": _share(sum(r.predicted == "good" for r in strong), len(strong)),
+        "labelled_good_graded_good": _share(sum(r.predicted == "good" for r in good), len(good)),
+        "latency_ms_median": round(statistics.median(times), 3) if times else None,
+        "latency_ms_p95": round(percentile(times, 95), 3) if times else None,
+        "confusion (rows=label, cols=grader)": {
+            lab: {p: sum(r.label == lab and r.predicted == p for r in rows) for p in VERDICTS}
+            for lab in VERDICTS
+        },
+        "agreement_by_kind": {
+            k: _share(sum(r.label == r.predicted for r in rows if r.kind == k), c)
+            for k, c in sorted(kinds.items())
+        },
+    }
+
+
+def calibration(rows: list[Row], steps: int = 10) -> dict[str, dict]:
+    """Return, per candidate threshold, the unsure share and the confident verdicts' agreement."""
+    out = {}
+    for k in range(1, steps):
+        cut = k / steps
+        sure = [r for r in rows if r.confidence >= cut]
+        out[f"{cut:.1f}"] = {
+            "unsure_share": _share(len(rows) - len(sure), len(rows)),
+            "confident_agreement": _share(sum(r.label == r.predicted for r in sure), len(sure)),
+        }
+    return out
+
+
+def stuffing(items: list[FreeTextItem]) -> dict:
     """Grade each item's own rubric phrasings pasted as an answer; return how often it passes."""
     out = {}
     for name, sep in SEPARATORS.items():
@@ -62,91 +212,163 @@ def stuffing(items: list) -> dict:
     return out
 
 
-def run(labels_path: Path, bank_dir: Path, sections: Path) -> dict:
-    """Grade every labelled answer and return the report as a dict."""
+def evaluate(
+    labels: Path = TUNING,
+    heldout: Path | None = HELDOUT,
+    bank_dir: Path = BANK,
+    sections: Path = SECTIONS,
+    *,
+    quick: bool = False,
+) -> dict:
+    """Grade the tuning set (and the held-out set, if there is one); return the report."""
     items, how = free_text_items(bank_dir, sections)
-    answers = yaml.safe_load(labels_path.read_text())["answers"]
-    rows, missing, times = [], [], []
-    for a in answers:
-        item = items.get(a["item"])
-        if item is None:
-            missing.append(a["item"])
-            continue
-        start = time.perf_counter()
-        g = grade_free_text(item, a["answer"])
-        times.append(time.perf_counter() - start)
-        rows.append(
-            {
-                "item": a["item"],
-                "kind": a.get("kind", "?"),
-                "label": a["label"],
-                "predicted": g.verdict,
-                "score": g.score,
-                "covered": g.covered,
-                "wrong_claims": g.wrong_claims,
-            }
-        )
-    n = len(rows)
-    agree = sum(r["label"] == r["predicted"] for r in rows)
-    confusion = {
-        lab: {p: sum(r["label"] == lab and r["predicted"] == p for r in rows) for p in VERDICTS}
-        for lab in VERDICTS
-    }
-    kinds = Counter(r["kind"] for r in rows)
-    per_kind = {
-        k: round(sum(r["label"] == r["predicted"] for r in rows if r["kind"] == k) / c, 3)
-        for k, c in sorted(kinds.items())
-    }
-    dangerous = [r for r in rows if r["label"] == "wrong" and r["predicted"] == "good"]
-    stuffed = stuffing(list(items.values()))
-    model_ok = sum(grade_free_text(i, i.model_answer).verdict == "good" for i in items.values())
-    return {
-        "answers": n,
-        "items": len({r["item"] for r in rows}),
+    rows, missing = grade_all(read_labels(labels), items)
+    report = {
         "bank_load": how,
-        "agreement": round(agree / n, 3) if n else None,
-        "confusion (rows=label, cols=grader)": confusion,
-        "agreement_by_kind": per_kind,
-        "wrong_marked_good": len(dangerous),
-        "model_answers_good": f"{model_ok}/{len(items)}",
-        "rubric_stuffing_marked_good": stuffed,
-        "mean_latency_ms": round(statistics.mean(times) * 1000, 3) if times else None,
-        "p95_latency_ms": round(sorted(times)[int(0.95 * (len(times) - 1))] * 1000, 3)
-        if times
-        else None,
-        "labels_for_missing_items": sorted(set(missing)),
-        "disagreements": [r for r in rows if r["label"] != r["predicted"]],
+        "tuning": {
+            "set": str(labels.relative_to(ROOT) if labels.is_relative_to(ROOT) else labels),
+            **summarize(rows),
+            "labels_for_missing_items": missing,
+            # how verdict.UNSURE_BELOW was chosen: each threshold's unsure share and agreement
+            "calibration": calibration(rows),
+            # the tuning set's misses are what the grader was tuned on: listed
+            "disagreements": [asdict(r) for r in rows if r.label != r.predicted],
+        },
+        "heldout": None,
     }
+    if heldout is not None and heldout.exists():
+        held_rows, held_missing = grade_all(read_labels(heldout), items)
+        report["heldout"] = {
+            "set": str(heldout.relative_to(ROOT) if heldout.is_relative_to(ROOT) else heldout),
+            **summarize(held_rows),
+            "answers_for_missing_items": len(held_missing),
+        }  # aggregate figures only: the set stays out of tuning
+    model_ok = sum(grade_free_text(i, i.model_answer).verdict == "good" for i in items.values())
+    report["model_answers_good"] = f"{model_ok}/{len(items)}"
+    if not quick:
+        report["rubric_stuffing_marked_good"] = stuffing(list(items.values()))
+    return report
 
 
-def main() -> None:
-    """Parse arguments, run the benchmark, print a summary and write the JSON report."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--labels", type=Path, default=ROOT / "bench" / "grading_labels.yaml")
-    ap.add_argument("--bank", type=Path, default=ROOT / "quizzes" / "bank")
-    ap.add_argument("--sections", type=Path, default=ROOT / "quizzes" / "sections.yaml")
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "quiz_grading.json")
-    args = ap.parse_args()
-    report = run(args.labels, args.bank, args.sections)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"answers: {report['answers']} over {report['items']} items ({report['bank_load']})")
-    print(f"agreement: {report['agreement']}  (goal >= 0.85)")
-    print("confusion (rows = label, cols = grader):")
-    print("           " + "".join(f"{v:>9}" for v in VERDICTS))
-    for lab, row in report["confusion (rows=label, cols=grader)"].items():
-        print(f"  {lab:<9}" + "".join(f"{row[v]:>9}" for v in VERDICTS))
-    print("by kind:", report["agreement_by_kind"])
-    print(f"wrong answers marked good: {report['wrong_marked_good']}")
+def figures(report: dict) -> list[Figure]:
+    """Return the figures for BENCHMARKS.md: the held-out set judged, the tuning set beside."""
+    figs: list[Figure] = []
+    held, tune = report["heldout"], report["tuning"]
+    if held is not None:  # none until bench/grading_heldout/answers.yaml is written
+        figs += _set_figures(held, "held-out set", goals=True)
+        figs += [
+            Figure(AREA, f"  agreement, kind {kind}, held-out set", None, "", value, [], CMD,
+                   "the set's own kinds (bench/grading_heldout/README.md)", True)
+            for kind, value in held["agreement_by_kind"].items()
+        ]  # fmt: skip
+    figs += _set_figures(tune, "tuning set", goals=False)
+    figs.append(
+        Figure(AREA, "model answers graded good", None, "", _fraction(report["model_answers_good"]),
+               [], CMD, report["model_answers_good"], True)
+    )  # fmt: skip
+    return figs
+
+
+def _fraction(text: str) -> float | None:
+    hits, _, n = text.partition("/")
+    return int(hits) / int(n) if int(n) else None
+
+
+def _set_figures(s: dict, label: str, *, goals: bool) -> list[Figure]:
+    """Return one set's figures, with issue 14's goals when `goals`."""
+    n = f"{label}: {s['answers']} labelled answers over {s['items']} items ({s['set']})"
+    if not goals:
+        n += "; tuned on, not a result"
+
+    def g(goal: float | None) -> float | None:
+        return goal if goals else None
+
+    return [
+        Figure(AREA, f"grader agreement, {label}", g(AGREEMENT_GOAL), "", s["agreement"], [],
+               CMD, n, True),
+        Figure(AREA, f"  confident verdicts agree, {label}", g(CONFIDENT_GOAL), "",
+               s["confident_agreement"], [], CMD, "verdicts not marked unsure", True),
+        Figure(AREA, f"  answers marked unsure, {label}", g(UNSURE_GOAL), "", s["unsure_share"],
+               [], CMD, "the learner rates these against the rubric's checklist"),
+        Figure(AREA, f"  wrong or negated answers graded good, {label}", g(0), "answers",
+               s["wrong_or_negated_graded_good"], [], CMD,
+               f"of {s['wrong_or_negated']} labelled wrong, or right words negated/misapplied"),
+        Figure(AREA, f"  strong answers graded good, {label}", g(STRONG_GOAL), "",
+               s["strong_graded_good"], [], CMD,
+               f"of {s['strong']} strong answers; of every answer labelled good: "
+               f"{s['labelled_good_graded_good']}", True),
+        Figure(AREA, f"  grading latency per answer (median), {label}", g(LATENCY_MS_GOAL), "ms",
+               s["latency_ms_median"], [], CMD, f"p95 {s['latency_ms_p95']} ms, offline grader"),
+    ]  # fmt: skip
+
+
+def write(report: dict, out: Path = RESULTS) -> None:
+    """Write the report as JSON."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def run(quick: bool) -> list[Figure]:
+    """Return the figures (a full run also rewrites bench/results/quiz_grading.json)."""
+    report = evaluate(quick=quick)
+    if not quick:
+        write(report)
+    return figures(report)
+
+
+def _print(report: dict) -> None:
+    for key in ("tuning", "heldout"):
+        s = report[key]
+        if s is None:
+            print("held-out set: not graded (none, or --no-heldout)")
+            continue
+        print(f"{key} set {s['set']}: {s['answers']} answers over {s['items']} items")
+        print(
+            f"  agreement {s['agreement']}  confident {s['confident_agreement']}  "
+            f"unsure {s['unsure_share']}  wrong/negated graded good "
+            f"{s['wrong_or_negated_graded_good']}/{s['wrong_or_negated']}  strong graded good "
+            f"{s['strong_graded_good']} (labelled good: {s['labelled_good_graded_good']})  "
+            f"latency median {s['latency_ms_median']} ms, "
+            f"p95 {s['latency_ms_p95']} ms"
+        )
+        print("  confusion (rows = label, cols = grader):")
+        print("             " + "".join(f"{v:>9}" for v in VERDICTS))
+        for lab, row in s["confusion (rows=label, cols=grader)"].items():
+            print(f"    {lab:<9}" + "".join(f"{row[v]:>9}" for v in VERDICTS))
+        print("  by kind:", s["agreement_by_kind"])
     print(f"model answers graded good: {report['model_answers_good']}")
-    print(
-        "rubric phrasings pasted as an answer, graded good:", report["rubric_stuffing_marked_good"]
-    )
-    print(
-        f"mean latency: {report['mean_latency_ms']} ms/answer (p95 {report['p95_latency_ms']} ms)"
-    )
+    if "rubric_stuffing_marked_good" in report:
+        print("rubric phrasings pasted as an answer, graded good:",
+              report["rubric_stuffing_marked_good"])  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Grade the labelled sets, print a summary and write the JSON report."""
+    ap = argparse.ArgumentParser(prog=CMD, description=__doc__.splitlines()[0])
+    ap.add_argument("--labels", type=Path, default=TUNING, help="the tuning set")
+    ap.add_argument("--heldout", type=Path, default=HELDOUT, help="the held-out set (if any)")
+    ap.add_argument("--no-heldout", action="store_true", help="grade the tuning set only")
+    ap.add_argument("--bank", type=Path, default=BANK)
+    ap.add_argument("--sections", type=Path, default=SECTIONS)
+    ap.add_argument("--quick", action="store_true", help="skip the rubric-stuffing check")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    try:
+        report = evaluate(
+            args.labels,
+            None if args.no_heldout else args.heldout,
+            args.bank,
+            args.sections,
+            quick=args.quick,
+        )
+    except LabelsError as exc:
+        print(f"{CMD}: {exc}", file=sys.stderr)
+        return 2
+    write(report, args.out)
+    _print(report)
     print(f"wrote {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

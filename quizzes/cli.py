@@ -1,39 +1,36 @@
 """Quiz CLI (`workbook quiz ...`): drill, mock interview, stats, export, bank check."""
 
-import random
+import os
 import time
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.panel import Panel
 from rich.table import Table
 
+from quizzes import explain, terminal, transcript
 from quizzes.config import get_settings
 from quizzes.coverage import coverage
-from quizzes.errors import GradingError, QuizError
-from quizzes.grading import parse_answer
+from quizzes.errors import QuizError
 from quizzes.loader import Bank, load_bank
+from quizzes.plan import Level
 from quizzes.progress import ProgressStore
-from quizzes.schema import (
-    FreeTextItem,
-    Item,
-    MultipleItem,
-    NumericItem,
-    OrderingItem,
-    SpotTheBugItem,
-)
-from quizzes.session import Session, follow_up_of
+from quizzes.schema import FreeTextItem, Item
 from quizzes.session import drill as make_drill
 from quizzes.session import mock as make_mock
-from quizzes.stats import next_to_review, topic_stats, weakest
+from quizzes.stats import RECALL_HELP, next_to_review, topic_stats, weakest
+from quizzes.timebox import clock_text
 
 app = typer.Typer(
     help="Drill the question bank, sit a mock interview, see progress.", no_args_is_help=True
 )
-_COLORS = {"good": "green", "partial": "yellow", "wrong": "red"}
+clock: Callable[[], float] = time.monotonic  # the mock's clock; tests swap in a fake one
+EditorOpt = Annotated[
+    bool, typer.Option("--editor", help="write spoken answers in $EDITOR (or $VISUAL)")
+]
 
 
 class ExportFormat(StrEnum):
@@ -57,75 +54,27 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(1)
 
 
-def _show(
-    con: Console, n: int, total: int, item: Item, order: list[int] | None, parent: str | None
-) -> None:
-    body = item.question
-    if isinstance(item, SpotTheBugItem):
-        body += "\n\n" + item.snippet.rstrip()
-    if hasattr(item, "choices"):
-        body += "\n" + "\n".join(f"  {i}. {c}" for i, c in enumerate(item.choices, 1))
-    if isinstance(item, OrderingItem) and order is not None:
-        body += "\n" + "\n".join(f"  {i}. {item.steps[s]}" for i, s in enumerate(order, 1))
-    hint = {
-        MultipleItem: "choose all that apply, e.g. 1,3",
-        OrderingItem: "type the numbers in the right order, e.g. 2 1 3",
-        NumericItem: "type a number",
-        FreeTextItem: "answer in a few sentences, one line",
-    }
-    title = f"[{n}/{total}] {item.id} ({item.topic}, chapter {item.chapter})"
-    if parent:
-        title = f"follow-up to {parent}: {title}"
-    con.print(Panel(body, title=title, subtitle=hint.get(type(item), "type one number")))
+def _check_filters(bank: Bank, topic: str | None, chapter: str | None) -> None:
+    """Refuse an unknown --topic or --chapter (exit 2), listing the valid values."""
+    topics = sorted({it.topic for it in bank.items.values()})
+    if topic is not None and topic not in topics:
+        raise typer.BadParameter(
+            f"unknown topic {topic!r}; valid topics: {', '.join(topics)}", param_hint="'--topic'"
+        )
+    chapters = sorted({it.chapter for it in bank.items.values()})
+    if chapter is not None and chapter not in chapters:
+        raise typer.BadParameter(
+            f"no items for chapter {chapter!r}; chapters with items: {', '.join(chapters)}",
+            param_hint="'--chapter'",
+        )
 
 
-def _ask(con: Console, session: Session, item: Item, order: list[int] | None) -> bool:
-    """Ask one item; return False when the user quits."""
-    for _ in range(3):
-        text = typer.prompt("answer (q to quit)", default="", show_default=False)
-        if text.strip().lower() == "q":
-            return False
-        try:
-            parsed = parse_answer(item, text, order)
-            g = session.answer(item, parsed)
-        except GradingError as exc:
-            con.print(f"[red]{exc}[/red]")
-            continue
-        con.print(f"[{_COLORS[g.verdict]}]{g.verdict.upper()}[/] score {g.score:.2f}")
-        con.print(g.feedback)
-        return True
-    con.print("[red]skipping this one[/red]")
-    return True
-
-
-def _run(con: Console, session: Session, seed: int | None) -> None:
-    rng = random.Random(seed)
-    parents = follow_up_of(session.items) if session.deadline is not None else {}
-    for n, item in enumerate(session.items, 1):
-        if session.expired():
-            con.print("[yellow]Time is up.[/yellow]")
-            break
-        left = session.time_left()
-        if left is not None:
-            con.print(f"[dim]{int(left // 60)} min {int(left % 60)} s left[/dim]")
-        order = None
-        if isinstance(item, OrderingItem):
-            order = list(range(len(item.steps)))
-            while order == sorted(order):
-                rng.shuffle(order)
-        _show(con, n, len(session.items), item, order, parents.get(item.id))
-        if not _ask(con, session, item, order):
-            break
-
-
-def _report(con: Console, session: Session, title: str) -> None:
-    table = Table(title=title)
-    for col in ("topic", "answered", "score"):
-        table.add_column(col)
-    for topic, row in sorted(session.report().items()):
-        table.add_row(topic, str(row["answered"]), f"{row['score']:.2f}")
-    con.print(table)
-    con.print(f"overall score: {session.overall():.2f} over {len(session.answered)} answers")
+def _editor() -> str:
+    """Return the editor command from $VISUAL or $EDITOR (read once, at the edge)."""
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor:
+        raise QuizError("--editor needs $EDITOR (or $VISUAL) set, e.g. EDITOR=nano")
+    return editor
 
 
 @app.command()
@@ -133,6 +82,7 @@ def drill(
     topic: Annotated[str | None, typer.Option(help="only this topic, e.g. ecs-service")] = None,
     chapter: Annotated[str | None, typer.Option(help="only this chapter, e.g. 08")] = None,
     count: Annotated[int, typer.Option(min=1, help="how many questions")] = 10,
+    editor: EditorOpt = False,
     seed: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Drill due and new questions for a topic or chapter."""
@@ -140,11 +90,10 @@ def drill(
     try:
         bank, store = _open()
         with store:
+            _check_filters(bank, topic, chapter)
             session = make_drill(bank, store, topic=topic, chapter=chapter, count=count, seed=seed)
-            if not session.items:
-                _fail(QuizError(f"no items for topic={topic} chapter={chapter}"))
-            _run(con, session, seed)
-            _report(con, session, "Drill")
+            terminal.run(con, session, editor=_editor() if editor else None, coach=True)
+            terminal.report(con, session, "Drill")
     except QuizError as exc:
         _fail(exc)
 
@@ -152,41 +101,77 @@ def drill(
 @app.command()
 def mock(
     minutes: Annotated[int, typer.Option(min=1, help="interview length")] = 30,
+    level: Annotated[
+        Level, typer.Option(help="junior: difficulty 1-2; senior: 2-3 and the guide's Q1-Q9")
+    ] = Level.senior,
+    editor: EditorOpt = False,
+    transcript_dir: Annotated[
+        Path | None, typer.Option(help="where to save the transcript (default: beside progress)")
+    ] = None,
     seed: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
-    """Sit a timed mock interview: architecture first, then deep dives and follow-ups."""
+    """Sit a timed mock interview: weakest topics first, follow-ups on what you missed."""
     con = _console()
     try:
+        settings = get_settings()
         bank, store = _open()
         with store:
-            session = make_mock(bank, store, minutes=minutes, seed=seed, clock=time.monotonic)
-            con.print(f"Mock interview: {len(session.items)} questions, {minutes} minutes.")
-            _run(con, session, seed)
-            _report(con, session, "Mock interview report")
+            session = make_mock(bank, store, minutes=minutes, level=level, seed=seed, clock=clock)
+            n, n_free = (
+                len(session.items),
+                sum(isinstance(it, FreeTextItem) for it in session.items),
+            )
+            boxes = session.boxes
+            con.print(
+                f"Mock interview ({level}): {n} question{'s' * (n != 1)} ({n_free} spoken), "
+                f"{minutes} minutes, follow-ups on what you miss. Spoken answers get "
+                f"{clock_text(boxes.free_text)}, quick checks {clock_text(boxes.other)}, "
+                f"follow-ups {clock_text(boxes.follow_up)}; overtime costs points."
+            )
+            terminal.run(con, session, editor=_editor() if editor else None, coach=False)
+            terminal.report(con, session, "Mock interview report")
+            text = transcript.markdown(session, upcoming=store.cards())
+            out = transcript.save(text, transcript_dir or settings.db_path.parent / "mocks")
+            chapters, notes = transcript.revisit(session)
+            if chapters:
+                con.print("revisit: " + ", ".join([*chapters, *notes]), soft_wrap=True)
+            con.print(f"transcript: {out}", soft_wrap=True)
     except QuizError as exc:
         _fail(exc)
 
 
 @app.command()
 def stats() -> None:
-    """Show mastery and retention per topic, the weakest topics and what to review next."""
+    """Show scores and FSRS recall per topic, the weakest topics and what to review next."""
     con = _console()
     try:
         bank, store = _open()
         with store:
             rows = topic_stats(bank, store)
-            table = Table(title="Progress by topic")
-            for col in ("topic", "items", "attempted", "mastery", "retention", "due"):
+            table = Table(title="Progress by topic", caption=RECALL_HELP)
+            for col in ("topic", "items", "attempted", "last score", "mastery", "recall now"):
                 table.add_column(col)
+            table.add_column("due")
             for s in rows:
-                ret = "-" if s.retention is None else f"{s.retention:.2f}"
+                recall = "-" if s.recall is None else f"{s.recall:.2f}"
                 table.add_row(
-                    s.topic, str(s.items), str(s.attempted), f"{s.mastery:.2f}", ret, str(s.due)
+                    s.topic,
+                    str(s.items),
+                    str(s.attempted),
+                    f"{s.accuracy:.2f}" if s.attempted else "-",
+                    f"{s.mastery:.2f}",
+                    recall,
+                    str(s.due),
                 )
             con.print(table)
             con.print("weakest topics: " + ", ".join(weakest(rows)))
             nxt = next_to_review(bank, store, n=5)
             con.print("review next: " + ", ".join(it.id for it in nxt))
+            upcoming = [s for s in store.cards() if s.item_id in bank.items][:5]
+            if upcoming:
+                con.print("next due:")
+            for s in upcoming:
+                con.print(f"  {s.item_id}: {explain.due_text(s.due)}")
     except QuizError as exc:
         _fail(exc)
 
@@ -199,11 +184,13 @@ def export(
     chapter: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Export the bank to an Anki deck or a jupyterquiz JSON file."""
+    # imported here: genanki is only needed by this command, not by drills and mocks
     from quizzes import export as exporters
 
     try:
         bank = load_bank(get_settings().bank_dir, get_settings().sections_path)
-        items = bank.select(topic=topic, chapter=chapter)
+        _check_filters(bank, topic, chapter)
+        items: list[Item] = bank.select(topic=topic, chapter=chapter)
         if format is ExportFormat.anki:
             path = exporters.to_anki(items, out)
         else:

@@ -1,13 +1,28 @@
-"""Export the bank to Anki (stable GUIDs and ids) and to jupyterquiz JSON."""
+"""Export the bank to Anki (stable GUIDs, short backs) and to jupyterquiz JSON."""
 
+import html
 import json
+import re
 import zlib
 from pathlib import Path
 
 import genanki
 
 from quizzes.errors import QuizError
-from quizzes.schema import Item, MultipleItem, NumericItem, OrderingItem, SingleItem, SpotTheBugItem
+from quizzes.revisit import chapter_notebook, note_section
+from quizzes.schema import (
+    FreeTextItem,
+    Item,
+    MultipleItem,
+    NumericItem,
+    OrderingItem,
+    SingleItem,
+    SpotTheBugItem,
+)
+
+SHORT = 180  # characters kept of an explanation or a correction on a card's back
+POINT_CHARS = 110  # characters kept of one key point
+POINTS_CHARS = 400  # characters of key points on a back; the rest are counted, not shown
 
 
 def _stable_id(name: str) -> int:
@@ -29,22 +44,50 @@ _MODEL = genanki.Model(
 
 
 def _html(text: str) -> str:
-    import html
-
     return html.escape(text).replace("\n", "<br>")
 
 
+def first_sentence(text: str, limit: int = SHORT) -> str:
+    """Return the text's first sentence, cut at `limit` characters."""
+    text = " ".join(text.split())
+    m = re.search(r"(?<=[.!?])\s", text)
+    head = text[: m.start()] if m else text
+    return head if len(head) <= limit else head[: limit - 1].rstrip() + "…"
+
+
+def _more(item: Item) -> str:
+    """Return where to read more: the note section and the chapter notebook."""
+    section = note_section(item)
+    where = [section.link] if section is not None else []
+    where.append(chapter_notebook(item.chapter))
+    return "More: " + " · ".join(where)
+
+
+def _key_points(item: FreeTextItem) -> str:
+    """Return the heaviest key points that fit POINTS_CHARS, as a list, and how many were left."""
+    shown, used = [], 0
+    for p in sorted(item.rubric.points, key=lambda p: -p.weight):
+        text = first_sentence(p.text, POINT_CHARS)
+        if shown and used + len(text) > POINTS_CHARS:
+            break
+        shown.append(text)
+        used += len(text)
+    rest = len(item.rubric.points) - len(shown)
+    more = f"<li>… {rest} more in the note</li>" if rest else ""
+    return "<ul>" + "".join(f"<li>{_html(t)}</li>" for t in shown) + more + "</ul>"
+
+
 def front_back(item: Item) -> tuple[str, str]:
-    """Return the (front, back) text of a flashcard for an item."""
+    """Return a card's (front, back); the back is short: the key facts and where to read more."""
     front = _html(item.question)
     if isinstance(item, SpotTheBugItem):
         front += f"<pre>{_html(item.snippet)}</pre>"
     if isinstance(item, SingleItem | MultipleItem | SpotTheBugItem):
         front += "<ol>" + "".join(f"<li>{_html(c)}</li>" for c in item.choices) + "</ol>"
     if isinstance(item, SingleItem | SpotTheBugItem):
-        back = _html(item.choices[item.answer])
+        back = _html(f"{item.answer + 1}. {item.choices[item.answer]}")
     elif isinstance(item, MultipleItem):
-        back = "<br>".join(_html(item.choices[i]) for i in item.answer)
+        back = "<br>".join(_html(f"{i + 1}. {item.choices[i]}") for i in sorted(item.answer))
     elif isinstance(item, NumericItem):
         ans = item.answer
         if ans is None:
@@ -52,11 +95,13 @@ def front_back(item: Item) -> tuple[str, str]:
         back = _html(f"{ans.value:g} {ans.unit}".strip())
     elif isinstance(item, OrderingItem):
         back = "<ol>" + "".join(f"<li>{_html(s)}</li>" for s in item.steps) + "</ol>"
-    else:
-        back = _html(item.model_answer)
-    back += f"<p><i>{_html(item.explanation)}</i></p>"
+    else:  # free text: the key points, not the model answer (minimum information)
+        back = _key_points(item)
+    if not isinstance(item, FreeTextItem):
+        back += f"<p><i>{_html(first_sentence(item.explanation))}</i></p>"
     if item.correction:
-        back += f"<p><b>Guide vs reality:</b> {_html(item.correction)}</p>"
+        back += f"<p><b>Guide vs reality:</b> {_html(first_sentence(item.correction))}</p>"
+    back += f"<p><small>{_html(_more(item))}</small></p>"
     return front, back
 
 

@@ -2,27 +2,46 @@
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
-from quizzes.schema import CHAPTERS, FreeTextItem
+from quizzes.relations import Swap, mentions, swaps
+from quizzes.schema import CHAPTERS, FreeTextItem, WrongClaim
 from quizzes.textnorm import (
     BAR,
+    FORWARD_NEGATIONS,
+    MANY_PARTS,
     MASK,
     clauses,
     content,
+    governing,
     is_negation,
     list_like,
     prose_ratio,
     sentences,
     tokens,
+    typo_of,
+    verbal,
 )
-from quizzes.verdict import Grade, rubric_verdict
+from quizzes.verdict import (
+    GOOD_SCORE,
+    PARTIAL_COVERAGE,
+    UNSURE_BELOW,
+    Grade,
+    rubric_verdict,
+)
 
 THRESHOLD = 0.75  # share of a phrasing's content words that must appear close together
 MIN_PROSE = 0.1  # function-word share below which a long clause is a keyword list
 MAX_POINTS_PER_CLAUSE = 4
 WORDS_PER_POINT = 6  # a clause earns one point, plus one per 6 words, at most 4
+CLOSE_NEGATION = 3  # words before a phrase where its own negation may sit ("no need for")
 CLAIM_THRESHOLD = 0.8  # wrong claims need stronger evidence than points
 RUN_ON = 40  # words without any punctuation: not a sentence
+SWAP_PENALTY = 1.0  # an action given to the wrong one of a confused pair (quizzes/relations.py)
+# Confidence (calibrated on bench/grading_labels.yaml with bench/quiz_grading.py):
+BOUNDARY_BAND = 0.05  # a score this close to a verdict's threshold is a coin flip
+LONG_ANSWER = 20  # content words from which an answer that is not good may be a paraphrase...
+LONG_ANSWER_SPAN = 10  # ...and this many more make it likely
 LISTY_SHARE = 0.75  # share of an answer's words in list-like clauses that makes it a list
 _ATTRIBUTION = re.compile(
     r"\b(guide|myth|misconception|people (think|say|believe)|claims?|wrong|false|incorrect|"
@@ -40,11 +59,21 @@ class Match:
     negated: bool
     lo: int = 0
     hi: int = 0
+    close: bool = False  # a negation sits in the phrase or just before it ("no curl")
 
 
-def _phrase(text: str) -> tuple[list[str], bool]:
+def asserts(m: Match, negative: bool) -> bool:
+    """Return True if the answer states the phrasing (negative: "no curl") as the rubric does."""
+    # A negative phrasing needs its own negation next to its words, not any in the clause:
+    # "installing curl doesn't help" does not say the image has "no curl".
+    return m.negated and m.close if negative else not m.negated
+
+
+@lru_cache(maxsize=8192)
+def _phrase(text: str) -> tuple[tuple[str, ...], bool]:
+    """Return a phrasing's content words and whether it is negative ("no curl")."""
     toks = tokens(text)
-    return content(toks), any(is_negation(toks, i) for i in range(len(toks)))
+    return tuple(content(toks)), sum(is_negation(toks, i) for i in range(len(toks))) % 2 == 1
 
 
 def _is_prose(clause: list[str]) -> bool:
@@ -56,25 +85,21 @@ def _is_prose(clause: list[str]) -> bool:
     return len(words) < 6 or prose_ratio(words) >= MIN_PROSE
 
 
+@lru_cache(maxsize=65536)
 def _same(want: str, tok: str) -> bool:
-    # Rubric authors may write a prefix ("deregist", "traceab"): match longer words too.
-    return tok == want or (len(want) >= 5 and not want[0].isdigit() and tok.startswith(want))
-
-
-def _present(want: str, span: list[str]) -> bool:
-    return any(_same(want, t) for t in span)
-
-
-def _negated(clause: list[str], lo: int, hi: int) -> bool:
-    """Return True if a negation cue sits in the span or up to 4 words before it (same phrase)."""
-    if any(is_negation(clause, i) for i in range(lo, hi)):
+    # Rubric authors may write a prefix ("deregist", "traceab"): match longer words too;
+    # and a misspelt word ("sensitve") still means the word.
+    if tok == want:
         return True
-    for i in range(lo - 1, max(-1, lo - 5), -1):
-        if clause[i] == BAR:
-            return False
-        if is_negation(clause, i):
-            return True
-    return False
+    if len(want) >= 5 and not want[0].isdigit() and tok.startswith(want):
+        return True
+    return typo_of(want, tok)
+
+
+@lru_cache(maxsize=65536)
+def _where(want: str, clause: tuple[str, ...]) -> tuple[int, ...]:
+    """Return the positions of the clause's words that mean `want`."""
+    return tuple(i for i, t in enumerate(clause) if _same(want, t))
 
 
 def find(
@@ -99,16 +124,28 @@ def find(
     for ci, clause in enumerate(answer_clauses):
         if ci in skip or not _is_prose(clause):
             continue
+        # where each wanted word occurs in the clause
+        key = tuple(clause)
+        where = {w: _where(w, key) for w in need}
+        if sum(bool(v) for v in where.values()) / len(need) < threshold:
+            continue
         for start in range(max(1, len(clause) - window + 1)):
-            span = clause[start : start + window]
-            got = {t for t in need if _present(t, span)}
+            stop = start + window
+            got = {w for w, at in where.items() if any(start <= i < stop for i in at)}
             overlap = len(got) / len(need)
             ok = overlap >= (1.0 if len(need) <= short else threshold) and numbers <= got
             if not ok or (best and best.overlap >= overlap):
                 continue
-            hits = [start + i for i, t in enumerate(span) if any(_same(g, t) for g in got)]
-            lo, hi = hits[0], hits[-1]
-            best = Match(ci, overlap, _negated(clause, lo, hi), lo, hi)
+            hits = sorted({i for w in got for i in where[w] if start <= i < stop})
+            cues = governing(clause, hits)
+            # a forward cue ("no", "without") is the phrase's own over a list too: "no AMIs,
+            # patching or capacity planning"
+            close = any(
+                hits[0] - CLOSE_NEGATION <= j <= hits[-1]
+                or (clause[j] in FORWARD_NEGATIONS and BAR in clause[j : hits[0]])
+                for j in cues
+            )
+            best = Match(ci, overlap, len(cues) % 2 == 1, hits[0], hits[-1], close)
     return best
 
 
@@ -127,7 +164,7 @@ def _matched(
             m = find(p, answer_clauses, threshold, sk, strict)
             if m is None:
                 continue
-            if m.negated == _phrase(p)[1]:
+            if asserts(m, _phrase(p)[1]):
                 asserted.append(m)
             else:
                 denied = True
@@ -176,14 +213,43 @@ def looks_like_keywords(answer: str) -> bool:
     words = sum(len(c) for c in cl)
     if words < 4:
         return False
-    prose = [c for c in cl if len(c) >= 4 and prose_ratio(c) >= 0.15]
-    fragments = len(cl) >= 3 and words / len(cl) < 4  # "No cache. CPU only. Buildx."
-    listy = sum(len(c) for c, r in zip(cl, raw, strict=True) if list_like(r)) / words
+    prose = [c for c in cl if (len(c) >= 4 and prose_ratio(c) >= 0.15) or verbal(c)]
+    # "No cache. CPU only. Buildx.": three or more fragments of a few words each, unless they
+    # are a few short instructions ("Install curl. Use urllib. Set startPeriod.")
+    short = len(cl) >= 3 and words / len(cl) < 4
+    fragments = short and (len(cl) >= MANY_PARTS or not all(verbal(c) for c in cl))
+    # by content words: a line of filler ("Sure, here's what I know:") hides no list
+    said = sum(len(content(c)) for c in cl) or 1
+    listy = sum(len(content(c)) for c, r in zip(cl, raw, strict=True) if list_like(r)) / said
     return not prose or fragments or listy >= LISTY_SHARE
 
 
-def grade_free_text(item: FreeTextItem, answer: str, threshold: float = THRESHOLD) -> Grade:
-    """Grade an answer offline: covered points, wrong claims (negation-aware), verdict, feedback."""
+@dataclass(frozen=True)
+class Evidence:
+    """What the grader found in an answer, before it becomes a verdict."""
+
+    covered: list[str]
+    made: list[WrongClaim]
+    rejected: list[str]
+    keywords: bool = False
+    words: int = 0  # content words in the answer
+
+
+def _swap_claims(item: FreeTextItem, swapped: list[Swap]) -> list[WrongClaim]:
+    """Turn swapped roles into wrong claims, each naming the rubric point it contradicts."""
+    out: list[WrongClaim] = []
+    for sw in swapped:
+        # the point that names the real actor, else one that states its action
+        said = [(p.id, clauses(". ".join([p.text, *p.phrasings]))) for p in item.rubric.points]
+        named = [pid for pid, cl in said if any(mentions(c, sw.owner.names) for c in cl)]
+        doing = [pid for pid, cl in said if any(find(a, cl, strict=True) for a in sw.owner.does)]
+        hit = (named or doing or [None])[0]
+        out.append(WrongClaim(text=sw.text, penalty=SWAP_PENALTY, contradicts=hit))
+    return out
+
+
+def examine(item: FreeTextItem, answer: str, threshold: float = THRESHOLD) -> Evidence:
+    """Find the points an answer covers and the wrong claims it makes or denies."""
     rubric = item.rubric
     # Clauses, each flagged when its sentence reports someone else's claim ("the guide says
     # X, which is wrong"): such a claim is not the learner's own.
@@ -191,28 +257,99 @@ def grade_free_text(item: FreeTextItem, answer: str, threshold: float = THRESHOL
         (c, bool(_ATTRIBUTION.search(s))) for s in sentences(answer or "") for c in clauses(s)
     ]
     cl = [c for c, _ in flagged]
-    if not content([t for c in cl for t in c]):
-        return _grade(item, [], [], [], [], note="No answer given.")
+    words = len(content([t for c in cl for t in c]))
+    if not words:
+        return Evidence([], [], [])
     reported = frozenset(i for i, (_, rep) in enumerate(flagged) if rep)
     own = frozenset(range(len(cl))) - reported
-    made, rejected, spans = [], [], []
+    made: list[WrongClaim] = []
+    rejected: list[str] = []
+    spans: list[Match] = []
     for claim in rubric.wrong_claims:
         # Penalties need specific evidence: match the claim's phrasings, not its description
         # (which shares the topic's vocabulary with right answers).
         phrasings = claim.phrasings or [claim.text]
         asserted, denied = _matched(phrasings, cl, threshold, skip=reported, strict=True)
         if asserted:
-            made.append(claim.text)
+            made.append(claim)
             spans += asserted
         elif denied or _matched(phrasings, cl, threshold, skip=own, strict=True)[0]:
             rejected.append(claim.text)
+    # Swapped roles ("the task role pulls the image"): one claim per actor and clause, none
+    # where a rubric claim already said it; their words earn no point either way.
+    seen: set[tuple[int, str]] = set()
+    swapped: list[Swap] = []
+    claimed = list(spans)
+    for sw in swaps(cl, skip=reported):
+        key = (sw.clause, sw.actor.name)
+        if sw.negated:
+            if key not in seen:
+                rejected.append(sw.text)
+            seen.add(key)
+            continue
+        spans.append(Match(sw.clause, 1.0, False, sw.lo, sw.hi))
+        if key in seen or any(
+            m.clause == sw.clause and m.lo <= sw.hi and sw.lo <= m.hi for m in claimed
+        ):
+            continue
+        seen.add(key)
+        swapped.append(sw)
+    made += _swap_claims(item, swapped)
     covered = _assign(rubric.points, _mask(cl, spans), threshold)
-    note = ""
-    if looks_like_keywords(answer):
-        note = "This reads like a list of keywords; answer in sentences, as in an interview."
+    keywords = looks_like_keywords(answer)
+    if keywords:
         covered = []
-    missed = [p.id for p in rubric.points if p.id not in covered]
-    return _grade(item, covered, missed, made, rejected, note=note)
+    return Evidence(covered, made, rejected, keywords, words)
+
+
+def _clamp(x: float) -> float:
+    return max(0.0, min(1.0, x))
+
+
+def boundary_doubt(coverage: float, score: float, made: list[WrongClaim]) -> float:
+    """Return 0..1: how close the verdict sits to the line between two verdicts."""
+    if contradicted_by(made) or (made and score <= 0.0):
+        return 0.0  # decided by a wrong claim, not by a threshold
+    if coverage < PARTIAL_COVERAGE:
+        margin = PARTIAL_COVERAGE - coverage
+    elif made or score < GOOD_SCORE:
+        margin = min(coverage - PARTIAL_COVERAGE, GOOD_SCORE - score if not made else 1.0)
+    else:
+        margin = score - GOOD_SCORE
+    return _clamp(1.0 - margin / BOUNDARY_BAND)
+
+
+def confidence_of(item: FreeTextItem, ev: Evidence, verdict: str) -> float:
+    """Return how sure the offline grader is of its verdict (0..1; low: ask the learner)."""
+    if not ev.words or ev.keywords:
+        return 1.0
+    coverage = coverage_of(item, ev.covered)
+    score = score_of(item, ev.covered, ev.made)
+    # A long answer that matched little may say it in words the rubric does not list.
+    unseen = 0.0 if verdict == "good" else _clamp((ev.words - LONG_ANSWER) / LONG_ANSWER_SPAN)
+    # Right points beside a claim that contradicts one: an interviewer could go either way.
+    conflict = _clamp((coverage - 0.1) / 0.2) if contradicted_by(ev.made) else 0.0
+    return round(1.0 - max(boundary_doubt(coverage, score, ev.made), unseen, conflict), 3)
+
+
+def grade_free_text(item: FreeTextItem, answer: str, threshold: float = THRESHOLD) -> Grade:
+    """Grade an answer offline: covered points, wrong claims (negation-aware), verdict, feedback."""
+    ev = examine(item, answer, threshold)
+    if not ev.words:
+        note = "No answer given."
+    elif ev.keywords:
+        note = "This reads like a list of keywords; answer in sentences, as in an interview."
+    else:
+        note = ""
+    verdict, _ = verdict_of(item, ev.covered, ev.made)
+    return _grade(
+        item,
+        ev.covered,
+        ev.made,
+        ev.rejected,
+        note=note,
+        confidence=confidence_of(item, ev, verdict),
+    )
 
 
 def coverage_of(item: FreeTextItem, covered: list[str]) -> float:
@@ -221,46 +358,97 @@ def coverage_of(item: FreeTextItem, covered: list[str]) -> float:
     return sum(p.weight for p in item.rubric.points if p.id in covered) / total
 
 
-def score_of(item: FreeTextItem, covered: list[str], made: list[str]) -> float:
+def score_of(item: FreeTextItem, covered: list[str], made: list[WrongClaim]) -> float:
     """Return weight covered minus penalties, over total weight, clamped to 0..1."""
     total = sum(p.weight for p in item.rubric.points)
-    penalty = sum(c.penalty for c in item.rubric.wrong_claims if c.text in made)
+    penalty = sum(c.penalty for c in made)
     return max(0.0, min(1.0, coverage_of(item, covered) - penalty / total))
 
 
-def verdict_of(item: FreeTextItem, covered: list[str], made: list[str]) -> tuple[str, float]:
+def contradicted_by(made: list[WrongClaim]) -> list[str]:
+    """Return the rubric point ids the wrong claims contradict."""
+    return list(dict.fromkeys(c.contradicts for c in made if c.contradicts))
+
+
+def verdict_of(item: FreeTextItem, covered: list[str], made: list[WrongClaim]) -> tuple[str, float]:
     """Return (verdict, score) by the one rule both graders share."""
     score = score_of(item, covered, made)
-    return rubric_verdict(coverage_of(item, covered), score, len(made)), score
+    verdict = rubric_verdict(
+        coverage_of(item, covered), score, len(made), contradicted=bool(contradicted_by(made))
+    )
+    return verdict, score
 
 
-def _grade(item, covered, missed, made, rejected, *, note: str, grader: str = "offline") -> Grade:
+def claims_named(item: FreeTextItem, texts: list[str]) -> list[WrongClaim]:
+    """Return the item's wrong claims whose texts are listed, in rubric order."""
+    return [c for c in item.rubric.wrong_claims if c.text in texts]
+
+
+def _grade(
+    item, covered, made, rejected, *, note: str, confidence: float = 1.0, grader: str = "offline"
+) -> Grade:
     verdict, score = verdict_of(item, covered, made)
+    texts = [c.text for c in made]
     return Grade(
         item_id=item.id,
         verdict=verdict,
         score=round(score, 3),
         covered=covered,
-        missed=missed or [p.id for p in item.rubric.points if p.id not in covered],
-        wrong_claims=made,
+        missed=[p.id for p in item.rubric.points if p.id not in covered],
+        wrong_claims=texts,
         rejected_claims=rejected,
-        feedback=feedback(item, covered, made, rejected, verdict, note),
+        contradicted=contradicted_by(made),
+        feedback=feedback(
+            item,
+            covered,
+            texts,
+            rejected,
+            verdict,
+            note,
+            unsure=confidence < UNSURE_BELOW,
+            contradicted=contradicted_by(made),
+        ),
         grader=grader,
+        confidence=confidence,
+        unsure=confidence < UNSURE_BELOW,
     )
 
 
-def feedback(item: FreeTextItem, covered, made, rejected, verdict: str, note: str = "") -> str:
+def feedback(
+    item: FreeTextItem,
+    covered,
+    made,
+    rejected,
+    verdict: str,
+    note: str = "",
+    *,
+    unsure: bool = False,
+    contradicted: list[str] | tuple[str, ...] = (),
+) -> str:
     """Write feedback: missed points, wrong claims, the model answer, the chapter to revisit."""
     lines = [note] if note else []
     lines.append({"good": "Good answer.", "partial": "Partly there.", "wrong": "Not yet."}[verdict])
+    if unsure:
+        lines.append(
+            "The grader is not sure of this one: rate your answer against the checklist "
+            "(again / hard / good)."
+        )
     missed = [p.text for p in item.rubric.points if p.id not in covered]
     if missed:
         lines.append("Missed: " + "; ".join(missed) + ".")
     if made:
         lines.append("Wrong claims: " + "; ".join(made) + ".")
+    against = [p.text for p in item.rubric.points if p.id in contradicted]
+    if against:
+        lines.append("They contradict: " + "; ".join(against) + ".")
     if rejected:
         lines.append("Rightly rejected: " + "; ".join(rejected) + ".")
     lines.append("Model answer: " + item.model_answer.strip())
     if verdict != "good":
         lines.append(f"Revisit chapter {item.chapter} ({CHAPTERS.get(item.chapter, '?')}).")
     return "\n".join(lines)
+
+
+def checklist(item: FreeTextItem, grade: Grade | None = None) -> list[tuple[str, bool | None]]:
+    """Return the rubric's points as a checklist: (text, covered per the grader, or None)."""
+    return [(p.text, None if grade is None else p.id in grade.covered) for p in item.rubric.points]

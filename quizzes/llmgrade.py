@@ -1,21 +1,68 @@
-"""Grade a free-text answer with a chat model, returning the same `Grade` as the offline grader."""
+"""Grade a free-text answer with a chat model, returning the same `Grade` as the offline grader.
+
+The way to grade paraphrases: the offline grader matches the rubric's phrasings (with
+stems, number words and small typos), so an answer that says a point in other words may go
+unseen, and it says so by marking the grade unsure. A chat model (Ollama, Groq, Google or
+Bedrock through LangChain's `init_chat_model`) reads meaning instead. It is kept to the
+rubric: it returns the ids of the points covered, the rubric's wrong claims made or denied
+and how sure it is; the verdict and score come from the rule both graders share
+(`freetext.verdict_of`), and a low confidence, or a score near a verdict's line, makes the
+grade unsure, as offline.
+"""
 
 import json
+import re
 from typing import Any
 
+from pydantic import BaseModel, Field, ValidationError
+
 from quizzes.errors import GradingError
-from quizzes.freetext import feedback, grade_free_text, verdict_of
+from quizzes.freetext import (
+    boundary_doubt,
+    claims_named,
+    contradicted_by,
+    coverage_of,
+    feedback,
+    grade_free_text,
+    score_of,
+    verdict_of,
+)
 from quizzes.schema import FreeTextItem
-from quizzes.verdict import Grade
+from quizzes.verdict import UNSURE_BELOW, Grade
 
 _SYSTEM = (
     "You are a strict interviewer grading a spoken answer about deploying a service on AWS ECS "
     "Fargate. Use ONLY the rubric. A point is covered when the answer states it in substance, "
-    "even in other words; keywords without a claim do not count. A wrong claim counts only when "
-    "the candidate asserts it, not when they deny it or attribute it to someone else. Return "
-    "the rubric point ids covered and missed, the texts of the wrong claims made and denied, "
-    "and one or two sentences of feedback."
+    "even in other words; keywords without a claim do not count, and neither does a point the "
+    "answer negates ('X is not an issue') or gives to the wrong actor (the task role doing the "
+    "execution role's job, the scale-in alarm's timing given to scale-out). A wrong claim counts "
+    "only when the candidate asserts it, not when they deny it or attribute it to someone else. "
+    "Return the rubric point ids covered, the texts of the wrong claims made and denied, your "
+    "confidence from 0 to 1 that an experienced interviewer would agree, and one or two "
+    "sentences of feedback."
 )
+_JSON_ONLY = (
+    "Reply with one JSON object and nothing else, with the keys covered (list of point ids), "
+    "wrong_claims (list of claim texts), rejected_claims (list of claim texts), confidence "
+    "(number 0..1) and feedback (string)."
+)
+_OBJECT = re.compile(r"\{.*\}", re.S)
+
+
+class Judgement(BaseModel):
+    """What the chat model returns: rubric ids and claim texts, and how sure it is."""
+
+    covered: list[str] = Field(default_factory=list, description="ids of rubric points stated")
+    wrong_claims: list[str] = Field(
+        default_factory=list, description="texts of the rubric's wrong claims the answer asserts"
+    )
+    rejected_claims: list[str] = Field(
+        default_factory=list, description="texts of the rubric's wrong claims the answer denies"
+    )
+    confidence: float = Field(
+        ge=0.0, le=1.0, description="0..1: how sure an interviewer would agree with this"
+    )
+    feedback: str = ""
 
 
 def build_messages(item: FreeTextItem, answer: str) -> list[tuple[str, str]]:
@@ -31,34 +78,81 @@ def build_messages(item: FreeTextItem, answer: str) -> list[tuple[str, str]]:
     return [("system", _SYSTEM), ("human", human)]
 
 
-def grade_with_llm(item: FreeTextItem, answer: str, chat_model: Any) -> Grade:
-    """Ask `chat_model` (any LangChain chat model) for a structured Grade; keep it to the rubric."""
-    if not (answer or "").strip():
-        return grade_free_text(item, "")  # never spend a call (or trust one) on nothing
+def _parse(text: str) -> Judgement:
+    """Read a Judgement from a model's JSON reply (code fences and prose around it allowed)."""
+    found = _OBJECT.search(text)
+    if not found:
+        raise GradingError(f"the model's reply holds no JSON object: {text[:200]!r}")
     try:
-        raw = chat_model.with_structured_output(Grade).invoke(build_messages(item, answer))
+        return Judgement.model_validate_json(found.group())
+    except ValidationError as exc:
+        raise GradingError(f"the model's reply is not a grading verdict: {exc}") from exc
+
+
+def ask(chat_model: Any, item: FreeTextItem, answer: str) -> Judgement:
+    """Ask the model for a Judgement: structured output, or plain JSON when it has none."""
+    messages = build_messages(item, answer)
+    try:
+        structured = chat_model.with_structured_output(Judgement)
+    except NotImplementedError:  # models without tool calling or a JSON mode
+        structured = None
+    try:
+        if structured is not None:
+            raw = structured.invoke(messages)
+        else:
+            reply = chat_model.invoke([*messages, ("system", _JSON_ONLY)])
+            raw = _parse(str(getattr(reply, "content", reply)))
+    except GradingError:
+        raise
     except Exception as exc:  # provider errors, refusals, schema mismatches
         raise GradingError(f"LLM grading failed for {item.id}: {exc}") from exc
     if isinstance(raw, dict):
-        raw = Grade.model_validate(raw)
-    if not isinstance(raw, Grade):
-        raise GradingError(f"LLM grading for {item.id} returned {type(raw).__name__}, not a Grade")
+        try:
+            raw = Judgement.model_validate(raw)
+        except ValidationError as exc:
+            raise GradingError(f"LLM grading for {item.id} returned no verdict: {exc}") from exc
+    if not isinstance(raw, Judgement):
+        raise GradingError(
+            f"LLM grading for {item.id} returned {type(raw).__name__}, not a Judgement"
+        )
+    return raw
+
+
+def grade_with_llm(item: FreeTextItem, answer: str, chat_model: Any) -> Grade:
+    """Grade with `chat_model` (any LangChain chat model), kept to the rubric; a `Grade`."""
+    if not (answer or "").strip():
+        return grade_free_text(item, "")  # never spend a call (or trust one) on nothing
+    got = ask(chat_model, item, answer)
     ids = [p.id for p in item.rubric.points]
-    claims = [c.text for c in item.rubric.wrong_claims]
-    covered = [i for i in ids if i in raw.covered]
-    made = [c for c in claims if c in raw.wrong_claims]
-    rejected = [c for c in claims if c in raw.rejected_claims and c not in made]
+    texts = [c.text for c in item.rubric.wrong_claims]
+    covered = [i for i in ids if i in got.covered]  # ids the rubric does not have are dropped
+    made = claims_named(item, got.wrong_claims)
+    rejected = [t for t in texts if t in got.rejected_claims and t not in got.wrong_claims]
     # Score and verdict come from the same rule as the offline grader, not from the model.
     verdict, score = verdict_of(item, covered, made)
-    note = raw.feedback.strip()
+    near = boundary_doubt(coverage_of(item, covered), score_of(item, covered, made), made)
+    confidence = round(min(got.confidence, 1.0 - near), 3)
+    unsure = confidence < UNSURE_BELOW
     return Grade(
         item_id=item.id,
         verdict=verdict,
         score=round(score, 3),
         covered=covered,
         missed=[i for i in ids if i not in covered],
-        wrong_claims=made,
+        wrong_claims=[c.text for c in made],
         rejected_claims=rejected,
+        contradicted=contradicted_by(made),
         grader="llm",
-        feedback=feedback(item, covered, made, rejected, verdict, note),
+        confidence=confidence,
+        unsure=unsure,
+        feedback=feedback(
+            item,
+            covered,
+            [c.text for c in made],
+            rejected,
+            verdict,
+            got.feedback.strip(),
+            unsure=unsure,
+            contradicted=contradicted_by(made),
+        ),
     )

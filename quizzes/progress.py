@@ -26,8 +26,38 @@ CREATE TABLE IF NOT EXISTS cards (
 );
 CREATE INDEX IF NOT EXISTS reviews_item ON reviews(item_id);
 """
+# Columns added after the first release (issue 14: unsure grades and self-ratings). Files
+# written before them get them on open, NULL in the old rows.
+_ADDED_COLUMNS = {
+    "confidence": "REAL",  # how sure the grader was (0..1)
+    "unsure": "INTEGER",  # 1 when the grader asked the learner to rate the answer
+    "self_rating": "TEXT",  # the learner's again / hard / good, if they rated it
+    "grader_verdict": "TEXT",  # what the grader said when the learner's rating decided
+    "grader_score": "REAL",
+    "grader_name": "TEXT",  # offline / llm, when `grader` is "self"
+}
 _HEADER = b"SQLite format 3\x00"
 _CORRUPT_MARKERS = ("not a database", "malformed", "corrupt")
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    """Bring a progress file from an earlier release up to the current reviews table."""
+
+    def missing() -> list[str]:
+        have = {row[1] for row in conn.execute("PRAGMA table_info(reviews)")}
+        return [name for name in _ADDED_COLUMNS if name not in have]
+
+    if not missing():
+        return
+    # Under the write lock, re-checked: the CLI and a notebook may open the file at once.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for name in missing():
+            conn.execute(f"ALTER TABLE reviews ADD COLUMN {name} {_ADDED_COLUMNS[name]}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 class _Corrupt(Exception):
@@ -89,6 +119,7 @@ class ProgressStore:
             if check != "ok":
                 raise _Corrupt(check)
             conn.executescript(_SCHEMA)
+            _add_columns(conn)
             return conn
         except (sqlite3.DatabaseError, _Corrupt) as exc:
             if conn is not None:
@@ -140,9 +171,11 @@ class ProgressStore:
             previous = self.card(item_id)
             card = scheduler.review(previous.card if previous else None, grade, now)
             n = (previous.n_reviews if previous else 0) + 1
+            machine = grade.machine
             self._conn.execute(
-                "INSERT INTO reviews (item_id, topic, ts, score, verdict, rating, grader, answer)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO reviews (item_id, topic, ts, score, verdict, rating, grader, answer,"
+                " confidence, unsure, self_rating, grader_verdict, grader_score, grader_name)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     item_id,
                     topic,
@@ -152,6 +185,12 @@ class ProgressStore:
                     rating,
                     grade.grader,
                     answer,
+                    machine.confidence if machine else grade.confidence,
+                    int(grade.unsure),
+                    grade.self_rating,
+                    machine.verdict if machine else None,
+                    machine.score if machine else None,
+                    machine.grader if machine else None,
                 ),
             )
             self._conn.execute(
@@ -180,13 +219,21 @@ class ProgressStore:
 
     def reviews(self, item_id: str | None = None) -> list[dict]:
         """Return the review log, oldest first (optionally for one item)."""
-        sql = "SELECT item_id, topic, ts, score, verdict, rating, grader FROM reviews"
+        # confidence, unsure, self_rating and the grader's own verdict, score and name (when
+        # the learner's rating decided) are None in rows written before issue 14.
+        sql = (
+            "SELECT item_id, topic, ts, score, verdict, rating, grader, confidence, unsure,"
+            " self_rating, grader_verdict, grader_score, grader_name FROM reviews"
+        )
         args: tuple = ()
         if item_id:
             sql, args = sql + " WHERE item_id = ?", (item_id,)
         cur = self._conn.execute(sql + " ORDER BY id", args)
         cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur]
+        rows = [dict(zip(cols, r, strict=True)) for r in cur]
+        for row in rows:
+            row["unsure"] = None if row["unsure"] is None else bool(row["unsure"])
+        return rows
 
     @staticmethod
     def _state(row) -> CardState:

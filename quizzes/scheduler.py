@@ -7,6 +7,7 @@ from fsrs import Card, Rating, Scheduler
 from quizzes.verdict import Grade
 
 _SCHEDULER = Scheduler(enable_fuzzing=False)  # deterministic due dates (tests, reproducible)
+DAY = 86400.0
 
 
 def rating_for(grade: Grade) -> Rating:
@@ -31,5 +32,12 @@ def review(card: Card | None, grade: Grade, now: datetime | None = None) -> Card
 
 
 def retrievability(card: Card, now: datetime | None = None) -> float:
-    """Return the probability (0..1) the learner still recalls the card at `now`."""
-    return _SCHEDULER.get_card_retrievability(card, now or datetime.now(UTC))
+    """Return FSRS's probability (0..1) that the learner recalls the card at `now`."""
+    # R = (1 + FACTOR * t / S) ** DECAY with t in fractional days since the last review
+    # (py-fsrs rounds t down to whole days, so it reports 1.0 all through the first day).
+    if card.last_review is None or not card.stability:
+        return 0.0
+    elapsed = max(0.0, ((now or datetime.now(UTC)) - card.last_review).total_seconds() / DAY)
+    decay = -_SCHEDULER.parameters[20]
+    factor = 0.9 ** (1 / decay) - 1
+    return (1 + factor * elapsed / card.stability) ** decay

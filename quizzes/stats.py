@@ -1,4 +1,4 @@
-"""Summarise progress per topic: mastery, retention, weakest topics, what to review next."""
+"""Summarise progress per topic: scores, FSRS recall now, weakest topics, what to review next."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -8,17 +8,23 @@ from quizzes.loader import Bank
 from quizzes.progress import ProgressStore
 from quizzes.schema import Item
 
+RECALL_HELP = (
+    "recall now: FSRS's predicted chance that you would recall the topic's reviewed items "
+    "now. It is about 1.00 right after any review, even a poor one, and falls with time; a "
+    "review is due when it nears 0.90. Last score is how well you last answered."
+)
+
 
 @dataclass(frozen=True)
 class TopicStats:
-    """One topic's numbers (scores 0..1; retention None until something was reviewed)."""
+    """One topic's numbers (scores 0..1; recall None until something was reviewed)."""
 
     topic: str
     items: int
     attempted: int
     accuracy: float  # mean last score of attempted items
     mastery: float  # mean last score over ALL items (unseen count as 0)
-    retention: float | None  # mean FSRS recall probability now, over reviewed items
+    recall: float | None  # mean FSRS retrievability now, over reviewed items
     due: int
 
 
@@ -39,7 +45,7 @@ def topic_stats(bank: Bank, store: ProgressStore, now: datetime | None = None) -
                 attempted=len(seen),
                 accuracy=round(sum(scores) / len(scores), 3) if scores else 0.0,
                 mastery=round(sum(scores) / len(ids), 3),
-                retention=round(sum(recall) / len(recall), 3) if recall else None,
+                recall=round(sum(recall) / len(recall), 3) if recall else None,
                 due=sum(s.due <= now for s in seen),
             )
         )
@@ -48,7 +54,7 @@ def topic_stats(bank: Bank, store: ProgressStore, now: datetime | None = None) -
 
 def weakest(stats: list[TopicStats], n: int = 3) -> list[str]:
     """Return the n weakest topics: attempted ones by accuracy, then unattempted ones."""
-    tried = sorted((s for s in stats if s.attempted), key=lambda s: (s.accuracy, s.retention or 0))
+    tried = sorted((s for s in stats if s.attempted), key=lambda s: (s.accuracy, s.recall or 0))
     untried = [s for s in stats if not s.attempted]
     return [s.topic for s in [*tried, *untried][:n]]
 

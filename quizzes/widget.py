@@ -1,16 +1,21 @@
-"""Show quiz items in a notebook (ipywidgets); answers go to the same progress DB as the CLI."""
+"""Show quiz items and mock interviews in a notebook (ipywidgets), on the CLI's progress DB."""
 
 import html
-import random
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 import ipywidgets as w
 
+from quizzes import explain, transcript
 from quizzes.config import get_settings
 from quizzes.errors import GradingError, QuizError
-from quizzes.grading import parse_answer
 from quizzes.loader import Bank, load_bank
+from quizzes.plan import Level
 from quizzes.progress import ProgressStore
+from quizzes.question import Answered, Question
 from quizzes.schema import (
+    FreeTextItem,
     Item,
     MultipleItem,
     NumericItem,
@@ -19,39 +24,86 @@ from quizzes.schema import (
     SpotTheBugItem,
 )
 from quizzes.session import Session
+from quizzes.session import mock as make_mock
+from quizzes.timebox import clock_text
+from quizzes.verdict import SelfRating
 
-_COLORS = {"good": "#1a7f37", "partial": "#9a6700", "wrong": "#cf222e"}
+_COLORS = {"good": "#1a7f37", "partial": "#9a6700", "wrong": "#cf222e", "unsure": "#9a6700"}
+RATINGS: tuple[SelfRating, ...] = ("again", "hard", "good")
+
+
+def _esc(text: str) -> str:
+    return html.escape(text).replace("\n", "<br>")
+
+
+def _error(exc: Exception) -> str:
+    return f"<span style='color:{_COLORS['wrong']}'>{html.escape(str(exc))}</span>"
+
+
+def _head(q: Question) -> str:
+    """Return a question as HTML: id, text, snippet, options numbered as shown."""
+    item = q.item
+    head = f"<b>{html.escape(item.id)}</b> — {_esc(item.question)}"
+    if isinstance(item, SpotTheBugItem):
+        head += f"<pre>{html.escape(item.snippet)}</pre>"
+    if isinstance(item, OrderingItem):
+        head += "<ol>" + "".join(f"<li>{html.escape(s)}</li>" for s in q.shown()) + "</ol>"
+    return head
+
+
+def _verdict(a: Answered) -> str:
+    """Return an answer's verdict, score and time (and a self-rating) as HTML."""
+    g = a.grade
+    parts = [f"<b style='color:{_COLORS[g.shown_verdict]}'>{g.shown_verdict.upper()}</b>"]
+    parts[0] += f" score {a.score:.2f}"
+    if g.machine is not None:
+        parts.append(f"self-rated {g.self_rating}; the grader said {g.machine.verdict}")
+    return "<br>".join(parts + [html.escape(t) for t in (explain.time_text(a),) if t])
+
+
+def _graded(a: Answered) -> str:
+    """Return an answer's verdict, score, time, due date and feedback as HTML."""
+    due = explain.due_text(a.due)
+    return "<br>".join([_verdict(a), *([due] if due else []), _esc(explain.feedback(a))])
+
+
+def _rating_box(a: Answered, done: Callable[[SelfRating], None]) -> w.VBox:
+    """Return the key points and Again / Hard / Good buttons for an answer the grader doubts."""
+    points = "".join(f"<li>{html.escape(text)}</li>" for _ok, text in explain.points(a))
+    buttons = [w.Button(description=r.capitalize()) for r in RATINGS]
+    for button, rating in zip(buttons, RATINGS, strict=True):
+        button.on_click(lambda _b, r=rating: done(r))
+    head = "<b>UNSURE</b>: the grader is not sure. Rate yourself against the key points:"
+    box = w.VBox([w.HTML(f"{head}<ul>{points}</ul>"), w.HBox(buttons)])
+    box.buttons = dict(zip(RATINGS, buttons, strict=True))  # handles for tests
+    return box
 
 
 class ItemCard(w.VBox):
     """One item: the question, an input, a Check button and the feedback area."""
 
-    def __init__(self, item: Item, session: Session, seed: int = 0) -> None:
+    def __init__(self, item: Item, session: Session) -> None:
         self.item, self.session = item, session
-        self.order: list[int] | None = None
-        head = f"<b>{html.escape(item.id)}</b> — {html.escape(item.question)}"
-        if isinstance(item, SpotTheBugItem):
-            head += f"<pre>{html.escape(item.snippet)}</pre>"
-        if isinstance(item, OrderingItem):
-            self.order = list(range(len(item.steps)))
-            random.Random(f"{seed}{item.id}").shuffle(self.order)
-            head += (
-                "<ol>"
-                + "".join(f"<li>{html.escape(item.steps[i])}</li>" for i in self.order)
-                + "</ol>"
-            )
-        self.input = self._input(item)
+        self.q = session.question(item)  # choices shuffled when the item repeats
+        self.order = self.q.order
+        self.input = self._input(self.q)
         self.check = w.Button(description="Check", button_style="primary")
         self.feedback = w.HTML()
+        self.rating = w.VBox()  # Again / Hard / Good when the grader is unsure
         self.check.on_click(lambda _b: self.submit())
-        super().__init__([w.HTML(head), self.input, self.check, self.feedback])
+        parts = [w.HTML(_head(self.q)), self.input, self.check, self.rating, self.feedback]
+        super().__init__(parts)
 
     @staticmethod
-    def _input(item: Item) -> w.Widget:
+    def _input(q: Question) -> w.Widget:
+        item = q.item
         if isinstance(item, SingleItem | SpotTheBugItem):
-            return w.RadioButtons(options=[(c, i) for i, c in enumerate(item.choices)], value=None)
+            order = q.order or list(range(len(item.choices)))
+            return w.RadioButtons(options=[(item.choices[i], i) for i in order], value=None)
         if isinstance(item, MultipleItem):
-            return w.VBox([w.Checkbox(description=c, indent=False) for c in item.choices])
+            order = q.order or list(range(len(item.choices)))
+            boxes = [w.Checkbox(description=item.choices[i], indent=False) for i in order]
+            return w.VBox(boxes)
         if isinstance(item, NumericItem):
             unit = item.answer.unit if item.answer else ""
             return w.Text(placeholder=f"a number{f' ({unit})' if unit else ''}")
@@ -64,26 +116,33 @@ class ItemCard(w.VBox):
 
     def _text(self) -> str:
         if isinstance(self.item, SingleItem | SpotTheBugItem):
-            return "" if self.input.value is None else str(self.input.value + 1)
+            return "" if self.input.value is None else str(self.q.number(self.input.value))
         if isinstance(self.item, MultipleItem):
-            return ",".join(str(i + 1) for i, cb in enumerate(self.input.children) if cb.value)
+            return ",".join(str(n) for n, cb in enumerate(self.input.children, 1) if cb.value)
         return self.input.value
 
     def submit(self) -> None:
         """Grade the current input, record it, and show the feedback."""
         try:
-            answer = parse_answer(self.item, self._text(), self.order)
-            g = self.session.answer(self.item, answer)
+            answered = self.session.submit(self.q, self._text())
         except (GradingError, QuizError) as exc:
-            self.feedback.value = (
-                f"<span style='color:{_COLORS['wrong']}'>{html.escape(str(exc))}</span>"
-            )
+            self.feedback.value = _error(exc)
             return
-        body = html.escape(g.feedback).replace("\n", "<br>")
-        self.feedback.value = (
-            f"<b style='color:{_COLORS[g.verdict]}'>{g.verdict.upper()}</b> "
-            f"score {g.score:.2f}<br>{body}"
-        )
+        if answered.grade.needs_self_rating:
+            self.feedback.value = _verdict(answered)
+            self.rating.children = [_rating_box(answered, lambda r: self._rated(answered, r))]
+            return
+        self.feedback.value = _graded(answered)
+
+    def _rated(self, answered: Answered, rating: SelfRating) -> None:
+        self.session.rate(answered, rating)
+        self.rating.children = []
+        self.feedback.value = _graded(answered)
+
+
+def _load(bank: Bank | None) -> Bank:
+    settings = get_settings()
+    return bank or load_bank(settings.bank_dir, settings.sections_path)
 
 
 def quiz_widget(
@@ -96,8 +155,7 @@ def quiz_widget(
     """Return a widget with a chapter's items (or the given ids) for the end of a notebook."""
     if (chapter is None) == (item_ids is None):
         raise QuizError("pass exactly one of chapter='NN' or item_ids=[...]")
-    settings = get_settings()
-    bank = bank or load_bank(settings.bank_dir, settings.sections_path)
+    bank = _load(bank)
     if item_ids is not None:
         unknown = [i for i in item_ids if i not in bank.items]
         if unknown:
@@ -107,11 +165,114 @@ def quiz_widget(
         items = bank.select(chapter=chapter)
         if not items:
             raise QuizError(f"no quiz items for chapter {chapter!r}")
-    session = Session(items=items, store=store or ProgressStore(settings.db_path))
+    store = store or ProgressStore(get_settings().db_path)
+    session = Session(items=items, store=store, bank=bank)
     cards = [ItemCard(it, session) for it in items]
     box = w.VBox([w.HTML(f"<h3>Quiz: {len(items)} questions</h3>"), *cards])
     box.cards, box.session = cards, session  # handles for notebooks and tests
     return box
 
 
-__all__ = ["ItemCard", "quiz_widget"]
+class MockInterview(w.VBox):
+    """A mock interview, one question at a time, the clock shown; the same session as the CLI."""
+
+    def __init__(self, session: Session, save_dir: Path) -> None:
+        self.session, self.save_dir = session, save_dir
+        self.q: Question | None = None
+        self.transcript: Path | None = None
+        self.status, self.question, self.feedback, self.report = (w.HTML() for _ in range(4))
+        self.rating = w.VBox()  # Again / Hard / Good when the grader is unsure
+        self.input = w.Textarea(layout=w.Layout(width="100%", height="8em"))
+        self.send = w.Button(description="Submit", button_style="primary")
+        self.send.on_click(lambda _b: self.submit())
+        # The browser advances `ticker` every second, so the clock below runs while you type.
+        self.ticker = w.Play(interval=1000, max=10**6, layout=w.Layout(display="none"))
+        self.ticker.observe(lambda _c: self.tick(), names="value")
+        parts = [self.status, self.question, self.input, self.send, self.rating, self.feedback]
+        parts.append(self.report)
+        super().__init__([*parts, self.ticker])
+        self._next()
+        self.ticker.playing = True
+
+    def tick(self) -> None:
+        """Show the time used against the question's box and the interview's time left."""
+        q, s = self.q, self.session
+        if q is None or q.box is None or q.started is None:
+            return
+        used = s.clock() - q.started
+        over = " <b style='color:#cf222e'>OVER TIME</b>" if used > q.box else ""
+        self.status.value = (
+            f"question {q.position} · {clock_text(used)} of {clock_text(q.box)}{over} · "
+            f"{clock_text(s.time_left() or 0)} left of {s.minutes:g} min"
+        )
+
+    def _next(self) -> None:
+        self.q = self.session.next_question()
+        if self.q is None:
+            self._finish()
+            return
+        head = _head(self.q)
+        if self.q.parent:
+            head = f"<i>follow-up to {html.escape(self.q.parent)}</i><br>{head}"
+        if isinstance(self.q.item, SingleItem | MultipleItem | SpotTheBugItem):
+            head += "<ol>" + "".join(f"<li>{html.escape(c)}</li>" for c in self.q.shown()) + "</ol>"
+        self.question.value = head
+        spoken = isinstance(self.q.item, FreeTextItem)
+        self.input.placeholder = "answer as you would out loud" if spoken else "type the number(s)"
+        self.input.value = ""
+        self.tick()
+
+    def submit(self) -> None:
+        """Grade the typed answer, show its verdict and time, then ask the next question."""
+        if self.q is None:
+            return
+        try:
+            answered = self.session.submit(self.q, self.input.value)
+        except (GradingError, QuizError) as exc:
+            self.feedback.value = _error(exc)
+            return
+        self.feedback.value = _verdict(answered)
+        if answered.grade.needs_self_rating:
+            self.send.disabled = True
+            self.rating.children = [_rating_box(answered, lambda r: self._rated(answered, r))]
+            return
+        self._next()
+
+    def _rated(self, answered: Answered, rating: SelfRating) -> None:
+        self.session.rate(answered, rating)
+        self.rating.children = []
+        self.send.disabled = False
+        self.feedback.value = _verdict(answered)
+        self._next()
+
+    def _finish(self) -> None:
+        self.ticker.playing = False
+        self.send.disabled = True
+        self.input.layout.display = "none"
+        self.question.value = "<b>Time is up.</b>" if self.session.expired() else "<b>Done.</b>"
+        store = self.session.store
+        text = transcript.markdown(self.session, upcoming=store.cards() if store else None)
+        self.transcript = transcript.save(text, self.save_dir)
+        self.report.value = (
+            f"<p>Transcript: <code>{html.escape(str(self.transcript))}</code></p>"
+            f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>"
+        )
+
+
+def mock_widget(
+    minutes: float = 30,
+    level: Level | str = Level.senior,
+    *,
+    seed: int | None = None,
+    bank: Bank | None = None,
+    store: ProgressStore | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    save_dir: Path | None = None,
+) -> MockInterview:
+    """Return a timed mock interview widget (the CLI's `workbook quiz mock` in a notebook)."""
+    bank, store = _load(bank), store or ProgressStore(get_settings().db_path)
+    session = make_mock(bank, store, minutes=minutes, level=level, seed=seed, clock=clock)
+    return MockInterview(session, save_dir or get_settings().db_path.parent / "mocks")
+
+
+__all__ = ["ItemCard", "MockInterview", "mock_widget", "quiz_widget"]

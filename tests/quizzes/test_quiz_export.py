@@ -1,12 +1,26 @@
 """Anki export keeps GUIDs and ids stable (re-import updates); jupyterquiz JSON is well-formed."""
 
+import html
 import json
+import re
 import sqlite3
 import zipfile
 
 import genanki
 
-from quizzes.export import DECK_ID, MODEL_ID, to_anki, to_jupyterquiz, write_jupyterquiz
+from quizzes.config import PACKAGE_DIR
+from quizzes.export import (
+    DECK_ID,
+    MODEL_ID,
+    front_back,
+    to_anki,
+    to_jupyterquiz,
+    write_jupyterquiz,
+)
+from quizzes.loader import load_bank
+from quizzes.schema import FreeTextItem
+
+MAX_BACK = 800  # characters of text on a card's back (a model answer runs to 1,500)
 
 
 def anki_notes(path, tmp_path):
@@ -35,11 +49,35 @@ def test_anki_guids_are_stable_across_exports(bank, tmp_path):
     assert fields.startswith("ecs-service-003\x1f") and "3 tasks" in fields
 
 
-def test_anki_back_of_free_text_has_model_answer_and_correction(bank, tmp_path):
-    path = to_anki([bank.get("ecs-service-006")], tmp_path / "deck.apkg")
+def test_anki_back_of_free_text_is_short_key_points_and_a_link(bank, tmp_path):
+    item = bank.get("ecs-service-006")
+    path = to_anki([item], tmp_path / "deck.apkg")
     notes, _, _ = anki_notes(path, tmp_path)
     (fields,) = notes.values()
-    assert "last completed deployment" in fields and "Guide vs reality" in fields
+    _id, _front, back = fields.split("\x1f")
+    assert "<li>it counts failed tasks, not individual health-check probes</li>" in back
+    assert item.model_answer not in back and "Guide vs reality" in back
+    assert "More: notes/ecs-service.md#deployment-circuit-breaker" in back
+    assert "notebooks/08_ecs_deploy.ipynb" in back
+
+
+def test_anki_choice_backs_name_the_answer_by_number(bank):
+    _front, back = front_back(bank.get("ecs-service-001"))
+    assert back.startswith("2. A new task starts")
+    _front, back = front_back(bank.get("ecs-service-002"))
+    assert back.startswith("1. A task that never reaches RUNNING<br>3. A task stopped")
+
+
+def test_every_anki_back_of_the_real_bank_is_short():
+    # the shipped bank: its long model answers must not reach the cards
+    bank = load_bank(PACKAGE_DIR / "bank", PACKAGE_DIR / "sections.yaml")
+    for item in bank.items.values():
+        _front, back = front_back(item)
+        text = html.unescape(re.sub(r"<[^>]+>", " ", back))
+        assert len(text) <= MAX_BACK, (item.id, len(text))
+        assert "More: notes/" in text, item.id
+        if isinstance(item, FreeTextItem):
+            assert item.model_answer.strip() not in text
 
 
 def test_jupyterquiz_format(bank, tmp_path):

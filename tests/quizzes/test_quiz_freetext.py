@@ -2,8 +2,11 @@
 
 import pytest
 
-from quizzes.freetext import find, grade_free_text, looks_like_keywords
-from quizzes.textnorm import clauses, tokens
+from quizzes.freetext import checklist, find, grade_free_text, looks_like_keywords
+from quizzes.relations import RELATIONS
+from quizzes.schema import FreeTextItem
+from quizzes.textnorm import clauses, tokens, typo_of
+from quizzes.verdict import UNSURE_BELOW
 from service.rag.analysis import stem, terms
 
 GOOD = (
@@ -133,9 +136,8 @@ def test_numbers_in_a_phrasing_must_match(bank):
     assert bad.verdict == "wrong" and bad.wrong_claims
 
 
-def make_item(points, claims):
-    from quizzes.schema import FreeTextItem
-
+def make_item(points, claims, contradicts=None):
+    """Build a free-text item: points [(text, phrasings)], claims [(text, phrasings)]."""
     return FreeTextItem.model_validate(
         {
             "id": "iam-900",
@@ -150,7 +152,9 @@ def make_item(points, claims):
                 "points": [
                     {"id": f"p{i}", "text": t, "phrasings": ph} for i, (t, ph) in enumerate(points)
                 ],
-                "wrong_claims": [{"text": t, "phrasings": ph} for t, ph in claims],
+                "wrong_claims": [
+                    {"text": t, "phrasings": ph, "contradicts": contradicts} for t, ph in claims
+                ],
             },
         }
     )
@@ -180,3 +184,303 @@ def test_negation_stops_at_a_comma():
 def test_prefix_phrasings_match_longer_words():
     item = make_item([("the target is deregistered", ["deregist"])], [])
     assert grade_free_text(item, "The old target is deregistered first.").covered == ["p0"]
+
+
+# --- negation: anywhere in the clause, before or after the phrase, across comma lists ---
+
+CURL = make_item(
+    [
+        ("the slim image has no curl", ["no curl", "not in slim"]),
+        ("install curl or use urllib", ["install curl", "urllib"]),
+    ],
+    [("slim images include curl", ["slim includes curl", "curl is available"])],
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Installing curl doesn't help here.",  # negation after the phrase
+        "There is no need to install curl.",
+        "Switching to urllib wouldn't change anything.",
+        "You never have to use urllib for that.",
+        "Curl not being in the slim image isn't an issue.",  # the phrase's own 'not', negated
+    ],
+)
+def test_a_negated_point_is_not_credited(answer):
+    assert grade_free_text(CURL, answer).covered == []
+
+
+def test_the_issue_answer_that_denies_both_points_is_wrong():
+    g = grade_free_text(
+        CURL,
+        "Curl not being in the slim image isn't an issue, and switching to urllib wouldn't "
+        "change anything.",
+    )
+    assert g.verdict == "wrong" and g.covered == []
+
+
+def test_negation_reaches_across_a_comma_list():
+    item = make_item([("counts failed tasks", ["failed tasks"])], [])
+    listed = "It doesn't look at health checks, restarts, or failed tasks."
+    assert grade_free_text(item, listed).covered == []
+    summed_up = "Health checks, restarts, failed tasks, none of these count."
+    assert grade_free_text(item, summed_up).covered == []
+
+
+def test_no_before_a_list_negates_each_item():
+    item = make_item(
+        [("no patching", ["no patching"]), ("no planning", ["no capacity planning"])], []
+    )
+    g = grade_free_text(
+        item, "With Fargate there are no AMIs, patching, capacity planning or bin-packing for us."
+    )
+    assert g.covered == ["p0", "p1"]
+
+
+def test_negation_does_not_cross_into_the_next_clause_or_a_contrast():
+    item = make_item(
+        [("install curl", ["install curl"]), ("counts failed tasks", ["failed tasks"])], []
+    )
+    assert grade_free_text(item, "The check isn't working, so install curl.").covered == ["p0"]
+    assert grade_free_text(item, "It counts failed tasks, not single probes.").covered == ["p1"]
+    assert grade_free_text(item, "Without curl in the image, you install curl.").covered == ["p0"]
+    assert grade_free_text(item, "Install curl instead.").covered == ["p0"]
+
+
+def test_a_positive_statement_with_a_negative_phrasing_is_credited():
+    assert grade_free_text(CURL, "The slim image doesn't ship curl at all.").covered == ["p0"]
+    assert grade_free_text(CURL, "Curl is not in the slim image, so install curl.").covered == [
+        "p0",
+        "p1",
+    ]
+
+
+def test_a_wrong_claim_denied_after_the_phrase_is_not_penalised():
+    g = grade_free_text(CURL, "That slim includes curl isn't true; the check fails every time.")
+    assert g.wrong_claims == [] and g.rejected_claims == ["slim images include curl"]
+    g = grade_free_text(CURL, "Curl is available in slim images.")
+    assert g.wrong_claims == ["slim images include curl"]
+
+
+# --- typos ---
+
+
+def test_a_typo_within_a_small_edit_distance_still_matches():
+    item = make_item([("plain values are non-sensitive", ["non-sensitive values"])], [])
+    assert grade_free_text(item, "Use it for non-sensitve values.").covered == ["p0"]
+    long_item = make_item([("registration", ["deregistration delay"])], [])
+    assert grade_free_text(long_item, "The deregistraton delay is 300 s.").covered == ["p0"]
+
+
+@pytest.mark.parametrize(
+    ("want", "typed", "ok"),
+    [
+        ("sensitiv", "sensitv", True),  # one edit, 8 letters
+        ("deregistrat", "deregstrat", True),  # longer words allow two edits
+        ("deregistrat", "dregstrt", False),  # three is too many
+        ("secret", "secrte", False),  # a swap is two edits for a 6-letter word
+        ("port", "pork", False),  # short words match exactly
+        ("patch", "path", False),  # a real word is not a misspelling of another
+        ("deregister", "register", False),  # a prefix changes the meaning
+        ("scal", "stal", False),  # stems: "scale" and "stale" are short
+        ("50", "60", False),
+    ],
+)
+def test_typo_rules(want, typed, ok):
+    assert typo_of(want, typed) is ok
+
+
+# --- keyword lists vs short prose ---
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The execution role is missing logs:CreateLogGroup, add that permission.",
+        "Install curl, or use urllib, and set a start period.",
+        "Install curl. Use urllib. Set startPeriod.",
+        "It counts failed tasks and rolls back.",
+    ],
+)
+def test_short_prose_is_not_a_keyword_list(answer):
+    assert not looks_like_keywords(answer)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "failed tasks, 50% of desired count, minimum of 3, rollback to the previous deployment",
+        "Sure, here is what I know about it: circuit breaker, failed tasks, 50%, desired count, "
+        "minimum 3, rollback.",
+        "Good question, I think it is about this. Circuit breaker, failed tasks, half the desired "
+        "count, minimum 3, rollback.",
+        "No cache. CPU only. Buildx.",
+    ],
+)
+def test_a_keyword_list_even_after_filler_is_still_one(answer):
+    assert looks_like_keywords(answer)
+
+
+def test_a_short_correct_answer_earns_its_points():
+    item = make_item(
+        [("missing CreateLogGroup", ["createloggroup"]), ("add it", ["add logs:createloggroup"])],
+        [],
+    )
+    g = grade_free_text(
+        item, "The execution role is missing logs:CreateLogGroup, add that permission."
+    )
+    assert g.verdict == "good" and g.covered == ["p0", "p1"]
+
+
+# --- a wrong claim that contradicts a point ---
+
+
+def test_a_wrong_claim_that_contradicts_a_point_makes_the_verdict_wrong():
+    points = [
+        ("counts failed tasks", ["failed tasks"]),
+        ("rolls back", ["last completed deployment"]),
+    ]
+    claims = [("after 3 health checks", ["3 failed health checks"])]
+    answer = (
+        "It counts failed tasks and goes back to the last completed deployment. "
+        "It rolls back after three failed health checks."
+    )
+    plain = grade_free_text(make_item(points, claims), answer)
+    assert plain.verdict == "partial" and plain.contradicted == []
+    g = grade_free_text(make_item(points, claims, contradicts="p0"), answer)
+    assert g.verdict == "wrong" and g.contradicted == ["p0"]
+    assert "They contradict: counts failed tasks" in g.feedback
+
+
+# --- swapped roles for the pairs interviews confuse ---
+
+SWAPS = {
+    "execution role vs task role": (
+        "The execution role pulls the image; the task role is what your code uses.",
+        "The task role pulls the image; the execution role is what your code uses.",
+    ),
+    "ALB security group vs task security group": (
+        "The ALB security group allows 443 from anywhere; the task security group allows port "
+        "8080 only from the ALB.",
+        "The task security group allows 443 from anywhere; the ALB security group allows port "
+        "8080 only from the ALB.",
+    ),
+    "minimumHealthyPercent vs maximumPercent": (
+        "minimumHealthyPercent keeps it from going below the desired count; maximumPercent "
+        "allows an extra task.",
+        "maximumPercent keeps it from going below the desired count; minimumHealthyPercent "
+        "allows an extra task.",
+    ),
+    "scale-out vs scale-in alarm": (
+        "Scale out needs 3 datapoints above the target; scale in needs 15 datapoints.",
+        "Scale in needs 3 datapoints above the target; scale out needs 15 datapoints.",
+    ),
+    "container health check vs ALB target health (liveness vs readiness)": (
+        "The container health check runs curl on localhost; the ALB health check decides "
+        "whether to route traffic.",
+        "The ALB health check runs curl on localhost; the container health check decides "
+        "whether to route traffic.",
+    ),
+    "environment vs secrets": (
+        "The environment block holds plain text values; the secrets block holds the API key by "
+        "its ARN.",
+        "The secrets block holds plain text values; the environment block holds the API key by "
+        "its ARN.",
+    ),
+}
+
+
+def _pair_item(rel):
+    one, other = rel.actors
+    return make_item(
+        [(f"{one.name} ({', '.join(one.does)})", list(one.does)),
+         (f"{other.name} ({', '.join(other.does)})", list(other.does))],
+        [],
+    )  # fmt: skip
+
+
+def test_every_confused_pair_has_a_swap_sentence():
+    assert set(SWAPS) == {r.topic for r in RELATIONS}
+
+
+@pytest.mark.parametrize("rel", RELATIONS, ids=lambda r: r.topic)
+def test_swapped_roles_are_a_wrong_claim_and_a_wrong_verdict(rel):
+    item = _pair_item(rel)
+    right, swapped = SWAPS[rel.topic]
+    good = grade_free_text(item, right)
+    assert good.wrong_claims == [] and good.verdict == "good", good.feedback
+    bad = grade_free_text(item, swapped)
+    assert bad.verdict == "wrong" and bad.covered == []
+    assert len(bad.wrong_claims) == 2 and all("swapped roles" in c for c in bad.wrong_claims)
+    assert set(bad.contradicted) == {"p0", "p1"}
+
+
+def test_a_denied_swap_is_rightly_rejected():
+    item = _pair_item(RELATIONS[0])
+    g = grade_free_text(item, "The task role doesn't pull the image; the execution role does.")
+    assert g.wrong_claims == [] and g.rejected_claims and "swapped roles" in g.rejected_claims[0]
+
+
+def test_the_issue_swapped_roles_answer_is_wrong(bank):
+    item = make_item(
+        [("execution role: pull image, send logs", ["pull the image", "write logs"]),
+         ("task role: the app's own calls", ["your code", "boto3"])],
+        [],
+    )  # fmt: skip
+    g = grade_free_text(
+        item,
+        "The task role pulls the image and writes logs; the execution role is what your code uses.",
+    )
+    assert g.verdict == "wrong" and g.covered == [] and g.score == 0.0
+
+
+# --- confidence and "unsure" ---
+
+
+def test_clear_verdicts_are_confident(item):
+    for answer in (GOOD, "", "I would use Kubernetes because it is popular and I like YAML."):
+        g = grade_free_text(item, answer)
+        assert not g.unsure and g.confidence >= UNSURE_BELOW
+
+
+def test_a_long_answer_that_matched_little_is_unsure(item):
+    paraphrase = (
+        "The breaker watches whole replacements of the new revision that die or never come up, "
+        "rather than single probes. Its limit grows with the size of the service, and for a "
+        "one-replica service three attempts in a row have to die, each one downloading the "
+        "image and waiting through several probe intervals, before it reverts to what was "
+        "running before."
+    )
+    g = grade_free_text(item, paraphrase)
+    assert g.verdict != "good" and g.unsure and g.confidence < UNSURE_BELOW
+    assert g.shown_verdict == "unsure" and g.needs_self_rating
+    assert "rate your answer against the checklist" in g.feedback
+
+
+def test_a_verdict_on_a_boundary_is_unsure():
+    item = make_item([(f"point {i}", [f"alpha{i}word"]) for i in range(10)], [])
+    g = grade_free_text(item, "It is alpha0word, alpha1word and alpha2word, I think.")
+    assert g.verdict == "partial" and g.score == 0.3 and g.unsure
+
+
+def test_right_points_beside_a_contradiction_are_unsure():
+    points = [
+        ("counts failed tasks", ["failed tasks"]),
+        ("rolls back", ["last completed deployment"]),
+    ]
+    claims = [("after 3 health checks", ["3 failed health checks"])]
+    g = grade_free_text(
+        make_item(points, claims, contradicts="p0"),
+        "It counts failed tasks and goes back to the last completed deployment, after three "
+        "failed health checks.",
+    )
+    assert g.verdict == "wrong" and g.unsure
+
+
+def test_checklist_marks_what_the_grader_saw(item):
+    g = grade_free_text(item, "The breaker counts tasks that fail to start and roll back.")
+    marks = checklist(item, g)
+    assert [text for text, _ in marks] == [p.text for p in item.rubric.points]
+    assert [seen for _, seen in marks] == [True, False, False]
+    assert all(seen is None for _, seen in checklist(item))

@@ -131,3 +131,60 @@ def test_two_stores_on_one_file_count_every_review(tmp_path):
         notebook.record("iam-001", "iam", g("wrong", 0.0), now=NOW)
         cli.record("iam-001", "iam", g("good", 0.8), now=NOW)
         assert notebook.card("iam-001").n_reviews == 3 and len(cli.reviews()) == 3
+
+
+# --- unsure grades: the grader's and the learner's grade are both stored ---
+
+OLD_SCHEMA = """
+CREATE TABLE reviews (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_id TEXT NOT NULL, topic TEXT NOT NULL, ts TEXT NOT NULL,
+    score REAL NOT NULL, verdict TEXT NOT NULL, rating INTEGER NOT NULL,
+    grader TEXT NOT NULL, answer TEXT
+);
+CREATE TABLE cards (
+    item_id TEXT PRIMARY KEY, topic TEXT NOT NULL, card TEXT NOT NULL,
+    due TEXT NOT NULL, last_score REAL NOT NULL, n_reviews INTEGER NOT NULL
+);
+INSERT INTO reviews (item_id, topic, ts, score, verdict, rating, grader, answer)
+VALUES ('iam-001', 'iam', '2026-11-01T09:00:00+00:00', 0.8, 'good', 3, 'offline', 'x');
+"""
+
+
+def unsure_grade() -> Grade:
+    return Grade(item_id="iam-001", verdict="partial", score=0.55, confidence=0.2, unsure=True)
+
+
+def test_a_self_rated_grade_stores_both_grades(store):
+    rated = unsure_grade().rated("good")
+    assert rated.verdict == "good" and rated.grader == "self" and rated.score == 0.7
+    store.record("iam-001", "iam", rated, now=NOW)
+    (row,) = store.reviews("iam-001")
+    assert row["verdict"] == "good" and row["grader"] == "self" and row["self_rating"] == "good"
+    assert row["grader_verdict"] == "partial" and row["grader_score"] == 0.55
+    assert row["grader_name"] == "offline" and row["confidence"] == 0.2 and row["unsure"] is True
+    assert row["rating"] == int(scheduler.Rating.Good)  # the learner's rating schedules it
+
+
+def test_a_confident_grade_stores_its_confidence_alone(store):
+    store.record("iam-001", "iam", Grade(item_id="iam-001", verdict="good", score=0.9,
+                                         confidence=0.95), now=NOW)  # fmt: skip
+    (row,) = store.reviews()
+    assert row["confidence"] == 0.95 and row["unsure"] is False and row["self_rating"] is None
+    assert row["grader_verdict"] is None and row["grader_name"] is None
+
+
+def test_a_progress_file_from_before_unsure_grades_still_loads(tmp_path):
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(OLD_SCHEMA)
+    conn.close()
+    with ProgressStore(path) as s:
+        (old,) = s.reviews()
+        assert old["verdict"] == "good" and old["confidence"] is None and old["unsure"] is None
+        s.record("iam-001", "iam", unsure_grade().rated("again"), now=NOW)
+        new = s.reviews()[-1]
+        assert new["verdict"] == "wrong" and new["self_rating"] == "again"
+        assert new["grader_verdict"] == "partial"
+    with ProgressStore(path) as s, ProgressStore(path) as other:  # reopening adds nothing twice
+        assert len(s.reviews()) == len(other.reviews()) == 2

@@ -1,0 +1,393 @@
+"""Say which of two easily confused things does what, and catch answers that swap them.
+
+Interview answers often name both roles, both security groups or both alarms and give each
+the other's job ("the task role pulls the image; the execution role is what your code uses").
+Matching words alone credits such an answer. This table says, for each confused pair, which
+actor does which action; `swaps` finds an action attributed to the other actor of its pair.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from quizzes.textnorm import BAR, STOPWORDS, negations_over, tokens
+
+MAX_GAP = 8  # words between an actor and its action ("the task role [...] pulls the image")
+# Words before a mention that make it an object, not the one acting ("than the task role").
+_OBJECT_MARKERS = frozenset({"from", "than", "to", "unlike", "not", "instead", "rather", "of"})
+_OBJECT_MARKERS |= frozenset({"vs", "versus", "with", "into", "on", "for"})
+_JOINERS = frozenset({"and", "or", "nor"})
+_DETERMINERS = frozenset({"the", "a", "an", "its", "their", "our", "my", "your", "that", "this"})
+# Words before a mention AFTER the action that make it the doer: "pulled by the execution
+# role", "the API key goes in the environment block".
+_AGENT_MARKERS = frozenset({"by", "in", "into", "under"})
+_CONTRAST = frozenset({"not", "unlike", "instead", "rather"})  # "A, not B, does X": B is aside
+
+
+@dataclass(frozen=True)
+class Actor:
+    """One side of a confused pair: what answers call it and what only it does."""
+
+    name: str
+    names: tuple[str, ...]
+    does: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A pair of actors interviews confuse."""
+
+    topic: str
+    actors: tuple[Actor, Actor]
+
+
+RELATIONS: tuple[Relation, ...] = (
+    Relation(
+        "execution role vs task role",
+        (
+            Actor(
+                "the execution role",
+                ("execution role", "task execution role", "executionRoleArn", "exec role"),
+                (
+                    "pull the image",
+                    "pulls images",
+                    "image pull",
+                    "pull from ecr",
+                    "fetch the secrets",
+                    "read the secrets",
+                    "inject the secrets",
+                    "write the logs",
+                    "send logs",
+                    "ship logs",
+                    "push logs",
+                    "CreateLogStream",
+                    "PutLogEvents",
+                    "GetAuthorizationToken",
+                ),
+            ),
+            Actor(
+                "the task role",
+                ("task role", "taskRoleArn"),
+                (
+                    "application code",
+                    "app code",
+                    "your code",
+                    "my code",
+                    "boto3",
+                    "the sdk",
+                    "the app calls",
+                    "the application calls",
+                ),
+            ),
+        ),
+    ),
+    Relation(
+        "ALB security group vs task security group",
+        (
+            Actor(
+                "the ALB security group",
+                (
+                    "alb security group",
+                    "load balancer security group",
+                    "load balancer's security group",
+                    "alb sg",
+                ),
+                ("0.0.0.0/0", "from anywhere", "from the internet", "port 443", "port 80"),
+            ),
+            Actor(
+                "the task security group",
+                (
+                    "task security group",
+                    "tasks security group",
+                    "service security group",
+                    "container security group",
+                    "task sg",
+                ),
+                ("port 8080", "8080 from", "only from the alb", "from the alb security group"),
+            ),
+        ),
+    ),
+    Relation(
+        "minimumHealthyPercent vs maximumPercent",
+        (
+            Actor(
+                "minimumHealthyPercent",
+                ("minimumHealthyPercent", "minimum healthy percent", "minimum healthy"),
+                # not "floor" or "at least": they read "min", like the names' own words
+                ("below", "lower bound", "keep running", "stay healthy", "never drop"),
+            ),
+            Actor(
+                "maximumPercent",
+                ("maximumPercent", "maximum percent"),
+                ("above", "upper bound", "extra task", "additional task", "alongside", "on top"),
+            ),
+        ),
+    ),
+    Relation(
+        "scale-out vs scale-in alarm",
+        (
+            Actor(
+                "the scale-out alarm",
+                ("scale out", "scale up", "high alarm"),
+                (
+                    "3 datapoints",
+                    "3 minutes",
+                    "3 consecutive",
+                    "above the target",
+                    "add tasks",
+                ),  # not "fast": a scale-out is slow when each new task pulls a big image
+            ),
+            Actor(
+                "the scale-in alarm",
+                ("scale in", "scale down", "low alarm"),
+                (
+                    "15 datapoints",
+                    "15 minutes",
+                    "15 consecutive",
+                    "below the target",
+                    "remove tasks",
+                ),
+            ),
+        ),
+    ),
+    Relation(
+        "container health check vs ALB target health (liveness vs readiness)",
+        (
+            Actor(
+                "the container health check",
+                (
+                    "container health check",
+                    "docker health check",
+                    "liveness check",
+                    "liveness probe",
+                    "HEALTHCHECK instruction",
+                ),
+                ("curl", "localhost", "inside the container", "retries", "startPeriod"),
+            ),
+            Actor(
+                "the ALB target health check",
+                (
+                    "alb health check",
+                    "target group health check",
+                    "target health check",
+                    "load balancer health check",
+                    "elb health check",
+                    "readiness check",
+                    "readiness probe",
+                ),
+                (
+                    "stop routing",
+                    "stops sending traffic",
+                    "route traffic",
+                    "healthy threshold",
+                    "unhealthy threshold",
+                    "fail open",
+                ),
+            ),
+        ),
+    ),
+    Relation(
+        "environment vs secrets",
+        (
+            Actor(
+                "the environment block",
+                (
+                    "environment block",
+                    "environment field",
+                    "environment section",
+                    "environment array",
+                    "environment list",
+                    "environment key",
+                ),
+                ("plain text", "in clear", "non-sensitive", "LOG_LEVEL", "literal value"),
+            ),
+            Actor(
+                "the secrets block",
+                (
+                    "secrets block",
+                    "secrets field",
+                    "secrets section",
+                    "secrets array",
+                    "secrets list",
+                ),
+                (
+                    "valueFrom",
+                    "arn",
+                    "secrets manager",
+                    "parameter store",
+                    "sensitive",
+                    "api key",
+                    "password",
+                ),
+            ),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Swap:
+    """An action an answer gives to the wrong actor of a pair (or denies of it, if negated)."""
+
+    relation: Relation
+    actor: Actor  # who the answer says does it
+    owner: Actor  # who really does it
+    action: str
+    clause: int
+    lo: int
+    hi: int
+    negated: bool
+
+    @property
+    def text(self) -> str:
+        """Say what was swapped, for feedback."""
+        return (
+            f"swapped roles: '{self.action}' is what {self.owner.name} does, not {self.actor.name}"
+        )
+
+
+@lru_cache(maxsize=1024)
+def _seq(text: str) -> tuple[str, ...]:
+    return tuple(t for t in tokens(text) if t != BAR)
+
+
+def _same(want: str, tok: str) -> bool:
+    return tok == want or (len(want) >= 5 and not want[0].isdigit() and tok.startswith(want))
+
+
+def mentions(clause: list[str], names: Iterable[str]) -> list[tuple[int, int]]:
+    """Return the (start, end) of every place the clause names the actor (longest first)."""
+    found: list[tuple[int, int]] = []
+    present = set(clause)
+    for name in sorted(names, key=lambda n: -len(_seq(n))):
+        seq = _seq(name)
+        if not seq or seq[0] not in present:
+            continue
+        for i in range(len(clause) - len(seq) + 1):
+            if tuple(clause[i : i + len(seq)]) == seq and not any(
+                s < i + len(seq) and i < e for s, e in found
+            ):
+                found.append((i, i + len(seq)))
+    return sorted(found)
+
+
+def _occurrences(clause: list[str], action: str) -> list[list[int]]:
+    """Return the hit positions of each place the action's words occur close together."""
+    want = [t for t in _seq(action) if t not in STOPWORDS]
+    if not want:
+        return []
+    window = 2 * len(want) + 1
+    out: list[list[int]] = []
+    for start in range(len(clause)):
+        hits = []
+        for w in want:
+            at = next(
+                (i for i in range(start, min(len(clause), start + window)) if _same(w, clause[i])),
+                None,
+            )
+            if at is None:
+                break
+            hits.append(at)
+        else:
+            hits = sorted(set(hits))
+            if hits[0] == start and hits not in out:
+                out.append(hits)
+    return out
+
+
+def _marker(clause: list[str], start: int) -> str:
+    """Return the word before a mention, skipping determiners ('' at the clause start)."""
+    i = start - 1
+    while i >= 0 and clause[i] in _DETERMINERS:
+        i -= 1
+    return clause[i] if i >= 0 else ""
+
+
+def _coordinated(clause: list[str], start: int, named) -> bool:
+    """Return True for "A and B do X": the mention at start follows another and a joiner."""
+    i = start - 1
+    while i >= 0 and clause[i] in _DETERMINERS:
+        i -= 1
+    # a joiner just before, and another mention ending just before the joiner
+    return i >= 0 and clause[i] in _JOINERS and any(i - 2 <= e <= i for _, _, e in named)
+
+
+def _doer(clause, hits, named) -> tuple[int, int, int] | None:
+    """Return (actor index, start, end) of the mention that does the action, if it is clear."""
+    lo, hi = hits[0], hits[-1]
+    # mentions set aside by a contrast ("the task role, not the execution role, pulls") neither
+    # act nor block
+    aside = [m for m in named if _marker(clause, m[1]) in _CONTRAST]
+    named = [m for m in named if m not in aside]
+    before = [m for m in named if m[2] <= lo]
+    if before:
+        key, s, e = before[-1]
+        # a comma ends the actor's reach, unless it only brackets a contrast
+        bracket = any(e <= m[1] and m[2] <= lo for m in aside)
+        if (
+            _marker(clause, s) not in _OBJECT_MARKERS
+            and not _coordinated(clause, s, named)
+            and lo - e <= MAX_GAP
+            and (BAR not in clause[e:lo] or bracket)
+        ):
+            return key, s, e
+    after = [m for m in named if m[1] > hi]
+    if after:
+        key, s, e = after[0]
+        if _marker(clause, s) in _AGENT_MARKERS and s - hi <= MAX_GAP:
+            return key, s, e
+    return None
+
+
+def _actions(clause: list[str], rel: Relation, named) -> list[tuple[int, str, list[int]]]:
+    """Return (owner index, action, hit positions) of every action of the pair in the clause."""
+    inside = [(s, e) for _, s, e in named]
+    acts = [
+        (k, action, hits)
+        for k, actor in enumerate(rel.actors)
+        for action in actor.does
+        for hits in _occurrences(clause, action)
+        if not any(s <= h < e for s, e in inside for h in hits)  # not a word of a name
+    ]
+    # a shorter action inside a longer one of the other actor ("sensitive" inside
+    # "non-sensitive") is not evidence of its own
+    return [
+        a
+        for a in acts
+        if not any(b[0] != a[0] and set(a[2]) < set(range(b[2][0], b[2][-1] + 1)) for b in acts)
+    ]
+
+
+def swaps(answer_clauses: list[list[str]], skip: frozenset[int] = frozenset()) -> list[Swap]:
+    """Return every action the answer attributes to the wrong actor of a confused pair."""
+    out: list[Swap] = []
+    for ci, clause in enumerate(answer_clauses):
+        if ci in skip:
+            continue
+        for rel in RELATIONS:
+            named = sorted(
+                (
+                    (k, s, e)
+                    for k, actor in enumerate(rel.actors)
+                    for s, e in mentions(clause, actor.names)
+                ),
+                key=lambda m: m[1],
+            )
+            if not named:
+                continue
+            acts = _actions(clause, rel, named)
+            for owner, action, hits in acts:
+                doer = _doer(clause, hits, named)
+                if doer is None or doer[0] == owner:
+                    continue
+                key, s, e = doer
+                # the actor's own action in between makes it unclear: "the task role is what
+                # boto3 uses to fetch secrets"
+                if any(k == key and set(h) & set(range(e, hits[0])) for k, _, h in acts):
+                    continue
+                negated = negations_over(clause, hits) % 2 == 1
+                lo, hi = min(s, hits[0]), max(e - 1, hits[-1])
+                out.append(
+                    Swap(rel, rel.actors[key], rel.actors[owner], action, ci, lo, hi, negated)
+                )
+    return out
