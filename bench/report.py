@@ -18,9 +18,12 @@ WHY = {
     "/chat p50": (
         "wrk keeps every connection busy (a closed loop), so p50 ≈ clients / throughput "
         "(Little's law): the goal needs about 800 req/s from one service process on cores it "
-        "shares with wrk. A library answer costs about 0.35 ms in-process and the HTTP path "
-        "about as much again, so the figure is met on a quiet machine and missed when other "
-        "work takes a core; compare the throughput row with the load average above."
+        "shares with wrk. Issue 15's answerer costs more: hybrid retrieval (BM25 and rank "
+        "fusion beside FAISS), spelling and weighted sentence scores take a library answer "
+        "from 0.47 ms to 0.74 ms in-process. Back to back on this machine at 17:50 UTC on "
+        "2026-12-03, the code before issue 15 measured 28.9 ms (655 req/s) and this code "
+        "35.9 ms (524 req/s): the machine was slower than in the morning, when the old code "
+        "met the goal at 17.7 ms, and the new answerer costs about a quarter more per request."
     ),
     "/chat p99": "same cause as p50: a closed loop of clients queues behind one process.",
     "apply, whole stack (cold)": (

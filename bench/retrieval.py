@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from service.rag.chain import RagChain
 from service.rag.embeddings import DEFAULT_DIM, HashingEmbeddings
 from service.rag.extractive import ExtractiveAnswerer
 from service.rag.ingest import load_bytes, load_directory, split_documents
@@ -73,14 +74,14 @@ def evaluate(store: FaissStore, items: list[dict], depth: int) -> dict:
     """Score every eval question at section level and note level."""
     section_ranks, note_ranks, misses, best_scores = [], [], [], []
     answered = cites_note = 0
-    answerer = ExtractiveAnswerer()
+    chain = RagChain(ExtractiveAnswerer())  # what /chat retrieves with: BM25 fused with FAISS
     for item in items:
-        hits = store.similarity_search_with_score(item["question"], k=depth)
+        hits = chain.retrieve([store], item["question"], k=depth)
         best_scores.append(hits[0][1] if hits else 0.0)
         s_rank = rank_of(hits, item["note"], item["section"])
         section_ranks.append(s_rank)
         note_ranks.append(rank_of(hits, item["note"], None))
-        answer = answerer.answer(item["question"], hits[:4])
+        answer = chain.ask([store], item["question"])
         answered += answer.grounded
         cites_note += bool(answer.citations) and answer.citations[0].source == item["note"]
         if s_rank is None or s_rank > 3:
@@ -94,10 +95,8 @@ def evaluate(store: FaissStore, items: list[dict], depth: int) -> dict:
                     ],
                 }
             )
-    off_hits = [store.similarity_search_with_score(q, k=4) for q in OFF_TOPIC]
-    answered_off = [
-        q for q, h in zip(OFF_TOPIC, off_hits, strict=True) if answerer.answer(q, h).grounded
-    ]
+    off_hits = [chain.retrieve([store], q, k=4) for q in OFF_TOPIC]
+    answered_off = [q for q in OFF_TOPIC if chain.ask([store], q).grounded]
     return {
         "questions": len(items),
         "section": summarize(section_ranks),

@@ -45,6 +45,7 @@ class Slugger:
         return candidate
 
 
+@lru_cache(maxsize=4096)  # every answer links its citations: the same few notes and sections
 def note_url(source: str, section: str | None) -> str | None:
     """Return the page of a library note, at its section (None for a file not served)."""
     if Path(source).suffix.lower() != NOTE_SUFFIX:

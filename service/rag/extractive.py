@@ -9,7 +9,7 @@ from functools import lru_cache
 import numpy as np
 from langchain_core.documents import Document
 
-from service.rag.analysis import topic_terms
+from service.rag.analysis import terms, topic_terms
 from service.rag.answers import (
     Answer,
     Citation,
@@ -24,7 +24,7 @@ from service.rag.arithmetic import work_out
 from service.rag.embeddings import HashingEmbeddings
 from service.rag.history import rewrite_offline
 from service.rag.intent import fit, intent_of
-from service.rag.relevance import MIN_SCORE, relevant_hits, shares_enough, weighted_share
+from service.rag.relevance import MIN_SCORE, relevant_hits, shares_enough
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(\[*])")
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s*)")
@@ -114,17 +114,21 @@ class ExtractiveAnswerer:
         supported = False  # does any one sentence hold enough of the question's terms?
         w_overlap, w_similarity, w_retrieval, w_fit = self.weights
         top = max(score for _, score in hits)
+        weights = {t: (weight or _equal)(t) for t in wanted}  # weighed once per question
+        total_weight = sum(weights.values()) or 1.0
         for rank, (doc, score) in enumerate(hits):
             headings = doc.metadata.get("headings")
             section = doc.metadata.get("section") or ""  # a sentence is read under its heading
+            heading_terms = wanted & set(terms(section))
             for n, sentence in enumerate(_candidates(doc.page_content)):
                 if n == 0 and (sentence == headings or sentence[0].islower()):
                     continue  # the splitter's heading prefix, or a fragment cut by overlap
                 # Half the sentence's own share of the question, half its share read under
                 # its heading: "the default is 300 s" answers "cooldown default" in a
                 # section titled "Cooldowns".
-                share = weighted_share(wanted, sentence, weight or _equal)
-                under = weighted_share(wanted, f"{section}\n{sentence}", weight or _equal)
+                own = wanted & set(terms(sentence))
+                share = sum(weights[t] for t in own) / total_weight
+                under = sum(weights[t] for t in own | heading_terms) / total_weight
                 overlap = (share + under) / 2
                 if not overlap:
                     continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -75,6 +76,7 @@ def term_weights(indexes: Sequence[Bm25Index]) -> Callable[[str], float]:
     # and nothing answers it, which should count against every chunk.
     unknown = max((math.log(1 + (ix.n + 0.5) / 0.5) for ix in indexes), default=1.0)
 
+    @functools.cache  # one question's few terms are weighed for every sentence it meets
     def weight(term: str) -> float:
         return max((ix.idf(term) for ix in indexes if ix.known(term)), default=unknown)
 
