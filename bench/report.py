@@ -34,11 +34,14 @@ WHY = {
         "stack code itself is well inside the goal; see the per-module rows for where it goes."
     ),
     "`make test` wall time": (
-        "it varied from 450 s to 642 s between clean-clone runs on this machine on 2026-12-03 "
-        "as tests were added; the run ends with two serial groups on one worker each (bench: "
-        "the quick guide comparison builds the guide's PyTorch env on a clean clone; "
-        "container: the lead-time rehearsal), and the Chromium page tests cost a browser "
-        "launch each. Those are where the next cuts come from."
+        "it was 450–642 s on clean clones before 2026-12-03's third session and 754 s after "
+        "it (1,540 tests, from 1,246): 294 new tests added about 135 s of worker time "
+        "(emulator 34 s, quizzes about 40 s, concurrent uploads, notes pages). The critical "
+        "path is the serial bench group (the quick guide comparison 124 s, the other quick "
+        "benchmarks 100 s, probe 38 s, soak 32 s) beside the container group (lead time 61 s, "
+        "two compose set-ups of 23 s). The cuts, largest first: the quick comparison "
+        "re-measures the guide app each time; the compose tests could share one stack; the "
+        "emulator tests reset moto per test."
     ),
     "answer-level accuracy": (
         "0.805 before issue 15's work; 0.841 after hybrid retrieval, IDF-weighted relevance "
