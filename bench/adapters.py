@@ -1,4 +1,4 @@
-"""Turn the JSON of the script-style benchmarks (retrieval, quiz grading, image) into Figures."""
+"""Turn the JSON of the script-style benchmarks (retrieval, image) into Figures."""
 
 from __future__ import annotations
 
@@ -6,14 +6,12 @@ from collections.abc import Callable
 
 from bench.figures import Figure, median
 
-AGREEMENT_GOAL = 0.85  # bench/quiz_grading.py's own goal
-LATENCY_MS_GOAL = 50.0  # free-text grading, offline, per answer (issue: quizzes)
 ADDED_MB_GOAL = 300.0  # what the Dockerfile adds on top of the base image (issue: container)
 HEALTHY_S_GOAL = 2.0  # container start to healthy (issue: container)
 REBUILD_S_GOAL = 20.0
 GUIDE_IMAGE_MB = 4400.0  # the guide's image size (4.4 GB), its anchor for ours  # rebuild after a one-line code change (issue: container)
 # How many times `python -m bench.run` runs each script (after one warm-up run when > 1).
-REPEATS = {"retrieval": 5, "quiz_grading": 1, "image": 1}
+REPEATS = {"retrieval": 5, "image": 1}
 
 
 def script_flags(name: str) -> set[str]:
@@ -48,22 +46,6 @@ def retrieval(area: str, datas: list[dict]) -> list[Figure]:
     return figs
 
 
-def quiz_grading(area: str, datas: list[dict]) -> list[Figure]:
-    """Return the free-text grader's agreement with the labels, its dangerous errors, speed."""
-    cmd = "python -m bench.quiz_grading"
-    d = datas[0]
-    n = f"{d['answers']} labelled answers over {d['items']} items"
-    return [
-        Figure(area, "grader agrees with the labels", AGREEMENT_GOAL, "", d["agreement"], [], cmd,
-               n, True),
-        Figure(area, "wrong answers graded good", 0, "answers", d["wrong_marked_good"], [], cmd,
-               n),
-        Figure(area, "grading latency (mean per answer)", LATENCY_MS_GOAL, "ms",
-               d["mean_latency_ms"], [],
-               cmd, f"p95 {d['p95_latency_ms']} ms"),
-    ]  # fmt: skip
-
-
 def image(area: str, datas: list[dict]) -> list[Figure]:
     """Return the image's size, start-to-healthy, stop and rebuild figures."""
     cmd = "python -m bench.image"
@@ -93,6 +75,5 @@ def image(area: str, datas: list[dict]) -> list[Figure]:
 
 CONVERTERS: dict[str, Callable[[str, list[dict]], list[Figure]]] = {
     "retrieval": retrieval,
-    "quiz_grading": quiz_grading,
     "image": image,
 }

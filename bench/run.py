@@ -59,7 +59,7 @@ def has_run(module) -> bool:
     fn = getattr(module, "run", None)
     if not callable(fn):
         return False
-    # bench/quiz_grading.py has a run(labels, bank, sections) of its own: not this protocol.
+    # A module-level run() with other parameters is not this protocol: it runs as a script.
     return list(inspect.signature(fn).parameters) == ["quick"]
 
 

@@ -212,3 +212,7 @@ def check() -> None:
     con.print(f"{len(bank)} items OK")
     con.print("sections without items: " + (", ".join(cov.missing_sections) or "none"))
     con.print("errata without items: " + (", ".join(map(str, cov.missing_errata)) or "none"))
+
+
+if __name__ == "__main__":
+    app()
