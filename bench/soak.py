@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,14 +110,17 @@ class Service:
 
 @contextmanager
 def disk_full(disk: Path):
-    """Keep `disk` full to the last byte while inside (a thread takes back any freed space)."""
+    """Keep `disk` full to the last byte while inside; yield a call that fills it again now.
+
+    A thread takes back any space the service frees (a temp dir removed, an old snapshot
+    dropped); the yielded call does the same at once, for a probe about to be sent.
+    """
     filler = disk / "filler.bin"
     stop = threading.Event()
+    lock = threading.Lock()
 
-    def top_up(fh) -> None:
-        # The service frees space now and then (a temp dir removed, an old snapshot dropped):
-        # take it back at once, so the disk stays full for the whole hold.
-        while not stop.is_set():
+    def fill(fh) -> None:
+        with lock:
             for size in (1 << 20, 4096, 1):
                 try:
                     while True:
@@ -124,28 +128,36 @@ def disk_full(disk: Path):
                 except OSError as exc:
                     if exc.errno != errno.ENOSPC:
                         raise
+
+    def top_up(fh) -> None:
+        while not stop.is_set():
+            fill(fh)
             stop.wait(0.0005)
 
     with open(filler, "wb", buffering=0) as fh:
         thread = threading.Thread(target=top_up, args=(fh,), daemon=True)
         thread.start()
         try:
-            yield
+            yield lambda: fill(fh)
         finally:
             stop.set()
             thread.join()
     filler.unlink()
 
 
-def probe_while(base: str, seconds: float) -> list[tuple[int, str]]:
+def probe_while(
+    base: str, seconds: float, fill: Callable[[], None] = lambda: None
+) -> list[tuple[int, str]]:
     """Upload a small file to a new session every PROBE_EVERY_S; return (status, detail)s."""
     # wrk's own uploads race the filler for any space the service frees; these probes say
-    # what a client sees while the disk stays full.
+    # what a client sees while the disk stays full, so the disk is filled again right
+    # before each one is sent.
     files = {"files": ("probe.md", b"# Probe\n\nA probe written while the disk is full.")}
     out: list[tuple[int, str]] = []
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         time.sleep(PROBE_EVERY_S)
+        fill()
         reply = httpx.post(base + "/upload", files=files, timeout=WRK_TIMEOUT_S)
         try:
             out.append((reply.status_code, str(reply.json().get("detail", ""))))
@@ -184,8 +196,8 @@ def drive(service: Service, disk: Path, logs: Path, plan: Plan) -> dict:
                 out["health"].append(health)
                 out["ready"].append(ready)
             else:
-                with disk_full(disk):
-                    out["probes"] = probe_while(service.base, plan.fill_hold)
+                with disk_full(disk) as fill:
+                    out["probes"] = probe_while(service.base, plan.fill_hold, fill)
             out["windows"].append((begin, time.time() + SETTLE_S))
         stdout, stderr = wrk.communicate(timeout=plan.seconds + 60)
     finally:
