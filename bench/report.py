@@ -34,7 +34,7 @@ WHY = {
         "stack code itself is well inside the goal; see the per-module rows for where it goes."
     ),
     "`make test` wall time": (
-        "it was 450–642 s on clean clones before 2026-12-03's third session and 754 s after "
+        "it was 450–642 s on clean clones before 2026-12-03's third session and 695–754 s after "
         "it (1,540 tests, from 1,246): 294 new tests added about 135 s of worker time "
         "(emulator 34 s, quizzes about 40 s, concurrent uploads, notes pages). The critical "
         "path is the serial bench group (the quick guide comparison 124 s, the other quick "
