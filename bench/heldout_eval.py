@@ -33,7 +33,6 @@ from bench.figures import BenchError, Figure
 from bench.retrieval import rank_of, summarize
 from service.app import create_app
 from service.config import Settings
-from service.rag import spelling
 from service.rag.answers import Hit
 from service.rag.chain import RagChain
 from service.rag.ingest import load_directory, split_documents
@@ -209,7 +208,7 @@ def measure(heldout: Heldout, notes: Path) -> tuple[dict[str, Reply], dict[str, 
                 if isinstance(item, Question):
                     # The ranking /chat retrieves from: the spelling-corrected question,
                     # hybrid retrieval (embeddings and BM25 fused), deeper than /chat's k.
-                    question = spelling.correct(item.question, [store.speller()])
+                    question = chain.spelled([store], item.question)
                     hits = chain.retrieve([store], question, k=DEPTH)
                     ranks[item.id] = first_rank(hits, item.places)
     return replies, ranks

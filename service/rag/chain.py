@@ -44,6 +44,11 @@ class RagChain:
         ranked.sort(key=lambda r: (-r[2], -r[1]))
         return [(doc, similarity) for doc, similarity, _ in ranked[:k]]
 
+    @staticmethod
+    def spelled(stores: Sequence[FaissStore], question: str) -> str:
+        """Return the question with words no store knows spelt as the stores spell them."""
+        return correct(question, [store.speller() for store in stores if len(store)])
+
     def ask(
         self, stores: Sequence[FaissStore], question: str, history: History | None = None
     ) -> Answer:
@@ -52,9 +57,8 @@ class RagChain:
             raise RagError("stores must be a sequence of stores: pass [store]")
         history = list(history or [])
         check_history(history)
-        standalone = self.answerer.condense(question, history)
+        standalone = self.spelled(stores, self.answerer.condense(question, history))
         spellers = [store.speller() for store in stores if len(store)]
-        standalone = correct(standalone, spellers)
         if unknown_names(standalone, spellers):
             return refusal(standalone)  # it names something no document mentions
         weight = term_weights([store.lexical() for store in stores if len(store)])
