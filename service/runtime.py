@@ -35,6 +35,7 @@ class Runtime:
             quota=Quota.of(settings),
             cache_bytes=int(settings.index_cache_mb * MB),
             idle_ttl_s=settings.session_idle_ttl_hours * 3600,
+            staging=settings.data_dir / "staging",
         )
         self.library = Library(
             settings.library_dir, settings.data_dir / "library", settings.embeddings
@@ -96,6 +97,7 @@ class Runtime:
                         log.exception(
                             "cannot create a storage client", extra={"store": repr(store)}
                         )
+            self.sessions.prune_staging()
             self.parser.warm()  # the PDF parser's first child: the first PDF upload need not wait
             self.chat.load()
             self.library.load()

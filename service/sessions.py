@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import shutil
 import tempfile
 import threading
 import time
@@ -43,6 +44,7 @@ DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 # this many tries in all, pausing a random 0..BACKOFF_S * 2**(n-1) seconds before try n.
 COMMIT_ATTEMPTS = 5
 BACKOFF_S = 0.05
+STALE_STAGING_S = 3600.0  # a staged snapshot this old was left by a killed process
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ class SessionStore:
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         idle_ttl_s: float = 0.0,
         clock: Callable[[], float] = time.time,
+        staging: Path | None = None,
     ) -> None:
         self.documents = documents
         self.history = history
@@ -139,6 +142,9 @@ class SessionStore:
         self.cache = IndexCache(cache_bytes)
         self.idle_ttl_s = idle_ttl_s  # 0: sessions never expire
         self.clock = clock
+        # New snapshots are written here before they are stored: on the service's own disk,
+        # so a full disk answers 507 (the system temp dir may be another, emptier disk).
+        self.staging = staging
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         # Last question seen per session by this process: spares a history read per lookup.
@@ -367,7 +373,7 @@ class SessionStore:
             # `library` applies to a new session only; an existing one keeps its own.
             library=current.library if current else library,
         )
-        with tempfile.TemporaryDirectory(prefix="index-") as tmp:
+        with self._staging_dir() as tmp:
             try:
                 store.save(Path(tmp))
                 index_bytes = sum(p.stat().st_size for p in Path(tmp).iterdir() if p.is_file())
@@ -390,6 +396,30 @@ class SessionStore:
             attempt.forget()
             raise
         return self._committed(manifest, attempt.previous, store)
+
+    def prune_staging(self, older_than_s: float = STALE_STAGING_S) -> int:
+        """Remove snapshots a killed process left in `staging`; return how many went."""
+        if self.staging is None or not self.staging.is_dir():
+            return 0
+        cutoff, removed = time.time() - older_than_s, 0
+        for path in self.staging.iterdir():
+            try:
+                if path.stat().st_mtime < cutoff:
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+                    removed += 1
+            except OSError:  # another process removed it, or cannot: leave it
+                continue
+        return removed
+
+    def _staging_dir(self) -> tempfile.TemporaryDirectory:
+        """A fresh directory to write a snapshot in (under `staging` when set)."""
+        if self.staging is None:
+            return tempfile.TemporaryDirectory(prefix="index-")
+        try:
+            self.staging.mkdir(parents=True, exist_ok=True)
+            return tempfile.TemporaryDirectory(prefix="index-", dir=self.staging)
+        except OSError as exc:
+            raise storage_failure(exc, "save the new index") from exc
 
     def _store_files(self, session_id: str, attempt: _Attempt) -> bool:
         """Store the files not stored yet; False if a name was taken (remembered in `attempt`)."""

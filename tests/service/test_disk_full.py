@@ -57,6 +57,7 @@ def state(disk: Path) -> dict[str, object]:
     manifests = {p.parent.name: json.loads(p.read_text()) for p in sessions.glob("*/manifest.json")}
     history = {p.stem: json.loads(p.read_text()) for p in (disk / "history").glob("*.json")}
     leftovers = [p.name for p in sessions.glob("*/index/.*")]
+    leftovers += [p.name for p in (disk / "staging").glob("*")]
     return {"manifests": manifests, "history": history, "leftovers": leftovers}
 
 
@@ -68,11 +69,11 @@ def assert_disk_full(reply) -> None:
 @pytest.fixture
 def full_service(tiny_disk, make_settings, monkeypatch):
     """Return (client, disk, session id) of a service on a tmpfs, one document and one turn."""
-    # Index snapshots are staged under TMPDIR: put it on the same small disk, as in a task
-    # whose ephemeral storage holds both.
-    tmp = tiny_disk / "tmp"
-    tmp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    # Index snapshots are staged on DATA_DIR's own disk, whatever the system temp dir is:
+    # point that at a roomy disk, which once let a full DATA_DIR answer 200.
+    roomy = tiny_disk.parent / "roomy-tmp"
+    roomy.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(roomy))
     client = started(make_settings(DATA_DIR=tiny_disk))
     reply = upload(client, ("guide.md", GUIDE_MD.encode()))
     assert reply.status_code == 200, reply.text
@@ -179,5 +180,41 @@ def test_an_upload_spooled_to_a_full_tmpdir_is_a_507_not_a_400(
         fill(tiny_disk)
         reply = upload(client, ("big.md", b"# Big\n\n" + b"word " * 500_000))
         assert_disk_full(reply)
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_with_s3_documents_a_full_data_dir_still_answers_507(
+    tiny_disk, make_settings, monkeypatch, ctx
+):
+    # With S3 the snapshot only passes through the task's disk; it is staged under DATA_DIR,
+    # not the system temp dir (which Python may have pointed at another, roomier disk).
+    ctx.client("s3").create_bucket(Bucket="docs")
+    roomy = tiny_disk.parent / "roomy-tmp"
+    roomy.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(roomy))
+    client = started(make_settings(DATA_DIR=tiny_disk, DOCUMENT_BUCKET="docs"), ctx)
+    try:
+        sid = upload(client, ("guide.md", GUIDE_MD.encode())).json()["session_id"]
+        filler = fill(tiny_disk)
+        assert_disk_full(upload(client, ("more.md", b"# More\n\nFargate pulls."), session_id=sid))
+        assert list((tiny_disk / "staging").iterdir()) == []
+        filler.unlink()
+        again = upload(client, ("more.md", b"# More\n\nFargate pulls."), session_id=sid)
+        assert again.status_code == 200, again.text
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_snapshots_a_killed_process_left_in_staging_are_pruned_at_start(make_settings, tmp_path):
+    staging = tmp_path / "data" / "staging"
+    old, fresh = staging / "index-old", staging / "index-fresh"
+    for path in (old, fresh):
+        path.mkdir(parents=True)
+        (path / "index.faiss").write_bytes(b"x")
+    os.utime(old, (0, 0))  # left long ago; `fresh` may be another process's, mid-save
+    client = started(make_settings(DATA_DIR=tmp_path / "data"))
+    try:
+        assert sorted(p.name for p in staging.iterdir()) == ["index-fresh"]
     finally:
         client.__exit__(None, None, None)
