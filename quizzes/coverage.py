@@ -20,7 +20,7 @@ class Coverage:
 
 
 def coverage(bank: Bank) -> Coverage:
-    """Return the sections (from sections.yaml) and errata (1..22) with no items."""
+    """Return the sections (from sections.yaml) and errata (1..28) with no items."""
     used_sections = {it.guide_section for it in bank.items.values()}
     used_errata = {it.erratum for it in bank.items.values() if it.erratum is not None}
     return Coverage(

@@ -8,9 +8,10 @@ settings and the result). The rules, and where AWS documents them:
 - Rolling update: at most floor(desired x maximumPercent / 100) tasks RUNNING or PENDING,
   at least ceil(desired x minimumHealthyPercent / 100) healthy ones; defaults 100 / 200.
   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html
-- Circuit breaker: threshold = 0.5 x desired count, at least 3, at most 200; it counts failed
-  TASKS (never reached RUNNING, or failed ELB / container health checks), not probes; on
-  failure with rollback it returns to the last COMPLETED deployment. The newer
+- Circuit breaker: threshold = 0.5 x desired count, at least 3, at most 200; AWS gives no
+  rounding rule for an odd desired count, so rounding UP is this model's assumption (errata 1).
+  It counts failed TASKS (never reached RUNNING, or failed ELB / container health checks), not
+  probes; on failure with rollback it returns to the last COMPLETED deployment. The newer
   thresholdConfiguration (BOUNDED_PERCENT 50 by default, UNBOUNDED_PERCENT, COUNT) and
   resetOnHealthyTask (default true: a task reaching healthy resets the count) are modelled too.
   https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeploymentCircuitBreaker.html
@@ -56,7 +57,7 @@ __all__ = [
 def circuit_breaker_threshold(
     desired_count: int, percent: float = 50.0, *, bounded: bool = True
 ) -> int:
-    """Return how many failed tasks make ECS fail a deployment (ceil(50 % x desired), 3..200)."""
+    """Return the failed tasks that fail a deployment: 50 % of desired, 3..200 (rounding up assumed)."""
     require_int("desired_count", desired_count)
     require_positive("percent", percent)
     raw = math.ceil(desired_count * percent / 100)
