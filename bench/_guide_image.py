@@ -40,32 +40,19 @@ def build_ours(base: str, tag: str = OURS_TAG) -> float:
         return podman_build(tag, base=base, sha="compare", context=copy_context(Path(tmp)))
 
 
-def exists(tag: str) -> bool:
-    """Say whether the image `tag` is in podman's local store."""
-    return podman("image", "exists", tag, check=False).returncode == 0
-
-
-def measure(quick: bool) -> dict[str, dict]:
+def measure(runs: int = 5) -> dict[str, dict]:
     """Build both images on the local base; return size and start figures for each."""
     base = base_image()
     out: dict[str, dict] = {}
     for variant, tag, build in (("ours", OURS_TAG, build_ours), ("guide", GUIDE_TAG, build_guide)):
-        reused = False
-        if quick and variant == "guide" and exists(tag):
-            build_s, reused = None, True  # quick mode reuses a guide image built earlier
-        elif quick and variant == "guide":
-            out[variant] = {"skipped": True}
-            continue
-        else:
-            build_s = build(base)
-        runs = [start_to_healthy(tag, limit_s=180) for _ in range(1 if quick else 5)]
+        build_s = build(base)
+        started = [start_to_healthy(tag, limit_s=180) for _ in range(runs)]
         out[variant] = {
             "tag": tag,
             "build_s": build_s,
-            "reused": reused,
             "size": sizes(tag, base),
-            "health": [r["first_health_200_s"] for r in runs],
-            "healthy": [r["healthcheck_pass_s"] for r in runs],
+            "health": [r["first_health_200_s"] for r in started],
+            "healthy": [r["healthcheck_pass_s"] for r in started],
             "base": base,
         }
         out[variant]["health_median"] = statistics.median(out[variant]["health"])

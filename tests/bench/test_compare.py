@@ -49,7 +49,6 @@ def test_constraints_keep_the_service_pins_without_hashes(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.container
 @pytest.mark.needs("wrk")
 def test_quick_compare_run_fills_both_columns(tmp_path):
     # Builds build/guide-venv the first time (about a minute and 1.5 GB), then reuses it.
@@ -60,6 +59,8 @@ def test_quick_compare_run_fills_both_columns(tmp_path):
     for f in rows:
         assert f["area"] == "guide comparison"
         assert f["value"] is not None and f["versus"] is not None, f
+    images = [f for f in figures if f["name"].startswith(IMAGE_ROWS)]
+    assert len(images) == 4 and all("not measured in quick mode" in f["note"] for f in images)
     by_name = {f["name"]: f for f in figures}
     assert by_name["installed size (site-packages)"]["versus_ratio"] < 1  # torch is big
     assert by_name["/chat errors"]["value"] == 0 and by_name["/chat errors"]["versus"] == 0
