@@ -249,6 +249,53 @@ def run_all(
     return results
 
 
+CLEAN_DIR = BUILD_DIR / "clean"
+SOLUTION_TAG = "solution"  # a cell holding a worked answer (a chapter may keep one collapsed)
+_SOLUTION_CALL = "show_solution("
+
+
+def clean_notebook(nb: dict) -> dict:
+    """Return a self-test copy of a chapter: prose and exercises kept; outputs, solutions gone."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    kept = []
+    for cell in nb["cells"]:
+        if SOLUTION_TAG in cell.get("metadata", {}).get("tags", []):
+            continue
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+            lines = [line for line in cell["source"].split("\n") if _SOLUTION_CALL not in line]
+            cell["source"] = "\n".join(lines).rstrip("\n")
+        cell.get("metadata", {}).pop("execution", None)
+        cell.get("metadata", {}).pop("papermill", None)
+        kept.append(cell)
+    nb["cells"] = kept
+    for key in ("widgets", "papermill"):
+        nb.get("metadata", {}).pop(key, None)
+    return nb
+
+
+def clean(
+    chapters: list[str] | None = None,
+    out_dir: Path = CLEAN_DIR,
+    notebook_dir: Path = NOTEBOOK_DIR,
+) -> list[Path]:
+    """Write a self-test copy of each selected chapter into `out_dir`; return their paths."""
+    import nbformat
+
+    if out_dir.resolve() == notebook_dir.resolve():
+        raise NotebookRunError(f"the clean copies would overwrite the chapters in {out_dir}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in select(chapters, notebook_dir):
+        nb = clean_notebook(nbformat.read(path, as_version=4))
+        target = out_dir / path.name
+        nbformat.write(nb, target)
+        written.append(target)
+    return written
+
+
 app = typer.Typer(help="Execute the chapter notebooks and build their HTML reports.")
 
 
@@ -280,6 +327,16 @@ def run(
     except NotebookRunError as exc:
         raise typer.BadParameter(str(exc)) from exc
     raise typer.Exit(0 if all(r.ok for r in results) else 1)
+
+
+@app.command("clean")
+def clean_cmd(chapters: ChapterArg = None, out: OutOpt = CLEAN_DIR) -> None:
+    """Write self-test copies of the chapters: prose and exercises, no outputs or solutions."""
+    try:
+        written = clean(chapters, out)
+    except NotebookRunError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    Console().print(f"wrote {len(written)} self-test chapter(s) to {out}")
 
 
 @app.command("coverage")

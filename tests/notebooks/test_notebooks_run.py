@@ -11,18 +11,6 @@ from workbook import notebooks
 CHAPTERS = notebooks.select()
 
 
-@pytest.fixture
-def exported_account(aws, monkeypatch):
-    """Export the worker's emptied moto server, so a chapter's set-up reuses it.
-
-    A chapter run by hand starts its own server; here the kernels find this one, which saves
-    each of them importing moto (about 3 s), and it is emptied before every execution.
-    """
-    for key, value in aws.ctx.environment().items():
-        monkeypatch.setenv(key, value)
-    return aws
-
-
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_chapter_runs_and_checked_outputs_are_stable(path, kernel, exported_account):

@@ -1,0 +1,1 @@
+"""Each chapter's exercises (prompts and checks), one module per chapter: chNN.EXERCISES."""
