@@ -368,6 +368,91 @@ def _lifecycle(have: object, want: object, name: str, names: StackNames) -> list
     return [f"lifecycle policy is {have}; the reference is {want}"]
 
 
+# ---- security groups (chapter 06) ------------------------------------------------------------
+
+
+def _ports(rule: tuple) -> str:
+    proto, low, high, _ = rule
+    if proto == "-1":
+        return "all traffic"
+    return f"{proto} {low}" if low == high else f"{proto} {low}-{high}"
+
+
+def _source(rule: tuple) -> str:
+    return f"group {rule[3]}" if str(rule[3]).startswith(("sg-", "<")) else str(rule[3])
+
+
+def _sg_extra(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    port, problems = names.container_port, []
+    for rule in _listed(have):
+        where, src = _ports(rule), _source(rule)
+        opens_app = rule[0] == "-1" or (rule[0] == "tcp" and rule[1] <= port <= rule[2])
+        if name == names.task_security_group and opens_app and not str(rule[3]).startswith("sg-"):
+            problems.append(
+                f"task security group admits {rule[3]} on {port}: should admit only the ALB's "
+                "group (UserIdGroupPairs, not a CIDR); with a CIDR anything that reaches a "
+                "task's IP goes around the ALB, its listener rules and its health checks"
+            )
+        elif name == names.task_security_group:
+            problems.append(
+                f"task security group admits {where} from {src}: the container listens on "
+                f"{port} only, and only the ALB's group needs it; every extra rule is one more "
+                "way in"
+            )
+        elif rule[0] == "tcp" and rule[1] == 443:
+            problems.append(
+                f"ALB security group admits 443 from {src}: nothing listens there until the "
+                "stack has a certificate and an HTTPS listener (chapter 07); the reference "
+                "opens 443 only then"
+            )
+        else:
+            problems.append(
+                f"ALB security group admits {where} from {src}: the ALB listens on 80 (and 443 "
+                "with HTTPS) only; every extra open port is one more way in"
+            )
+    return problems
+
+
+def _sg_missing(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    problems = []
+    for rule in _listed(have):
+        where, src = _ports(rule), _source(rule)
+        if name == names.task_security_group:
+            problems.append(
+                f"task security group does not admit {where} from the ALB's {src}: the ALB's "
+                "requests and health checks time out, targets turn unhealthy, ECS keeps "
+                "replacing the tasks and clients get 5xx errors (503, 504)"
+            )
+        elif rule[3] == "::/0":
+            problems.append(
+                f"ALB security group does not admit {where} from ::/0: IPv6 clients of a "
+                "dual-stack ALB cannot connect; the reference admits IPv4 and IPv6"
+            )
+        else:
+            problems.append(
+                f"ALB security group does not admit {where} from {src}: clients on the "
+                "internet cannot reach the load balancer (their connection times out)"
+            )
+    return problems
+
+
+# ---- Secrets Manager --------------------------------------------------------------------------
+
+
+def _api_key_missing(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    return [
+        "API_KEY is missing or empty: the service would then answer anyone on the internet "
+        "without a key; store a generated one (secrets.token_urlsafe(32)), which apply keeps"
+    ]
+
+
+def _restore(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    return [
+        "the secret is scheduled for deletion: its name stays taken during the recovery window "
+        "and ECS cannot read it (restore_secret brings it back)"
+    ]
+
+
 Explainer = Callable[[object, object, str, StackNames], list[str]]
 EXPLAINERS: dict[tuple[str, str], Explainer] = {
     ("iam-role", "trust"): trust_findings,
@@ -376,5 +461,10 @@ EXPLAINERS: dict[tuple[str, str], Explainer] = {
     ("ecr-repository", "tag_mutability"): _mutability,
     ("ecr-repository", "scan_on_push"): _scan,
     ("ecr-repository", "lifecycle"): _lifecycle,
+    ("secret", "keys_generated"): _api_key_missing,
+    ("secret", "restore"): _restore,
     ("*", "tags"): _tags,
+    # chapter 06: plan lists a group's extra rules as revoke, its missing ones as authorize
+    ("security-group", "revoke"): _sg_extra,
+    ("security-group", "authorize"): _sg_missing,
 }

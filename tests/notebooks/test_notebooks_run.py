@@ -3,7 +3,9 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+import nbformat
 import pytest
 
 from workbook import notebooks
@@ -14,16 +16,21 @@ CHAPTERS = notebooks.select()
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_chapter_runs_and_checked_outputs_are_stable(path, kernel, exported_account):
-    """A chapter runs top to bottom on moto, and its NBVAL_CHECK_OUTPUT cells repeat exactly."""
-    result = notebooks.run_chapter(path, kernel=kernel, shared_emulator=True)
+    """A chapter runs with solutions injected, then as shipped; checked outputs repeat exactly."""
+    # 1. papermill with SOLUTIONS=True: every exercise's check must pass on its solution.
+    result = notebooks.run_chapter(
+        path, kernel=kernel, shared_emulator=True, parameters={"SOLUTIONS": True}
+    )
     assert result.ok, f"{path.name} failed: {result.error}"
     exported_account.reset()  # the second execution starts from an empty account too
-    # nbval re-executes the executed copy in a fresh kernel and compares only the cells that
-    # start with `# NBVAL_CHECK_OUTPUT` (--nbval-lax); every other cell must still run.
+    shipped = as_shipped(result.output)
+    # 2. nbval re-executes the executed copy, less the injected parameters (so as shipped:
+    # blanks say "not done yet" without failing), in a fresh kernel, and compares only the
+    # cells that start with `# NBVAL_CHECK_OUTPUT` (--nbval-lax); every other cell must run.
     # Only nbval is loaded: the other installed plugins (hypothesis, schemathesis, langsmith,
     # ...) cost about 6 s of imports per process and check nothing here.
     check = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "nbval.plugin", "--nbval-lax", str(result.output),
+        [sys.executable, "-m", "pytest", "-p", "nbval.plugin", "--nbval-lax", str(shipped),
          "--nbval-kernel-name", kernel, "-p", "no:cacheprovider", "-q",
          "--rootdir", str(result.output.parent), "-o", "addopts="],
         capture_output=True, text=True, timeout=600, cwd=str(path.parent),
@@ -42,3 +49,12 @@ def test_select_filters_by_number_and_name():
     """'03' and 'iam' both pick chapter 03."""
     assert [p.name[:2] for p in notebooks.select(["03"])] == ["03"]
     assert [p.name[:2] for p in notebooks.select(["iam"])] == ["03"]
+
+
+def as_shipped(executed: Path) -> Path:
+    """Write `executed` without papermill's injected-parameters cell; return the copy."""
+    nb = nbformat.read(executed, as_version=4)
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    copy = executed.with_name(executed.stem + ".shipped.ipynb")
+    nbformat.write(nb, copy)
+    return copy
