@@ -42,11 +42,13 @@ lab: install ## Open JupyterLab on notebooks/
 emulator: install ## Run a moto server on 127.0.0.1:5000 for the CLI and notebooks to share
 	$(BIN)/workbook stack emulator --port 5000
 
+# The base image (podman) and the guide's PyTorch env (bench comparison) build in the background meanwhile.
 test: ## Set up, then run every test (unit, API, deploy on moto, e2e, container); timed
 	@started=$$(date +%s.%N); \
 	$(MAKE) --no-print-directory install || exit $$?; \
 	mkdir -p build; rm -f build/setup.done; \
 	( $(MAKE) --no-print-directory base-image > build/setup.log 2>&1; echo $$? > build/setup.done ) & \
+	( $(BIN)/python -m bench._guide_env > build/guide-env.log 2>&1 || true ) & \
 	tests_started=$$(date +%s.%N); \
 	WORKBOOK_SETUP_PENDING=$(CURDIR)/build/setup.done \
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); rc=$$?; \

@@ -31,10 +31,16 @@ def ctx(aws: Backend) -> AwsContext:
     return aws.ctx
 
 
-# The container tests share one built image and podman's storage, the benchmark tests share
-# the guide's PyTorch environment and wrk: under pytest-xdist each folder runs on one worker,
-# in file order (its session fixtures built once), while other workers take everything else.
+# The container tests share one built image (a session fixture): under pytest-xdist they run
+# on one worker, in file order. Each benchmark module runs on one worker too (a quick bench
+# run is a few long steps in order); different modules may run at once on different workers:
+# they share only the guide's PyTorch environment, whose build is locked (bench/_guide_env.py).
 SERIAL_FOLDERS = ("container", "bench")
+
+
+def _group(item: pytest.Item) -> str:
+    folder = item.path.parent.name
+    return folder if folder == "container" else f"{folder}-{item.path.stem}"
 
 
 def _serial(item: pytest.Item) -> bool:
@@ -60,7 +66,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Group the container and benchmark tests for xdist; run what needs the set-up last."""
     for item in items:
         if _serial(item):
-            item.add_marker(pytest.mark.xdist_group(item.path.parent.name))
+            item.add_marker(pytest.mark.xdist_group(_group(item)))
     # The set-up (system packages, base image) runs in the background meanwhile.
     items.sort(key=_needs_setup)  # stable: each part keeps its order
 
