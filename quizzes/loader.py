@@ -108,8 +108,12 @@ def parse_file(path: Path) -> tuple[BankFile, yaml.Node]:
     """Parse and validate one topic file; raise BankError naming file, line and field."""
     text = path.read_text(encoding="utf-8")
     try:
-        root = yaml.compose(text, Loader=_LOADER)
-        data = yaml.load(text, Loader=_LOADER)
+        loader = _LOADER(text)  # one parse: the node tree (for line numbers) and the data
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise BankError(
