@@ -112,5 +112,8 @@ def test_quick_run_of_the_other_benchmarks_measures_every_figure(tmp_path):
     figures = data["figures"]
     assert {f["area"] for f in figures} == {"container", "workbook run", "quizzes", "retrieval"}
     assert all(f["value"] is not None for f in figures), [f for f in figures if f["value"] is None]
+    by_name = {f["name"]: f for f in figures}
+    assert by_name["checked exercises"]["goal"] == 48  # counted from workbook/checks/
+    assert by_name["checked exercises"]["value"] >= 11
     assert "| image size added to the base | ≤ 300 MB |" in text
     assert "| 4400 MB |" in text  # the guide's image, the container table's anchor
