@@ -2,14 +2,18 @@
 
 Backends: moto (default), localstack, aws. With moto each command starts an embedded server
 that lives as long as the command, so the stack is gone when it exits. To keep a moto stack
-across commands, run `workbook stack emulator` (a moto server in the foreground on port 5000)
-in another terminal and export what it prints (AWS_ENDPOINT_URL, WORKBOOK_MOTO_PORT, dummy
-credentials); every later command then talks to that server.
+across commands, run `workbook stack emulator` (a moto server in the foreground on port 5000,
+with the local data plane: tasks really run, the ALB proxies, awslogs ships; --no-data-plane
+leaves it off) in another terminal and export what it prints (AWS_ENDPOINT_URL,
+WORKBOOK_MOTO_PORT, dummy credentials); every later command then talks to that server, and
+`workbook stack status` shows the data plane's tasks, target health and ALB URL.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import sys
 import time
 from datetime import timedelta
@@ -19,7 +23,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from deploy import pipeline, present, release, stack
+from deploy import local_plane, pipeline, present, release, stack
 from deploy.aws.backend import Backend, check_kind
 from deploy.aws.errors import DeployError, InvalidInput
 from deploy.aws.names import StackNames
@@ -151,8 +155,23 @@ def status(
         report = stack.status(edge.ctx, edge.names, options=options)
     except DeployError as exc:
         raise _fail(exc) from exc
-    for table in present.status_tables(report):
+    state = local_plane.read_state(edge.backend.endpoint_url) if edge.ctx.kind == "moto" else None
+    shown = present.status_tables(report)
+    if state is not None:  # its target health is the data plane's, shown below
+        shown = [t for t in shown if not str(t.title).startswith("Target health")]
+        try:
+            rows = local_plane.tasks(edge.ctx, edge.names.cluster)
+            health = local_plane.target_health(edge.ctx)
+        except DeployError as exc:
+            raise _fail(exc) from exc
+        shown += local_plane.tables(state, rows, health)
+    for table in shown:
         console.print(table)
+    if edge.ctx.kind == "moto" and state is None:
+        console.print(
+            "[dim]no local data plane runs beside this server: tasks do not run "
+            "(`workbook stack emulator` starts one)[/]"
+        )
 
 
 @app.command()
@@ -318,12 +337,38 @@ def logs(
 @app.command()
 def emulator(
     port: Annotated[int, typer.Option(help="port to listen on")] = 5000,
+    data_plane: Annotated[
+        bool,
+        typer.Option(
+            "--data-plane/--no-data-plane",
+            help="also run tasks, the ALB and awslogs locally (the local data plane)",
+        ),
+    ] = True,
+    mode: Annotated[
+        str | None,
+        typer.Option(help="process, podman or docker (default: podman, else docker, else process)"),
+    ] = None,
+    clock_scale: Annotated[
+        float,
+        typer.Option(
+            "--clock-scale", hidden=True, help="compressed clock: 1 AWS second = N s (tests)"
+        ),
+    ] = 1.0,
     run_for: Annotated[
         float | None, typer.Option("--for", hidden=True, help="stop after N seconds (tests)")
     ] = None,
 ) -> None:
-    """Run a moto server in the foreground so a moto stack persists between commands."""
+    """Run a moto server (and the local data plane) in the foreground until Ctrl-C."""
+    from emulator.clock import Clock
+    from emulator.engine import MODES  # with moto's models: only this command needs them
+
     settings = DeploySettings()
+    if mode is not None and mode not in MODES:
+        raise typer.BadParameter(f"--mode {mode!r}: choose {', '.join(MODES)}")
+    try:
+        clock = Clock(clock_scale)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     server = moto_server.MotoServer(port)
     # What a child process needs to reach the server (AWS_DEFAULT_REGION too: the AWS CLI v1
     # reads no AWS_REGION and would ask for a region), plus the port for later commands.
@@ -339,19 +384,63 @@ def emulator(
         "WORKBOOK_MOTO_PORT": server.endpoint_url.rsplit(":", 1)[1],
         **account.environment(),
     }
-    console.print(f"moto server on {server.endpoint_url} (Ctrl-C stops it and forgets everything)")
-    console.print("in another terminal:", highlight=False)
-    console.print("export " + " ".join(f"{k}={v}" for k, v in exports.items()), highlight=False)
+    plane = state = None
+    interrupted = False
+    # `kill` (SIGTERM) stops it as Ctrl-C does: a task's process is in its own session and
+    # would outlive this one.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        if run_for is not None:
-            time.sleep(run_for)
+        console.print(
+            f"moto server on {server.endpoint_url} (Ctrl-C stops it and forgets everything)"
+        )
+        if data_plane:
+            names = StackNames(project=settings.project_tag)
+            plane = local_plane.start(account, names, mode, clock)
+            state = local_plane.PlaneState(
+                pid=os.getpid(),
+                endpoint_url=server.endpoint_url,
+                region=account.region,
+                mode=local_plane.mode_of(plane),
+                clock=plane.clock.label,
+            )
+            local_plane.write_state(state)
+            console.print(
+                f"local data plane: {state.mode} mode, {state.clock}; tasks run, the ALB "
+                "proxies each listener on a local port, awslogs lines reach CloudWatch Logs",
+                highlight=False,
+            )
+            console.print("ALB local URLs appear here (and in `workbook stack status`):")
         else:
-            while True:
-                time.sleep(3600)
+            console.print("local data plane: off (--no-data-plane); tasks are stored, not run")
+        console.print("in another terminal:", highlight=False)
+        console.print("export " + " ".join(f"{k}={v}" for k, v in exports.items()), highlight=False)
+        deadline = None if run_for is None else time.monotonic() + run_for
+        while deadline is None or time.monotonic() < deadline:
+            if plane is not None and state is not None:
+                try:
+                    local_plane.watch(plane, state, lambda t: console.print(t, highlight=False))
+                except Exception as exc:  # a moto reset mid-look: the next look catches up
+                    err.print(f"[yellow]data plane URLs not refreshed:[/] {exc}")
+            left = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+            time.sleep(left)
     except KeyboardInterrupt:
-        pass
+        interrupted = True
     finally:
-        server.stop()
+        # Every task's container or process, every proxy and probe, then the server.
+        try:
+            if plane is not None:
+                if interrupted:
+                    err.print("stopping the local data plane: its tasks, proxies and probes")
+                plane.stop()
+        finally:
+            if state is not None:
+                local_plane.state_path(state.endpoint_url).unlink(missing_ok=True)
+            server.stop()
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @app.command("lint-policies")

@@ -32,13 +32,16 @@ The data plane (emulator/dataplane.py) runs it as a `Part`: `start(plane)` takes
 clock; `add_listener` tells the load balancer's side when a task is RUNNING (register
 127.0.0.1:`host_port`) and when it leaves; `deactivate` is called in DEACTIVATING (deregister and
 drain before the task is sent SIGTERM).
+
+Its pieces: what a task reads at start (emulator.task_inputs), container health checks
+(emulator.container_health), the per-task record (emulator.task_record) and moto's hooks
+(emulator.ecs_hooks); their public names are importable from here too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import logging
 import shutil
 import signal
@@ -47,31 +50,43 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from moto.core.exceptions import JsonRESTError
-from moto.ec2.models.elastic_network_interfaces import NetworkInterface
-from moto.ecr.models import ecr_backends
-from moto.ecs.models import Container, ecs_backends
-from moto.ecs.models import EC2ContainerServiceBackend as Ecs
-from moto.secretsmanager.models import secretsmanager_backends
+from moto.ecs.models import Container
 
 from deploy.aws.names import DEFAULT_NAMES, StackNames
 from emulator.clock import Clock
-from emulator.engine import (
-    ContainerSpec,
-    EcrImage,
-    Engine,
-    EngineError,
-    ImageRef,
-    Running,
-    make_engine,
-    parse_image,
-)
+from emulator.container_health import HEALTH_DEFAULTS, HealthCheck, HealthMonitor
+from emulator.ecs_hooks import ACTIVE, all_ecs_backends, install_moto_extensions
+from emulator.engine import ContainerSpec, Engine, EngineError, ImageRef, make_engine, parse_image
+from emulator.task_inputs import SecretError, ecr_image, resolve_secret
+from emulator.task_record import ContainerRun, TaskEvent, TaskRecord
+from emulator.task_record import now as _now
 from service.server import free_port
+
+__all__ = [
+    "DEFAULT_STOP_TIMEOUT",
+    "ESSENTIAL_CONTAINER_EXITED",
+    "ESSENTIAL_EXITED_REASON",
+    "HEALTH_DEFAULTS",
+    "LIFECYCLE",
+    "SERVICE_SCHEDULER_INITIATED",
+    "SHUTDOWN_REASON",
+    "TASK_FAILED_TO_START",
+    "USER_INITIATED",
+    "USER_STOP_REASON",
+    "ContainerRun",
+    "HealthCheck",
+    "HealthMonitor",
+    "SecretError",
+    "TaskEvent",
+    "TaskRecord",
+    "TaskRunner",
+    "ecr_image",
+    "install_moto_extensions",
+    "resolve_secret",
+]
 
 log = logging.getLogger(__name__)
 
@@ -94,338 +109,6 @@ USER_STOP_REASON = "Task stopped by user"
 SHUTDOWN_REASON = "Task stopped by user: the local data plane shut down"
 # ECS's defaults for a container (task definition parameters reference).
 DEFAULT_STOP_TIMEOUT = 30.0
-HEALTH_DEFAULTS = {"interval": 30, "timeout": 5, "retries": 3, "startPeriod": 0}
-# The Fargate agent's words when a secret cannot be read, e.g. "ResourceInitializationError:
-# unable to pull secrets or registry auth: execution resource retrieval failed: unable to
-# retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret
-# <arn> from secrets manager: ResourceNotFoundException: Secrets Manager can't find the
-# specified secret." (amazon-ecs-agent, agent/asm/asm.go, as Fargate reports it).
-SECRETS_PREFIX = (
-    "ResourceInitializationError: unable to pull secrets or registry auth: "
-    "execution resource retrieval failed: "
-)
-ASM_PREFIX = (
-    SECRETS_PREFIX + "unable to retrieve secret from asm: service call has been retried 1 time(s): "
-)
-SSM_PREFIX = (
-    SECRETS_PREFIX
-    + "unable to retrieve secrets from ssm: service call has been retried 1 time(s): "
-)
-
-
-class SecretError(Exception):
-    """A secret could not be read; the message is ECS's stopped reason."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-# ---------------------------------------------------------------- what a task reads at start
-
-
-def resolve_secret(value_from: str, account: str, region: str) -> str:
-    """Return the value a container secret's `valueFrom` names (Secrets Manager or SSM)."""
-    if value_from.startswith("arn:") and ":secretsmanager:" in value_from:
-        return _secrets_manager(value_from)
-    return _parameter_store(value_from, account, region)
-
-
-def _secrets_manager(value_from: str) -> str:
-    # arn:aws:secretsmanager:<region>:<account>:secret:<name>[:<json-key>:<stage>:<version-id>]
-    parts = value_from.split(":")
-    if len(parts) not in (7, 10) or parts[5] != "secret":
-        raise SecretError(
-            f"{ASM_PREFIX}trying to retrieve secret with value {value_from} resulted in error: "
-            "an invalid ARN format for the AWS Secrets Manager secret was specified"
-        )
-    arn, (key, stage, version) = ":".join(parts[:7]), (parts[7:] or ["", "", ""])
-    backend = secretsmanager_backends[parts[4]][parts[3]]
-    try:
-        value = backend.get_secret_value(arn, version or None, stage or None)
-    except JsonRESTError as exc:  # moto raises AWS's code and message
-        raise SecretError(
-            f"{ASM_PREFIX}failed to fetch secret {arn} from secrets manager: "
-            f"{exc.error_type}: {exc.message}"
-        ) from None
-    text = value.get("SecretString", "")
-    if not key:
-        return text
-    try:
-        document = json.loads(text)
-    except ValueError:
-        document = None
-    if not isinstance(document, dict) or key not in document:
-        raise SecretError(
-            f"{ASM_PREFIX}retrieved secret from Secrets Manager did not contain json key {key}"
-        )
-    found = document[key]
-    return found if isinstance(found, str) else json.dumps(found)
-
-
-def _parameter_store(value_from: str, account: str, region: str) -> str:
-    # Imported on first use: only a task naming an SSM parameter needs moto's SSM (~0.3 s).
-    from moto.ssm.models import ssm_backends
-
-    name = value_from
-    if value_from.startswith("arn:"):  # arn:aws:ssm:<region>:<account>:parameter/<name>
-        parts = value_from.split(":", 5)
-        region, account = parts[3], parts[4]
-        name = parts[5].removeprefix("parameter")
-        name = name if name.startswith("/") and name.count("/") > 1 else name.lstrip("/")
-    parameter = ssm_backends[account][region].get_parameter(name)
-    if parameter is None:
-        raise SecretError(f"{SSM_PREFIX}invalid parameters: {name}")
-    return parameter.value
-
-
-def ecr_image(image: ImageRef) -> EcrImage | None:
-    """Return what moto's ECR holds for an ECR image's tag or digest (None: nothing)."""
-    if not image.account or not image.region:
-        return None
-    repository = ecr_backends[image.account][image.region].repositories.get(image.name)
-    for held in repository.images if repository else []:
-        digest = held.get_image_digest()
-        if (image.digest and digest == image.digest) or (
-            not image.digest and (image.tag or "latest") in held.image_tags
-        ):
-            return EcrImage(digest, tuple(held.image_tags))
-    return None
-
-
-# ---------------------------------------------------------------- container health checks
-
-
-@dataclass(frozen=True)
-class HealthCheck:
-    """A container's task-definition healthCheck, in seconds."""
-
-    argv: list[str]
-    interval: float = 30
-    timeout: float = 5
-    retries: int = 3
-    start_period: float = 0
-
-    @classmethod
-    def from_definition(cls, check: dict) -> HealthCheck:
-        """Read `healthCheck` (CMD-SHELL or CMD) with ECS's defaults for what is missing."""
-        command = list(check.get("command") or [])
-        if command[:1] == ["CMD-SHELL"]:
-            argv = ["/bin/sh", "-c", " ".join(command[1:])]
-        elif command[:1] == ["CMD"]:
-            argv = command[1:]
-        else:
-            raise ValueError(f"healthCheck command must start with CMD or CMD-SHELL: {command}")
-        values = {**HEALTH_DEFAULTS, **{k: v for k, v in check.items() if k != "command"}}
-        return cls(
-            argv,
-            float(values["interval"]),
-            float(values["timeout"]),
-            int(values["retries"]),
-            float(values["startPeriod"]),
-        )
-
-
-class HealthMonitor:
-    """Run one container's health check on its schedule; report HEALTHY or UNHEALTHY."""
-
-    def __init__(
-        self,
-        check: HealthCheck,
-        container: Running,
-        on_change: Callable[[str], None],
-        clock: Clock | None = None,
-    ) -> None:
-        self.check = check
-        self.container = container
-        self.on_change = on_change
-        self.clock = clock or Clock()
-        self.status = "UNKNOWN"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ecs-health", daemon=True)
-
-    def start(self) -> HealthMonitor:
-        """Start checking (the first check runs one interval after the start)."""
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        # Docker's rules, which ECS uses: failures inside the start period do not count; a
-        # success at any time makes the container HEALTHY; `retries` failures in a row after
-        # the start period make it UNHEALTHY.
-        started, failures = time.monotonic(), 0
-        argv = self.container.health_argv(self.check.argv)
-        while not self._stop.wait(self.clock.seconds(self.check.interval)):
-            code = self.container.exec(argv, self.check.timeout)
-            if self._stop.is_set():
-                return
-            if code == 0:
-                failures = 0
-                self._set("HEALTHY")
-            elif time.monotonic() - started >= self.clock.seconds(self.check.start_period):
-                failures += 1
-                if failures >= self.check.retries:
-                    self._set("UNHEALTHY")
-
-    def _set(self, status: str) -> None:
-        if status != self.status:
-            self.status = status
-            self.on_change(status)
-
-    def stop(self) -> None:
-        """Stop checking and wait for a running check to end."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(self.check.timeout + 5)
-
-
-# ---------------------------------------------------------------- one task
-
-
-@dataclass
-class ContainerRun:
-    """One container of a task: its definition, moto's model of it, and what runs."""
-
-    definition: dict
-    model: Any  # moto.ecs.models.Container
-    spec: ContainerSpec | None = None
-    running: Running | None = None
-    health: HealthMonitor | None = None
-    exit_code: int | None = None
-
-    @property
-    def essential(self) -> bool:
-        """Say whether the task stops when this container exits."""
-        return bool(self.definition.get("essential", True))
-
-    @property
-    def port(self) -> int | None:
-        """Return the first containerPort the definition maps, if any."""
-        mappings = self.definition.get("portMappings") or []
-        return int(mappings[0]["containerPort"]) if mappings else None
-
-
-@dataclass(frozen=True)
-class TaskEvent:
-    """A change the runner made to a task (for the ALB's targets and the scheduler)."""
-
-    task_arn: str
-    cluster: str
-    group: str
-    started_by: str
-    last_status: str
-    health_status: str
-    host_port: int | None
-    mode: str  # process, podman or docker: how the task's containers run
-
-
-@dataclass
-class TaskRecord:
-    """A task this runner drives."""
-
-    task: Any  # moto.ecs.models.Task
-    backend: Any  # the moto ECS backend that holds it
-    account: str
-    region: str
-    definition: Any  # moto.ecs.models.TaskDefinition
-    containers: list[ContainerRun]
-    history: list[str] = field(default_factory=list)
-    stop_requested: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
-    started: bool = False
-    _stop_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def arn(self) -> str:
-        """Return the task's ARN."""
-        return self.task.task_arn
-
-    def request_stop(self, code: str, reason: str) -> None:
-        """Ask the task to stop; the first request's code and reason are the ones kept."""
-        with self._stop_lock:
-            if self.stop_requested.is_set():
-                return
-            self.task.desired_status = "STOPPED"
-            self.task.stop_code = code
-            self.task.stopped_reason = reason
-            self.task.stopping_at = _now()
-            self.stop_requested.set()
-
-    def host_port(self, container_port: int | None = None) -> int | None:
-        """Return the 127.0.0.1 port a container port is published on."""
-        for run in self.containers:
-            if run.spec and run.spec.host_port and container_port in (None, run.port):
-                return run.spec.host_port
-        return None
-
-
-# ---------------------------------------------------------------- moto, hooked
-
-
-_ACTIVE: list[TaskRunner] = []
-_INSTALLED = threading.Lock()
-_installed = False
-
-
-def install_moto_extensions() -> None:
-    """Hook moto's ECS backend so a running TaskRunner drives its tasks (once per process)."""
-    global _installed
-    with _INSTALLED:
-        if _installed:
-            return
-        # moto sets private_dns_name only in a VPC with DNS hostnames on; RunTask in awsvpc
-        # mode reads it for every task, and failed with a 500 in any other VPC.
-        if not hasattr(NetworkInterface, "private_dns_name"):
-            NetworkInterface.private_dns_name = None
-
-        requirements = Ecs._calculate_task_resource_requirements
-
-        def resource_requirements(task_definition: Any) -> dict[str, Any]:
-            # A Fargate container may leave memory to the task; moto added None and failed.
-            fixed = copy.copy(task_definition)
-            fixed.container_definitions = [
-                {**c, "memory": c.get("memory") or c.get("memoryReservation") or 0}
-                for c in task_definition.container_definitions
-            ]
-            return requirements(fixed)
-
-        Ecs._calculate_task_resource_requirements = staticmethod(resource_requirements)
-
-        run_task, start_task, stop_task = Ecs.run_task, Ecs.start_task, Ecs.stop_task
-
-        def run_task_hook(self: Any, *args: Any, **kwargs: Any) -> list:
-            tasks = run_task(self, *args, **kwargs)
-            if _ACTIVE:
-                _ACTIVE[0].adopt(self, tasks)
-            return tasks
-
-        def start_task_hook(self: Any, *args: Any, **kwargs: Any) -> list:
-            tasks = start_task(self, *args, **kwargs)
-            if _ACTIVE:
-                _ACTIVE[0].adopt(self, tasks)
-            return tasks
-
-        def stop_task_hook(self: Any, cluster_str: str, task_str: str, reason: str) -> Any:
-            for runner in list(_ACTIVE):
-                task = runner.user_stop(self, task_str, reason)
-                if task is not None:
-                    return task
-            return stop_task(self, cluster_str, task_str, reason)
-
-        Ecs.run_task, Ecs.start_task, Ecs.stop_task = run_task_hook, start_task_hook, stop_task_hook
-        _installed = True
-
-
-def _ecs_backends() -> list[tuple[str, str, Any]]:
-    """Return (account, region, backend) for every ECS backend moto holds, creating none."""
-    found = []
-    for account, regions in list(dict.items(ecs_backends)):
-        for region, backend in list(dict.items(regions)):
-            found.append((account, region, backend))
-    return found
-
-
-# ---------------------------------------------------------------- the agent
 
 
 class TaskRunner:
@@ -476,15 +159,15 @@ class TaskRunner:
         install_moto_extensions()
         self._root = Path(tempfile.mkdtemp(prefix="ecs-agent-"))
         self._stopping.clear()
-        _ACTIVE.append(self)
+        ACTIVE.append(self)
         self._watcher = threading.Thread(target=self._watch, name="ecs-agent", daemon=True)
         self._watcher.start()
         return self
 
     def stop(self) -> None:
         """Stop every task this runner started, then the watcher; leave nothing running."""
-        if self in _ACTIVE:
-            _ACTIVE.remove(self)
+        if self in ACTIVE:
+            ACTIVE.remove(self)
         self._stopping.set()
         self._wake.set()
         if self._watcher is not None:
@@ -535,6 +218,13 @@ class TaskRunner:
         with self._lock:
             records = list(self._records.values())
         return [r.arn for r in records if not running_only or r.task.status == "RUNNING"]
+
+    def has_health_check(self, task_arn: str) -> bool:
+        """Say whether an essential container of the task has a container health check."""
+        rec = self._record(task_arn)
+        return bool(rec) and any(
+            r.essential and r.definition.get("healthCheck") for r in rec.containers
+        )
 
     def log_path(self, task_arn: str, container: str | None = None) -> Path | None:
         """Return the file a task's container writes its stdout and stderr to."""
@@ -677,7 +367,7 @@ class TaskRunner:
 
     def _scan(self) -> None:
         live: set[int] = set()
-        for _account, _region, backend in _ecs_backends():
+        for _account, _region, backend in all_ecs_backends():
             for tasks in list(backend.tasks.values()):
                 for task in list(tasks.values()):
                     live.add(id(task))

@@ -127,7 +127,7 @@ def test_reuses_the_exported_moto_server(exported):
 
 
 def test_emulator_prints_the_exports(aws):
-    result = run("emulator", "--port", "0", "--for", "0.1")
+    result = run("emulator", "--port", "0", "--for", "0.1", "--no-data-plane")
     assert result.exit_code == 0, result.output
     assert "export AWS_ENDPOINT_URL=http://127.0.0.1:" in result.output
     assert "WORKBOOK_MOTO_PORT=" in result.output
