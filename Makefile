@@ -5,6 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv >/dev/null 2>&1 && echo uv || echo "python3 -m uv")
 VENV := .venv
 BIN := $(VENV)/bin
+MERMAID := tools/mermaid
 PYTEST_ARGS ?=
 # pytest-xdist workers: one per core (tests/conftest.py keeps container and bench tests together).
 PYTEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -22,13 +23,20 @@ $(BIN)/.installed: pyproject.toml requirements/dev.txt
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
+# mermaid's own parser (tests/test_mermaid.py), pinned by tools/mermaid/package-lock.json;
+# installed by `make system-deps` (make test's background set-up), after node itself.
+$(MERMAID)/node_modules/.package-lock.json: $(MERMAID)/package.json $(MERMAID)/package-lock.json
+	@if command -v npm >/dev/null; then cd $(MERMAID) && npm ci --silent; \
+	else echo "install: npm missing, so mermaid's parser is not installed (make system-deps)"; fi
+
 install: $(BIN)/.installed ## Create .venv with every extra from the pinned requirements
 
 lock: ## Re-resolve pyproject.toml into requirements/*.txt (pinned, hashed)
 	bash scripts/lock.sh
 
-system-deps: ## Install chromium, tmux, podman & co. (Debian, root) for the e2e/container tests
+system-deps: ## Install chromium, tmux, podman, node & co. (Debian, root) for the e2e/container/diagram tests
 	@bash scripts/system-deps.sh
+	@$(MAKE) --no-print-directory $(MERMAID)/node_modules/.package-lock.json
 
 run: install ## The main job: emulated AWS stack + RAG service answering with citations
 	$(BIN)/workbook run

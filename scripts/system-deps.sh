@@ -14,6 +14,9 @@ command -v debootstrap >/dev/null || want+=(debootstrap)
 command -v docker-registry >/dev/null || want+=(docker-registry)
 command -v skopeo >/dev/null || want+=(skopeo)
 command -v wrk >/dev/null || want+=(wrk)
+# node + npm: mermaid's own parser checks every diagram (tests/test_mermaid.py).
+command -v node >/dev/null || want+=(nodejs)
+command -v npm >/dev/null || want+=(npm)
 # Container-name DNS for compose: podman here uses CNI, which needs the dnsname plugin.
 [ -e /usr/lib/cni/dnsname ] || want+=(golang-github-containernetworking-plugin-dnsname)
 ((${#want[@]})) || exit 0
