@@ -8,17 +8,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from quizzes import explain, terminal, transcript
-from quizzes.config import get_settings
+from quizzes.config import QuizSettings, get_settings
 from quizzes.coverage import coverage
 from quizzes.errors import QuizError
 from quizzes.loader import Bank, load_bank
 from quizzes.plan import Level
 from quizzes.progress import ProgressStore
 from quizzes.schema import FreeTextItem, Item
+from quizzes.session import FreeTextGrader
 from quizzes.session import drill as make_drill
 from quizzes.session import mock as make_mock
 from quizzes.stats import RECALL_HELP, next_to_review, topic_stats, weakest
@@ -33,6 +36,23 @@ EditorOpt = Annotated[
 ]
 
 
+class GraderName(StrEnum):
+    """Who grades spoken (free-text) answers."""
+
+    offline = "offline"
+    llm = "llm"
+
+
+GraderOpt = Annotated[
+    GraderName | None,
+    typer.Option(
+        "--grader",
+        help="who grades spoken answers: offline (rubric phrasings) or llm (LLM_PROVIDER's "
+        "chat model, for paraphrases); default QUIZ_GRADER, else offline",
+    ),
+]
+
+
 class ExportFormat(StrEnum):
     """Export targets."""
 
@@ -44,13 +64,26 @@ def _console() -> Console:
     return Console(highlight=False)
 
 
+def _settings() -> QuizSettings:
+    """Return the quiz settings; a bad QUIZ_* value is a QuizError naming the variable."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})"
+            for e in exc.errors()
+        )
+        raise QuizError(f"bad quiz setting: {problems}") from exc
+
+
 def _open() -> tuple[Bank, ProgressStore]:
-    settings = get_settings()
+    settings = _settings()
     return load_bank(settings.bank_dir, settings.sections_path), ProgressStore(settings.db_path)
 
 
 def _fail(exc: Exception) -> None:
-    _console().print(f"[red]error:[/red] {exc}", soft_wrap=True)  # paths stay whole
+    # escaped: rich would eat "[ollama]" in "pip install 'ecs-workbook[ollama]'"
+    _console().print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)  # paths stay whole
     raise typer.Exit(1)
 
 
@@ -69,6 +102,22 @@ def _check_filters(bank: Bank, topic: str | None, chapter: str | None) -> None:
         )
 
 
+def _grader(choice: GraderName | None, settings: QuizSettings) -> FreeTextGrader | None:
+    """Return the free-text grader --grader (else QUIZ_GRADER) names; None is the offline one."""
+    if (choice or settings.grader) == "offline":
+        return None
+    # Imported here: the LLM grader reads the service's provider settings and builds its model
+    # through service/rag/providers.py; an offline drill needs neither.
+    from quizzes.llmgrade import llm_grader
+    from service.config import Settings
+
+    try:
+        service_settings = Settings()
+    except ValueError as exc:  # pydantic's ValidationError and SettingsError both are
+        raise QuizError(f"the llm grader cannot read the provider settings: {exc}") from exc
+    return llm_grader(service_settings)
+
+
 def _editor() -> str:
     """Return the editor command from $VISUAL or $EDITOR (read once, at the edge)."""
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
@@ -83,6 +132,7 @@ def drill(
     chapter: Annotated[str | None, typer.Option(help="only this chapter, e.g. 08")] = None,
     count: Annotated[int, typer.Option(min=1, help="how many questions")] = 10,
     editor: EditorOpt = False,
+    grader: GraderOpt = None,
     seed: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Drill due and new questions for a topic or chapter."""
@@ -91,7 +141,10 @@ def drill(
         bank, store = _open()
         with store:
             _check_filters(bank, topic, chapter)
-            session = make_drill(bank, store, topic=topic, chapter=chapter, count=count, seed=seed)
+            grade_with = _grader(grader, _settings())  # refused before any question
+            session = make_drill(
+                bank, store, topic=topic, chapter=chapter, count=count, seed=seed, grader=grade_with
+            )
             terminal.run(con, session, editor=_editor() if editor else None, coach=True)
             terminal.report(con, session, "Drill")
     except QuizError as exc:
@@ -108,15 +161,19 @@ def mock(
     transcript_dir: Annotated[
         Path | None, typer.Option(help="where to save the transcript (default: beside progress)")
     ] = None,
+    grader: GraderOpt = None,
     seed: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Sit a timed mock interview: weakest topics first, follow-ups on what you missed."""
     con = _console()
     try:
-        settings = get_settings()
+        settings = _settings()
         bank, store = _open()
         with store:
-            session = make_mock(bank, store, minutes=minutes, level=level, seed=seed, clock=clock)
+            grade_with = _grader(grader, settings)  # refused before any question
+            session = make_mock(
+                bank, store, minutes=minutes, level=level, seed=seed, clock=clock, grader=grade_with
+            )
             n, n_free = (
                 len(session.items),
                 sum(isinstance(it, FreeTextItem) for it in session.items),
@@ -126,7 +183,8 @@ def mock(
                 f"Mock interview ({level}): {n} question{'s' * (n != 1)} ({n_free} spoken), "
                 f"{minutes} minutes, follow-ups on what you miss. Spoken answers get "
                 f"{clock_text(boxes.free_text)}, quick checks {clock_text(boxes.other)}, "
-                f"follow-ups {clock_text(boxes.follow_up)}; overtime costs points."
+                f"follow-ups {clock_text(boxes.follow_up)}; overtime costs points. "
+                f"Spoken answers are graded by: {transcript.grader_label(session)}."
             )
             terminal.run(con, session, editor=_editor() if editor else None, coach=False)
             terminal.report(con, session, "Mock interview report")
@@ -188,7 +246,7 @@ def export(
     from quizzes import export as exporters
 
     try:
-        bank = load_bank(get_settings().bank_dir, get_settings().sections_path)
+        bank = load_bank(_settings().bank_dir, _settings().sections_path)
         _check_filters(bank, topic, chapter)
         items: list[Item] = bank.select(topic=topic, chapter=chapter)
         if format is ExportFormat.anki:
@@ -204,7 +262,7 @@ def export(
 def check() -> None:
     """Validate the bank and list guide sections and errata with no items."""
     try:
-        bank = load_bank(get_settings().bank_dir, get_settings().sections_path)
+        bank = load_bank(_settings().bank_dir, _settings().sections_path)
     except QuizError as exc:
         _fail(exc)
     cov = coverage(bank)

@@ -8,15 +8,22 @@ rubric: it returns the ids of the points covered, the rubric's wrong claims made
 and how sure it is; the verdict and score come from the rule both graders share
 (`freetext.verdict_of`), and a low confidence, or a score near a verdict's line, makes the
 grade unsure, as offline.
+
+`LLMGrader` is what a session, the CLI (`--grader llm`) and the widgets take: it grades with
+the model and, when a call fails mid-interview (a timeout, a reply that is not a verdict),
+grades that answer offline and says so in its feedback, so no answer is lost.
+`chat_model_for` builds the model from the service's settings through
+`service/rag/providers.py`, the one place that knows the providers.
 """
 
 import json
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from quizzes.errors import GradingError
+from quizzes.errors import GradingError, QuizError
 from quizzes.freetext import (
     boundary_doubt,
     claims_named,
@@ -29,6 +36,9 @@ from quizzes.freetext import (
 )
 from quizzes.schema import FreeTextItem
 from quizzes.verdict import UNSURE_BELOW, Grade
+
+if TYPE_CHECKING:
+    from service.config import Settings
 
 _SYSTEM = (
     "You are a strict interviewer grading a spoken answer about deploying a service on AWS ECS "
@@ -156,3 +166,71 @@ def grade_with_llm(item: FreeTextItem, answer: str, chat_model: Any) -> Grade:
             contradicted=contradicted_by(made),
         ),
     )
+
+
+FALLBACK = "The LLM grader failed"  # how a fallback grade's feedback begins
+
+
+def fallback_note(grade: Grade) -> str | None:
+    """Return the note of a grade the offline grader gave after the LLM call failed, else None."""
+    first = grade.feedback.split("\n", 1)[0]
+    return first if first.startswith(FALLBACK) else None
+
+
+def graded_by(grade: Grade) -> str:
+    """Say which grader decided a grade: llm, offline, offline after a failed LLM call, you."""
+    if grade.machine is not None and grade.self_rating is not None:
+        return f"you (self-rated; the {grade.machine.grader} grader was unsure)"
+    if fallback_note(grade) is not None:
+        return "offline (the LLM grader failed)"
+    return grade.grader
+
+
+@dataclass(frozen=True)
+class LLMGrader:
+    """Grade free-text answers with a chat model; when a call fails, grade offline and say so."""
+
+    chat_model: Any
+    label: str = "llm"  # e.g. "llm (groq, llama-3.1-8b-instant)", for reports
+
+    def __call__(self, item: FreeTextItem, answer: str) -> Grade:
+        """Return the model's grade, or the offline grade with a note when the call failed."""
+        try:
+            return grade_with_llm(item, answer, self.chat_model)
+        except Exception as exc:  # a provider error, a timeout, a reply that is no verdict
+            reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+            offline = grade_free_text(item, answer)
+            note = f"{FALLBACK} ({reason}); this answer was graded offline instead."
+            return offline.model_copy(update={"feedback": f"{note}\n{offline.feedback}"})
+
+
+def chat_model_for(settings: "Settings") -> Any:
+    """Build the chat model LLM_PROVIDER / LLM_MODEL name; a QuizError names what is missing."""
+    provider = settings.llm_provider
+    if provider == "offline":
+        raise QuizError(
+            "the llm grader needs a chat model: set LLM_PROVIDER to groq, google, bedrock or "
+            "ollama (and LLM_MODEL, or the provider's default), or use --grader offline"
+        )
+    # The service's own factory (service/rag/providers.py through service.chat): the same
+    # provider names, keys, endpoints and install hints; imported only for the llm grader.
+    from service.chat import answerer_for
+    from service.config import PROVIDER_KEYS
+    from service.rag.errors import RagError
+
+    variable = PROVIDER_KEYS.get(provider)
+    if variable and not getattr(settings, variable.lower()):
+        raise QuizError(f"the llm grader with LLM_PROVIDER={provider} needs {variable} set")
+    try:
+        return answerer_for(settings).chat_model
+    except RagError as exc:
+        raise QuizError(f"the llm grader cannot start: {exc}") from exc
+
+
+def llm_grader(settings: "Settings") -> LLMGrader:
+    """Return the LLM grader for the service's provider settings (raises QuizError if unusable)."""
+    chat_model = chat_model_for(settings)
+    from service.rag.providers import PROVIDERS
+
+    model = settings.llm_model or PROVIDERS[settings.llm_provider].default_model
+    return LLMGrader(chat_model, label=f"llm ({settings.llm_provider}, {model})")

@@ -24,9 +24,13 @@ from quizzes.schema import (
 from quizzes.timebox import DEFAULT_BOXES, TimeBoxes, overtime_penalty
 from quizzes.verdict import Grade, SelfRating
 
+# Grades a free-text answer instead of the offline rubric matcher (llmgrade.LLMGrader).
+FreeTextGrader = Callable[[FreeTextItem, str], Grade]
+
 __all__ = [  # the plan's and the question's names too: notebooks import them from here
     "INTERVIEW_ORDER",
     "Answered",
+    "FreeTextGrader",
     "Question",
     "Session",
     "answer_text",
@@ -52,6 +56,7 @@ class Session:
     seed: int | None = None
     minutes: float | None = None
     level: str | None = None
+    grader: FreeTextGrader | None = None  # free-text answers; None: the offline grader
     started: float = field(init=False)
     _pos: int = field(default=0, init=False, repr=False)
     _pending: tuple[followup.FollowUp, str] | None = field(default=None, init=False, repr=False)
@@ -156,7 +161,10 @@ class Session:
         **kw,
     ) -> Grade:
         """Grade and time an answer; store it unless the grader is unsure (see `rate`)."""
-        g = grade(item, answer, **kw)
+        if self.grader is not None and isinstance(item, FreeTextItem):
+            g = self.grader(item, str(answer or ""))
+        else:
+            g = grade(item, answer, **kw)
         seconds = None
         if question is not None and question.started is not None:
             seconds = self.clock() - question.started
@@ -220,6 +228,7 @@ def drill(
     count: int = 10,
     now: datetime | None = None,
     seed: int | None = None,
+    grader: FreeTextGrader | None = None,
 ) -> Session:
     """Return a drill for a topic/chapter: overdue items, then unseen (shuffled), then the rest."""
     now = now or datetime.now(UTC)
@@ -236,7 +245,8 @@ def drill(
         (it for it in pool if it.id in states and states[it.id].due > now),
         key=lambda it: states[it.id].due,
     )
-    return Session(items=(due + unseen + later)[:count], store=store, bank=bank, seed=seed)
+    items = (due + unseen + later)[:count]
+    return Session(items=items, store=store, bank=bank, seed=seed, grader=grader)
 
 
 def mock(
@@ -249,6 +259,7 @@ def mock(
     clock: Callable[[], float] = time.monotonic,
     now: datetime | None = None,
     boxes: TimeBoxes = DEFAULT_BOXES,
+    grader: FreeTextGrader | None = None,
 ) -> Session:
     """Return a timed mock interview: planned by weakness and level, with follow-ups."""
     plan = mock_plan(bank, store, minutes=minutes, level=level, seed=seed, now=now, boxes=boxes)
@@ -264,4 +275,5 @@ def mock(
         seed=seed,
         minutes=minutes,
         level=str(level) if level is not None else None,
+        grader=grader,
     )

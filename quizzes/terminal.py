@@ -11,6 +11,7 @@ from rich.table import Table
 from quizzes import explain
 from quizzes.answer_input import edit_answer, read_answer
 from quizzes.errors import GradingError
+from quizzes.llmgrade import fallback_note, graded_by
 from quizzes.question import Answered, Question
 from quizzes.schema import FreeTextItem, MultipleItem, NumericItem, OrderingItem, SpotTheBugItem
 from quizzes.session import Session
@@ -109,9 +110,13 @@ def _self_rate(con: Console, session: Session, a: Answered) -> bool:
     return True
 
 
-def _result(con: Console, a: Answered, *, coach: bool) -> None:
+def _result(con: Console, a: Answered, *, coach: bool, llm: bool) -> None:
     g = a.grade
     con.print(f"[{COLORS[g.verdict]}]{g.verdict.upper()}[/] score {a.score:.2f}")
+    if llm and isinstance(a.item, FreeTextItem):  # with the LLM grader on, say who graded
+        con.print(f"[dim]graded by {escape(graded_by(g))}[/dim]")
+        if (note := fallback_note(g)) and not coach:  # a drill shows it in the feedback
+            con.print(f"[yellow]{escape(note)}[/yellow]")
     if g.machine is not None:
         con.print(
             f"[dim]self-rated {g.self_rating}; the grader said {g.machine.verdict} "
@@ -139,7 +144,7 @@ def run(con: Console, session: Session, *, editor: str | None, coach: bool) -> N
                 con.print(f"[red]{escape(str(exc))}[/red]")
                 continue
             carry_on = not answered.grade.needs_self_rating or _self_rate(con, session, answered)
-            _result(con, answered, coach=coach)
+            _result(con, answered, coach=coach, llm=session.grader is not None)
             if not carry_on:
                 return
             break

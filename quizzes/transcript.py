@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from quizzes import explain
+from quizzes.llmgrade import fallback_note, graded_by
 from quizzes.progress import CardState
 from quizzes.question import Answered
 from quizzes.revisit import chapter_notebook, note_section
@@ -36,6 +37,9 @@ def answer_section(n: int, a: Answered, now: datetime) -> list[str]:
     out = [_heading(n, a), "", f"**Question.** {a.item.question}", ""]
     if timing := explain.time_text(a):
         out += [f"*Time: {timing}.*", ""]
+    out += [f"*Graded by {graded_by(a.grade)}.*", ""]
+    if note := fallback_note(a.grade):
+        out += [f"*{note}*", ""]
     if (m := a.grade.machine) is not None:
         said = f"{m.verdict} {m.score:.2f}"
         out += [f"*Self-rated {a.grade.self_rating}: the grader was unsure ({said}).*", ""]
@@ -51,6 +55,13 @@ def answer_section(n: int, a: Answered, now: datetime) -> list[str]:
     if due := explain.due_text(a.due, now):
         out += [f"*{due[0].upper()}{due[1:]}.*", ""]
     return out
+
+
+def grader_label(session: Session) -> str:
+    """Name the grader of a session's spoken answers: offline, or the LLM grader's label."""
+    if session.grader is None:
+        return "offline"
+    return getattr(session.grader, "label", None) or "llm"
 
 
 def revisit(session: Session) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -89,6 +100,8 @@ def markdown(
         f"Level: {session.level or 'all'}; {planned}{clock_text(session.elapsed())} used; "
         f"{len(session.answered)} answers ({n_free} spoken); "
         f"overall score {session.overall():.2f}; {over} over time.",
+        "",
+        f"Spoken answers graded by: {grader_label(session)}.",
         "",
         "## Scores by topic",
         "",

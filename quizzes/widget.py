@@ -10,6 +10,7 @@ import ipywidgets as w
 from quizzes import explain, transcript
 from quizzes.config import get_settings
 from quizzes.errors import GradingError, QuizError
+from quizzes.llmgrade import fallback_note
 from quizzes.loader import Bank, load_bank
 from quizzes.plan import Level
 from quizzes.progress import ProgressStore
@@ -23,7 +24,7 @@ from quizzes.schema import (
     SingleItem,
     SpotTheBugItem,
 )
-from quizzes.session import Session
+from quizzes.session import FreeTextGrader, Session
 from quizzes.session import mock as make_mock
 from quizzes.timebox import clock_text
 from quizzes.verdict import SelfRating
@@ -51,20 +52,26 @@ def _head(q: Question) -> str:
     return head
 
 
-def _verdict(a: Answered) -> str:
+def _verdict(a: Answered, *, note: bool = True) -> str:
     """Return an answer's verdict, score and time (and a self-rating) as HTML."""
     g = a.grade
     parts = [f"<b style='color:{_COLORS[g.shown_verdict]}'>{g.shown_verdict.upper()}</b>"]
     parts[0] += f" score {a.score:.2f}"
     if g.machine is not None:
         parts.append(f"self-rated {g.self_rating}; the grader said {g.machine.verdict}")
+    if g.grader == "llm" or (g.machine is not None and g.machine.grader == "llm"):
+        parts.append("graded by the LLM grader")
+    if note and (text := fallback_note(g)):  # _graded shows it with the feedback
+        parts.append(f"<i>{html.escape(text)}</i>")
     return "<br>".join(parts + [html.escape(t) for t in (explain.time_text(a),) if t])
 
 
 def _graded(a: Answered) -> str:
     """Return an answer's verdict, score, time, due date and feedback as HTML."""
     due = explain.due_text(a.due)
-    return "<br>".join([_verdict(a), *([due] if due else []), _esc(explain.feedback(a))])
+    return "<br>".join(
+        [_verdict(a, note=False), *([due] if due else []), _esc(explain.feedback(a))]
+    )
 
 
 def _rating_box(a: Answered, done: Callable[[SelfRating], None]) -> w.VBox:
@@ -151,8 +158,9 @@ def quiz_widget(
     *,
     bank: Bank | None = None,
     store: ProgressStore | None = None,
+    grader: FreeTextGrader | None = None,
 ) -> w.VBox:
-    """Return a widget with a chapter's items (or the given ids) for the end of a notebook."""
+    """Return a widget with a chapter's items (or the given ids); `grader` grades free text."""
     if (chapter is None) == (item_ids is None):
         raise QuizError("pass exactly one of chapter='NN' or item_ids=[...]")
     bank = _load(bank)
@@ -166,7 +174,7 @@ def quiz_widget(
         if not items:
             raise QuizError(f"no quiz items for chapter {chapter!r}")
     store = store or ProgressStore(get_settings().db_path)
-    session = Session(items=items, store=store, bank=bank)
+    session = Session(items=items, store=store, bank=bank, grader=grader)
     cards = [ItemCard(it, session) for it in items]
     box = w.VBox([w.HTML(f"<h3>Quiz: {len(items)} questions</h3>"), *cards])
     box.cards, box.session = cards, session  # handles for notebooks and tests
@@ -268,10 +276,13 @@ def mock_widget(
     store: ProgressStore | None = None,
     clock: Callable[[], float] = time.monotonic,
     save_dir: Path | None = None,
+    grader: FreeTextGrader | None = None,
 ) -> MockInterview:
     """Return a timed mock interview widget (the CLI's `workbook quiz mock` in a notebook)."""
     bank, store = _load(bank), store or ProgressStore(get_settings().db_path)
-    session = make_mock(bank, store, minutes=minutes, level=level, seed=seed, clock=clock)
+    session = make_mock(
+        bank, store, minutes=minutes, level=level, seed=seed, clock=clock, grader=grader
+    )
     return MockInterview(session, save_dir or get_settings().db_path.parent / "mocks")
 
 
