@@ -22,26 +22,30 @@ region, and acts as ECS's scheduler does, through moto's own models:
 
 The rules (task counts, circuit-breaker threshold) come from the rollout model
 (deploy.models.rollout.RolloutConfig), which cites AWS's documentation; this module applies
-them to real tasks. Every task is placed as a Fargate task. localstack/README.md lists the
-moto extensions this needs.
+them to real tasks (moto's side, deployments and hooks: emulator.service_hooks). Every task is
+placed as a Fargate task. localstack/README.md lists the moto extensions this needs.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
-
-from moto.ecs.models import EC2ContainerServiceBackend as Ecs
-from moto.ecs.responses import EC2ContainerServiceResponse as EcsResponse
 
 from deploy.models.common import ModelError
 from deploy.models.rollout import RolloutConfig
 from emulator import targets
 from emulator.ecs_hooks import all_ecs_backends
+from emulator.service_hooks import (
+    ACTIVE_SCHEDULERS,
+    add_event,
+    install_service_extensions,
+    new_deployment,
+    now,
+    reset_counts,
+    short_id,
+)
 from emulator.tasks import (
     ESSENTIAL_CONTAINER_EXITED,
     TASK_FAILED_TO_START,
@@ -53,21 +57,7 @@ log = logging.getLogger(__name__)
 LOCAL_TARGET = "127.0.0.1"  # every local task listens on loopback, on its own port
 STEADY = "has reached a steady state."
 FAILED_TO_START = "tasks failed to start."
-ACTIVE_SCHEDULERS: list[ServiceScheduler] = []
-_INSTALLED = threading.Lock()
-_installed = False
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _short(task_arn: str) -> str:
-    return task_arn.rsplit("/", 1)[-1]
-
-
-def _deployment_id() -> str:
-    return f"ecs-svc/{uuid.uuid4().int % 10**19:019d}"
+# ---------------------------------------------------------------- the scheduler
 
 
 @dataclass
@@ -83,120 +73,6 @@ class ServiceState:
     steady: bool = False
     reset_on_healthy: bool = True
     warned: str | None = None
-
-
-def add_event(service: Any, message: str) -> None:
-    """Put a service event first (describe-services lists them newest first)."""
-    service.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": _now(), "message": message})
-    del service.events[100:]
-
-
-def new_deployment(service: Any, task_definition: str, reason: str | None = None) -> dict:
-    """Make a PRIMARY deployment of `task_definition`; earlier ones turn ACTIVE."""
-    for old in service.deployments:
-        old["status"] = "ACTIVE"
-        old["updatedAt"] = _now()
-    first = service.deployments[0] if service.deployments else {}
-    deployment_id = _deployment_id()
-    deployment = {
-        **{k: first.get(k) for k in ("launchType", "platformVersion", "platformFamily")},
-        "id": deployment_id,
-        "status": "PRIMARY",
-        "taskDefinition": task_definition,
-        "desiredCount": service.desired_count,
-        "pendingCount": 0,
-        "runningCount": 0,
-        "failedTasks": 0,
-        "createdAt": _now(),
-        "updatedAt": _now(),
-        "networkConfiguration": service.network_configuration or None,
-        "rolloutState": "IN_PROGRESS",
-        "rolloutStateReason": reason or f"ECS deployment {deployment_id} in progress.",
-    }
-    service.deployments.insert(0, deployment)
-    service.task_definition = task_definition
-    return deployment
-
-
-# ---------------------------------------------------------------- moto, hooked
-
-
-def install_service_extensions() -> None:
-    """Hook moto's CreateService and UpdateService for a running scheduler (once per process)."""
-    global _installed
-    with _INSTALLED:
-        if _installed:
-            return
-        create_response, update = EcsResponse.create_service, Ecs.update_service
-
-        def create_service_hook(self: Any) -> Any:
-            if not ACTIVE_SCHEDULERS:
-                return create_response(self)
-            with ACTIVE_SCHEDULERS[0].lock:
-                result = create_response(self)
-                _created(self)
-                return result
-
-        def update_service_hook(self: Any, properties: dict[str, Any]) -> Any:
-            if not ACTIVE_SCHEDULERS:
-                return update(self, properties)
-            with ACTIVE_SCHEDULERS[0].lock:
-                return _updated(self, properties, update)
-
-        EcsResponse.create_service = create_service_hook
-        Ecs.update_service = update_service_hook
-        _installed = True
-
-
-def _created(response: Any) -> None:
-    """Keep what CreateService asked that moto's backend drops; start from nothing running."""
-    service = response.ecs_backend._get_service(
-        response._get_param("cluster", "default"), response._get_param("serviceName")
-    )
-    for param, attr in (
-        ("deploymentConfiguration", "deployment_configuration"),
-        ("healthCheckGracePeriodSeconds", "health_check_grace_period_seconds"),
-    ):
-        if response._get_param(param) is not None:
-            setattr(service, attr, response._get_param(param))
-    _reset_counts(service)
-
-
-def _updated(backend: Any, properties: dict[str, Any], update: Any) -> Any:
-    """Run moto's UpdateService, then start a new deployment as ECS does when one is due."""
-    cluster = properties.get("cluster", "default")
-    service = backend._get_service(cluster, properties["service"].split("/")[-1])
-    before = ([dict(d) for d in service.deployments], service.running_count)
-    force = bool(properties.get("force_new_deployment"))
-    asked = properties.get("task_definition")
-    result = update(backend, properties)
-    # moto renames the PRIMARY deployment on force and sets runningCount to the desired
-    # count; the scheduler keeps the real ones.
-    service.deployments, service.running_count = before
-    primary = service.deployments[0] if service.deployments else {}
-    current = primary.get("taskDefinition") or service.task_definition
-    wanted = backend.describe_task_definition(asked).arn if asked else current
-    if force or wanted != current:
-        new_deployment(service, wanted)
-    else:
-        service.task_definition = current
-    return result
-
-
-def _reset_counts(service: Any) -> None:
-    """Start a new service as ECS does: nothing running yet, its deployment IN_PROGRESS."""
-    service.running_count = service.pending_count = 0
-    for d in service.deployments:
-        d.update(
-            runningCount=0,
-            pendingCount=0,
-            failedTasks=0,
-            rolloutState="IN_PROGRESS",
-            rolloutStateReason=f"ECS deployment {d['id']} in progress.",
-        )
-
-
-# ---------------------------------------------------------------- the scheduler
 
 
 class ServiceScheduler:
@@ -278,7 +154,7 @@ class ServiceScheduler:
             if service.status != "ACTIVE":
                 return  # deleted before this scheduler saw it
             st = self._states[id(service)] = ServiceState()
-            _reset_counts(service)
+            reset_counts(service)
         if not service.deployments:
             return
         group = f"service:{service.name}"
@@ -418,7 +294,7 @@ class ServiceScheduler:
         """Stop a RUNNING task that failed its health checks; return True if it was stopped."""
         if task.status != "RUNNING":
             return False
-        name, task_id = service.name, _short(task.task_arn)
+        name, task_id = service.name, short_id(task.task_arn)
         # healthCheckGracePeriodSeconds: unhealthy ELB and container checks are ignored for
         # this long after the task started (the checks themselves run from the start).
         since = st.running_since.get(task.task_arn, self.plane.clock.now())
@@ -472,7 +348,7 @@ class ServiceScheduler:
         for task in stopped:
             st.counted.add(task.task_arn)
         if stopped:
-            ids = " ".join(f"(task {_short(t.task_arn)})" for t in stopped)
+            ids = " ".join(f"(task {short_id(t.task_arn)})" for t in stopped)
             add_event(
                 service,
                 f"(service {service.name}) has stopped {len(stopped)} running tasks: {ids}.",
@@ -488,7 +364,7 @@ class ServiceScheduler:
             return
         primary["rolloutState"] = "FAILED"
         primary["rolloutStateReason"] = f"ECS deployment circuit breaker: {FAILED_TO_START}"
-        primary["updatedAt"] = _now()
+        primary["updatedAt"] = now()
         add_event(
             service,
             f"(service {service.name}) deployment {primary['id']} deployment failed: "
@@ -567,7 +443,7 @@ class ServiceScheduler:
                 st.warned = message
                 add_event(service, message)
             return
-        ids = " ".join(f"(task {_short(t.task_arn)})" for t in tasks)
+        ids = " ".join(f"(task {short_id(t.task_arn)})" for t in tasks)
         add_event(service, f"(service {service.name}) has started {len(tasks)} tasks: {ids}.")
 
     def _account(
@@ -593,7 +469,7 @@ class ServiceScheduler:
         if primary.get("rolloutState") == "IN_PROGRESS" and done:
             primary["rolloutState"] = "COMPLETED"
             primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
-            primary["updatedAt"] = _now()
+            primary["updatedAt"] = now()
             st.completed.append(dict(primary))
             add_event(
                 service,
