@@ -468,3 +468,111 @@ EXPLAINERS: dict[tuple[str, str], Explainer] = {
     ("security-group", "revoke"): _sg_extra,
     ("security-group", "authorize"): _sg_missing,
 }
+
+
+# ---- chapter 11: the documents bucket and the chat-history table ------------------------------
+
+
+def _versioning(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    status = (have or {}).get("Status", "never enabled") if isinstance(have, dict) else have
+    return [
+        f"versioning is {status or 'never enabled'}: an overwritten or deleted document or "
+        "index snapshot is gone for good; with it on, S3 keeps the old version (the lifecycle "
+        "rule expires old versions after 30 days)"
+    ]
+
+
+def _public_block(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    if not isinstance(have, dict):
+        return [
+            "no public access block: a bucket policy or ACL could then make the users' uploaded "
+            "documents public; set all four flags (AWS turns them on for new buckets since "
+            "April 2023, but the reference states them so plan can see them)"
+        ]
+    off = sorted(k for k, v in (want or {}).items() if not have.get(k))
+    return [
+        f"public access block has {', '.join(off)} off: each flag closes one way (ACLs or a "
+        "bucket policy) to make the users' documents public; the reference sets all four"
+    ]
+
+
+def _encryption(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    rule = have if isinstance(have, dict) else {}
+    algorithm = rule.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
+    if algorithm and algorithm.startswith("aws:kms"):
+        return [
+            f"default encryption is {algorithm}: with a customer managed key the task role "
+            "would also need kms:GenerateDataKey and kms:Decrypt on it, which the reference "
+            "policy does not grant; the reference uses SSE-S3 (AES256) with a bucket key"
+        ]
+    return [
+        "no default encryption set: the reference states SSE-S3 (AES256) with a bucket key "
+        "(AWS has applied SSE-S3 to new objects by default since January 2023; stating it "
+        "keeps every backend's answer the same)"
+    ]
+
+
+def _bucket_lifecycle(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    rules = f"only {have}" if have else "no lifecycle rule"
+    return [
+        f"{rules}, not documents-tiering: documents stay in S3 Standard, old versions kept by "
+        "versioning pile up and parts of abandoned multipart uploads stay billed; the rule "
+        "moves objects to Standard-IA after 30 days, expires old versions after 30 and aborts "
+        "uploads after 7"
+    ]
+
+
+def _table_ttl(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    return [
+        f"TTL is not on for {want}: the service writes {want} (epoch seconds) on every item, "
+        "but DynamoDB deletes expired items only when TTL is enabled on that attribute; "
+        "without it every conversation is kept, and billed, for ever"
+    ]
+
+
+def _table_billing(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    return [
+        f"billing mode is {have}: provisioned capacity is paid for every hour whether used or "
+        "not, and a burst above it is throttled (ProvisionedThroughputExceededException); "
+        "on-demand (PAY_PER_REQUEST) bills per request, right for a small, spiky chat"
+    ]
+
+
+def _table_gsi(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    return [
+        f"no {want} index (the table has {have or 'none'}): listing a user's sessions, newest "
+        "first, would need a Scan of the whole table; the index is keyed user_id + last_activity"
+    ]
+
+
+EXPLAINERS.update(
+    {
+        ("s3-bucket", "versioning"): _versioning,
+        ("s3-bucket", "public_access_block"): _public_block,
+        ("s3-bucket", "encryption"): _encryption,
+        ("s3-bucket", "lifecycle"): _bucket_lifecycle,
+        ("dynamodb-table", "ttl"): _table_ttl,
+        ("dynamodb-table", "billing"): _table_billing,
+        ("dynamodb-table", "gsi"): _table_gsi,
+    }
+)
+
+
+# ---- CloudWatch Logs (chapter 05) --------------------------------------------------------------
+
+
+def _retention(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    if have is None:
+        return [
+            f"no retention: a new log group keeps every event forever and storage is billed "
+            f"per GB-month for ever; put_retention_policy(retentionInDays={want})"
+        ]
+    if want is not None and isinstance(have, int) and have < want:
+        return [
+            f"retention is {have} days: events older than that are deleted, and the stack "
+            f"keeps {want} so the lines of a past incident are still there to read"
+        ]
+    return [f"retention is {have} days; the stack keeps {want} (storage is billed per GB-month)"]
+
+
+EXPLAINERS[("log-group", "retention_days")] = _retention
