@@ -16,7 +16,7 @@ import re
 import signal
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -61,6 +61,7 @@ CiUserOpt = Annotated[
         show_default=False,
     ),
 ]
+FOLLOW_EVERY_S = 2.0  # how often `stack logs --follow` asks for new events
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SINCE = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -319,19 +320,46 @@ def logs(
         str | None, typer.Option("--filter", help="CloudWatch Logs filter pattern")
     ] = None,
     since: Annotated[str, typer.Option(help="how far back, e.g. 30s, 10m, 2h, 1d")] = "10m",
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="keep printing new events until Ctrl-C")
+    ] = False,
     backend: BackendOpt = None,
+    run_for: Annotated[
+        float | None, typer.Option("--for", hidden=True, help="stop following after N s (tests)")
+    ] = None,
 ) -> None:
-    """Print the service's recent log events, oldest first."""
+    """Print the service's recent log events, oldest first (`--follow`: like CLI v2's tail)."""
     window = _since(since)
     edge = Edge(backend)
+    seen: set[tuple] = set()
+
+    def show(start: timedelta | datetime) -> datetime | None:
+        try:
+            rows = stack_logs.tail(edge.ctx, edge.names, since=start, filter_pattern=filter_pattern)
+        except DeployError as exc:
+            raise _fail(exc) from exc
+        for row in rows:
+            key = (row["time"], row["stream"], row["message"])
+            if key not in seen:  # events of the last millisecond come back on the next poll
+                seen.add(key)
+                line = f"{row['time']:%H:%M:%S} {row['stream']} {row['message']}"
+                console.print(line, highlight=False)
+        return rows[-1]["time"] if rows else None
+
+    last = show(window)
+    if not follow:
+        if last is None:
+            console.print(f"no events in the last {since}")
+        return
+    console.print(f"following {edge.names.log_group} (Ctrl-C stops)", style="dim")
+    until = time.monotonic() + run_for if run_for is not None else None
+    start = last or datetime.now(UTC) - window
     try:
-        rows = stack_logs.tail(edge.ctx, edge.names, since=window, filter_pattern=filter_pattern)
-    except DeployError as exc:
-        raise _fail(exc) from exc
-    for row in rows:
-        console.print(f"{row['time']:%H:%M:%S} {row['stream']} {row['message']}", highlight=False)
-    if not rows:
-        console.print(f"no events in the last {since}")
+        while until is None or time.monotonic() < until:
+            time.sleep(FOLLOW_EVERY_S)
+            start = show(start) or start
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()

@@ -1,6 +1,7 @@
 """`workbook stack ...` through typer's CliRunner against the test's moto account."""
 
 import json
+import threading
 
 import pytest
 from typer.testing import CliRunner
@@ -104,6 +105,19 @@ def test_logs_filter_and_since(applied):
     assert "ERROR boom" in result.output and "INFO started" not in result.output
     bad = run("logs", "--since", "ten minutes")
     assert bad.exit_code == 2 and "--since" in bad.output
+
+
+def test_logs_follow_prints_events_written_meanwhile_once(applied, monkeypatch):
+    monkeypatch.setattr(cli, "FOLLOW_EVERY_S", 0.1)
+    logs.put_test_events(applied, N, ["INFO before"])
+    later = threading.Timer(0.3, logs.put_test_events, (applied, N, ["ERROR while following"]))
+    later.start()
+    result = run("logs", "--follow", "--for", "1.5")
+    later.join()
+    assert result.exit_code == 0, result.output
+    assert result.output.count("INFO before") == 1  # printed once, not on every poll
+    assert result.output.count("ERROR while following") == 1
+    assert result.output.index("INFO before") < result.output.index("ERROR while following")
 
 
 def test_teardown_reports_nothing_left(applied):
