@@ -7,8 +7,9 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -41,6 +42,16 @@ def fingerprint() -> str:
         repr(sorted(analysis.STOPWORDS)),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One hashed feature of a text: its kind, the text it stands for, its bucket and weight."""
+
+    kind: Literal["word", "char", "bigram"]
+    text: str  # the stemmed term, the char n-gram ("<dr") or the two terms of a bigram
+    index: int  # the vector entry it is added to (shared with any feature hashing there)
+    weight: float  # signed, before the vector is L2-normalised
 
 
 @lru_cache(maxsize=1 << 18)
@@ -167,6 +178,28 @@ class HashingEmbeddings(Embeddings):
         ).astype(np.float32)
         norm = float(np.linalg.norm(vec))
         return vec / norm if norm > 0 else vec
+
+    def features(self, text: str) -> list[Feature]:
+        """Return the hashed features of one text with their bucket and weight (for explaining).
+
+        Summing the weights per bucket and L2-normalising gives `vector(text)`.
+        """
+        words, bigrams = _doc_features(text)
+        out: list[Feature] = []
+        for term, tf in words.items():
+            scale = (1.0 + math.log(tf)) * self.idf(term)
+            index, sign = _bucket("w:" + term, self.dim)
+            out.append(Feature("word", term, index, sign * scale))
+            grams = _char_grams(term)
+            share = CHAR_WEIGHT / math.sqrt(len(grams))
+            for gram in grams:
+                index, sign = _bucket("c:" + gram, self.dim)
+                out.append(Feature("char", gram, index, sign * share * scale))
+        for bigram, tf in bigrams.items():
+            index, sign = _bucket("b:" + bigram, self.dim)
+            weight = sign * (1.0 + math.log(tf)) * self.idf(bigram) * BIGRAM_WEIGHT
+            out.append(Feature("bigram", bigram, index, weight))
+        return out
 
     def matrix(self, texts: list[str]) -> np.ndarray:
         """Embed texts into a float32 matrix, one normalized row per text."""

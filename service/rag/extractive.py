@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -69,6 +69,21 @@ def _candidates(text: str) -> tuple[str, ...]:
     return tuple(sentences(text))
 
 
+@dataclass(frozen=True)
+class ScoredSentence:
+    """A candidate sentence and the parts of its score (ExtractiveAnswerer.weights mix them)."""
+
+    sentence: str
+    doc: Document
+    rank: int  # its chunk's place among the relevant hits (0 = best retrieved)
+    overlap: float  # the weighted share of the question's terms it holds (with its heading)
+    similarity: float  # cosine of its hashing vector with the question's
+    retrieval: float  # its chunk's retrieval score relative to the best chunk's
+    fit: float  # gives the figure a "how long / how much" question asks for (intent.fit)
+    total: float
+    supports: bool  # holds enough of the question's terms, read under its heading
+
+
 class ExtractiveAnswerer:
     """Answer with the retrieved sentences that best match the question, cited; never invent."""
 
@@ -102,16 +117,18 @@ class ExtractiveAnswerer:
         """Rewrite a follow-up deterministically (key words of the previous question)."""
         return rewrite_offline(question, history)
 
-    def answer(self, question: str, hits: list[Hit], weight: Weight | None = None) -> Answer:
-        """Return the best-matching sentences of relevant hits, or say it does not know."""
-        hits = relevant_hits(question, hits, self.min_score, weight)
-        if not hits:
-            return refusal(question)
+    def score_sentences(
+        self, question: str, hits: list[Hit], weight: Weight | None = None
+    ) -> list[ScoredSentence]:
+        """Score every candidate sentence of relevant hits, best first (the parts kept to explain).
+
+        `hits` are the relevant ones (relevance.relevant_hits); sentences sharing none of the
+        question's terms are left out.
+        """
         wanted = topic_terms(question)
         asked = intent_of(question)
         q_vec = self._embeddings.vector(question)
-        scored: list[tuple[float, int, str, Document]] = []
-        supported = False  # does any one sentence hold enough of the question's terms?
+        scored: list[ScoredSentence] = []
         w_overlap, w_similarity, w_retrieval, w_fit = self.weights
         top = max(score for _, score in hits)
         weights = {t: (weight or _equal)(t) for t in wanted}  # weighed once per question
@@ -132,34 +149,54 @@ class ExtractiveAnswerer:
                 overlap = (share + under) / 2
                 if not overlap:
                     continue
-                supported = supported or shares_enough(wanted, f"{section}\n{sentence}", weight)
+                supports = shares_enough(wanted, f"{section}\n{sentence}", weight)
                 idx, values = self._sparse(sentence)
                 similarity = float(np.dot(q_vec[idx], values))
+                fits = fit(asked, sentence)
                 total = w_overlap * overlap + w_similarity * similarity
-                total += w_retrieval * score / top + w_fit * fit(asked, sentence)
-                scored.append((total, rank, sentence, doc))
-        if not supported:
-            # Chunk-level matches spread over unrelated sentences ("United States" meeting
-            # "request units" and "state") are coincidence, not an answer.
-            return refusal(question)
-        scored.sort(key=lambda item: (-item[0], item[1]))
-        best = scored[0][0]
-        picked: list[tuple[str, Document]] = []
+                total += w_retrieval * score / top + w_fit * fits
+                scored.append(
+                    ScoredSentence(
+                        sentence, doc, rank, overlap, similarity, score / top, fits, total, supports
+                    )
+                )
+        scored.sort(key=lambda s: (-s.total, s.rank))
+        return scored
+
+    def pick(self, scored: list[ScoredSentence]) -> list[tuple[str, Document, str]]:
+        """Return the (sentence, chunk, reason) lines an answer quotes, from scored sentences."""
+        best = scored[0].total
         # The best sentence, then the one after it (where notes say what follows from it:
         # "A cooldown is a wait ..." then "For ECS services the default is 300 s"), then the
         # best of the rest.
-        _, _, first, first_doc = scored[0]
-        picked.append((first, first_doc))
-        after = _following(first, first_doc)
+        first = scored[0]
+        picked = [(first.sentence, first.doc, "best score")]
+        after = _following(first.sentence, first.doc)
         if after is not None and self.max_sentences > 1:
-            picked.append((after, first_doc))
-        for total, _, sentence, doc in scored:
-            if total < self.keep_ratio * best or len(picked) >= self.max_sentences:
+            picked.append((after, first.doc, "follows the best sentence in its chunk"))
+        for s in scored:
+            if s.total < self.keep_ratio * best or len(picked) >= self.max_sentences:
                 break
-            if all(sentence != s for s, _ in picked):
-                picked.append((sentence, doc))
+            if all(s.sentence != p for p, _, _ in picked):
+                reason = f"scores at least {self.keep_ratio:g} of the best"
+                picked.append((s.sentence, s.doc, reason))
+        return picked
+
+    def answer(self, question: str, hits: list[Hit], weight: Weight | None = None) -> Answer:
+        """Return the best-matching sentences of relevant hits, or say it does not know."""
+        hits = relevant_hits(question, hits, self.min_score, weight)
+        if not hits:
+            return refusal(question)
+        scored = self.score_sentences(question, hits, weight)
+        if not any(s.supports for s in scored):
+            # Chunk-level matches spread over unrelated sentences ("United States" meeting
+            # "request units" and "state") are coincidence, not an answer.
+            return refusal(question)
+        picked = [(sentence, doc) for sentence, doc, _ in self.pick(scored)]
         lines = [(sentence, doc, sentence) for sentence, doc in picked]
-        if asked.unit == "money" and (worked := self._work_out(question, picked, scored)):
+        if intent_of(question).unit == "money" and (
+            worked := self._work_out(question, picked, scored)
+        ):
             # A cost the notes give as a rate: the sum takes the last place, cited to the
             # sentence with the rate.
             lines = [*lines[: max(self.max_sentences - 1, 1)], worked]
@@ -167,13 +204,11 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _work_out(
-        question: str,
-        picked: list[tuple[str, Document]],
-        scored: list[tuple[float, int, str, Document]],
+        question: str, picked: list[tuple[str, Document]], scored: list[ScoredSentence]
     ) -> tuple[str, Document, str] | None:
         """Return (the worked-out sentence, its rate's chunk, the rate's sentence), or None."""
-        docs = {s: d for s, d in picked} | {s: d for _, _, s, d in reversed(scored)}
-        order = [s for s, _ in picked] + [s for _, _, s, _ in scored]
+        docs = {s: d for s, d in picked} | {s.sentence: s.doc for s in reversed(scored)}
+        order = [s for s, _ in picked] + [s.sentence for s in scored]
         worked = work_out(question, list(dict.fromkeys(order)))
         return None if worked is None else (worked.text, docs[worked.source], worked.source)
 

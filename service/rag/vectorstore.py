@@ -261,6 +261,12 @@ class FaissStore(VectorStore):
                 )
             return self._lexical
 
+    def lexical_search_with_score(self, query: str, k: int = 4) -> list[tuple[Document, float]]:
+        """Return the k best documents by BM25 alone, with their BM25 scores (for explaining)."""
+        with self._lock:
+            hits = self.lexical().search(query, k)
+            return [(self._docs[self._ids[row]], score) for row, score in hits]
+
     def speller(self) -> Speller:
         """Return the speller of this store's vocabulary (the words of its chunks)."""
         with self._lock:
