@@ -576,3 +576,277 @@ def _retention(have: object, want: object, name: str, names: StackNames) -> list
 
 
 EXPLAINERS[("log-group", "retention_days")] = _retention
+
+
+# ---- chapter 09: the scalable target, the CPU policy and the scheduled action -----------------
+
+
+def _min_capacity(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    if have == 0:
+        return [
+            "MinCapacity is 0: once the service is at 0 tasks, CPU target tracking never scales "
+            "out again (no task, no CPU datapoint) and the ALB answers 503; scaling from zero "
+            f"needs step scaling on an ALB metric or a schedule (errata 26); the reference keeps {want}"
+        ]
+    if isinstance(have, int) and isinstance(want, int) and have > want:
+        return [
+            f"MinCapacity is {have}: {have} tasks run and are billed around the clock, idle or "
+            f"not; the reference keeps {want} and lets the policies add tasks under load"
+        ]
+    return [f"MinCapacity is {have!r}; the reference has {want!r}"]
+
+
+def _max_capacity(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    if isinstance(have, int) and isinstance(want, int) and have < want:
+        return [
+            f"MaxCapacity is {have}: in a burst the policies cannot add the tasks they ask for "
+            f"and requests queue or time out; the reference allows up to {want}"
+        ]
+    if isinstance(have, int) and isinstance(want, int):
+        return [
+            f"MaxCapacity is {have}: a runaway metric (a retry storm, a bot) could scale to "
+            f"{have} tasks, each billed; the reference caps the service at {want}"
+        ]
+    return [f"MaxCapacity is {have!r}; the reference has {want!r}"]
+
+
+def _target_value(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    if isinstance(have, int | float) and 0 < have <= 1:
+        return [
+            f"TargetValue is {have}: CPU utilisation is a percentage (0-100), so this asks for "
+            f"{have} % and the service sits at its maximum; the reference tracks {want}"
+        ]
+    if isinstance(have, int | float) and isinstance(want, int | float) and have > want:
+        return [
+            f"TargetValue is {have}: tasks run hotter before a scale-out, leaving less headroom "
+            f"while a new task starts (a minute or more); the reference tracks {want}"
+        ]
+    return [
+        f"TargetValue is {have!r}: a lower target keeps more tasks running than the load needs, "
+        f"each billed; the reference tracks {want}"
+    ]
+
+
+def _tracked_metric(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    return [
+        f"the policy tracks {have}; the reference tracks {want} (each policy tracks one metric; "
+        "the stack has a separate policy per metric)"
+    ]
+
+
+def _cooldown(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    if have is None:
+        return [
+            "the cooldown is not set, so ECS's default of 300 s applies; a cooldown is a wait "
+            f"after a scaling activity (not 'CPU above target for N s'); the reference sets {want} s"
+        ]
+    return [
+        f"the cooldown is {have} s: it is a wait after a scaling activity before the next one in "
+        f"the same direction (errata 4); the reference waits {want} s (60 out, 300 in: add "
+        "quickly, remove slowly)"
+    ]
+
+
+def _cron(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    text = str(have or "")
+    if not text.startswith("cron(") or not text.endswith(")"):
+        return [
+            f"Schedule is {have!r}: 'at(...)' runs once and 'rate(...)' every interval; a time "
+            f"on each weekday is a cron expression, {want}"
+        ]
+    fields = text[5:-1].split()
+    if len(fields) == 5:
+        return [
+            f"Schedule {text} has five fields, the Unix crontab form; AWS's cron has six "
+            "(minutes hours day-of-month month day-of-week year) and refuses it "
+            f"(ValidationException; moto stores it anyway): {want}"
+        ]
+    if len(fields) != 6:
+        return [f"Schedule {text} has {len(fields)} fields; AWS's cron has six: {want}"]
+    minute, hour, dom, _month, dow, _year = fields
+    problems = []
+    if "?" not in (dom, dow):
+        problems.append(
+            f"Schedule {text} has no '?': AWS's cron needs day-of-month or day-of-week to be '?' "
+            f"when the other is given, so it refuses this one: {want}"
+        )
+    if (minute, hour) != ("0", "8"):
+        problems.append(
+            f"Schedule {text} runs at hour {hour}, minute {minute} (minutes come first); "
+            f"08:00 is '0 8': {want}"
+        )
+    if dow == "1-5":
+        problems.append(
+            "day-of-week 1-5 is Sunday to Thursday in AWS's cron (1 is Sunday); write MON-FRI"
+        )
+    elif dow.upper() == "2-6":
+        problems.append(
+            "day-of-week 2-6 is Monday to Friday in AWS's cron, the same days written another "
+            "way; write MON-FRI as the reference does so plan sees no change"
+        )
+    elif dow in ("*", "?"):
+        problems.append("the action also runs on Saturdays and Sundays; weekdays are MON-FRI")
+    return problems or [f"Schedule is {text}; the reference has {want}"]
+
+
+def _scheduled_min(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    if have is None:
+        return [
+            f"the action sets no MinCapacity, so the floor stays where it was; office hours "
+            f"need {want} tasks warm"
+        ]
+    if isinstance(have, int) and isinstance(want, int) and have > want:
+        return [
+            f"the action sets MinCapacity {have}: all day you pay for {have} tasks and target "
+            f"tracking can no longer scale in; the reference keeps {want} warm and lets the CPU "
+            "policy add the rest"
+        ]
+    return [
+        f"the action sets MinCapacity {have!r}: the point of the schedule is capacity that is "
+        f"already running when people arrive; the reference raises the floor to {want}"
+    ]
+
+
+def _scheduled_max(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    if have is None:
+        return [f"the action sets no MaxCapacity; the reference states it ({want}) so plan sees it"]
+    return [f"the action sets MaxCapacity {have}; the stack's ceiling is {want} tasks"]
+
+
+EXPLAINERS.update(
+    {
+        ("scalable-target", "MinCapacity"): _min_capacity,
+        ("scalable-target", "MaxCapacity"): _max_capacity,
+        ("scaling-policy", "TargetValue"): _target_value,
+        ("scaling-policy", "PredefinedMetricSpecification"): _tracked_metric,
+        ("scaling-policy", "ScaleOutCooldown"): _cooldown,
+        ("scaling-policy", "ScaleInCooldown"): _cooldown,
+        ("scheduled-action", "Schedule"): _cron,
+        ("scheduled-action", "MinCapacity"): _scheduled_min,
+        ("scheduled-action", "MaxCapacity"): _scheduled_max,
+    }
+)
+
+
+# ---- chapter 07: the target group, the ALB and its :80 listener --------------------------------
+
+
+def _hc_path(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    return [
+        f"health checks ask {have!r}; the app answers {want!r} (200 when its index is loaded): "
+        "any other path gets a 404, every target turns unhealthy (Target.ResponseCodeMismatch) "
+        "and ECS keeps replacing tasks that work"
+    ]
+
+
+def _hc_interval(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    if isinstance(have, int) and isinstance(want, int) and have > want:
+        return [
+            f"interval {have} s: a dead task keeps getting requests for about interval x "
+            f"unhealthy threshold ({have} s x the threshold) before the ALB stops routing to it; "
+            f"the reference probes every {want} s"
+        ]
+    return [
+        f"interval {have} s: more probes than the reference's {want} s from every ALB node, "
+        "for faster detection the requirement does not ask for"
+    ]
+
+
+def _hc_timeout(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    if isinstance(have, int) and isinstance(want, int) and have < want:
+        return [
+            f"timeout {have} s: a /health answer slower than that (a busy task, a cold index) "
+            f"counts as failed (Target.Timeout); the reference waits {want} s"
+        ]
+    return [f"timeout {have} s: a hung task holds each probe longer; the reference waits {want} s"]
+
+
+def _hc_threshold(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    return [
+        f"threshold {have}: the target changes state on the {have}th consecutive check (not one "
+        f"more); the reference uses {want}: one failed probe never takes a task out, a dead one "
+        "is out after two intervals, and a recovered one is back after two passes"
+    ]
+
+
+def _hc_matcher(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    code = have.get("HttpCode") if isinstance(have, dict) else have
+    wanted = want.get("HttpCode") if isinstance(want, dict) else want
+    return [
+        f"matcher accepts {code!r}; /health answers {wanted}: a matcher must accept the success "
+        "code the app sends, or every probe fails with Target.ResponseCodeMismatch (and one "
+        "that is too wide lets a broken app pass)"
+    ]
+
+
+def _hc_protocol(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    return [
+        f"health checks use {have}: the task serves plain HTTP on 8080 (TLS ends at the ALB), "
+        f"so an HTTPS probe fails; the reference uses {want}"
+    ]
+
+
+def _drain_delay(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    if have == "300":
+        return [
+            "deregistration delay is AWS's default, 300 s: every replaced task drains for 5 "
+            f"minutes, so a deployment waits that long per task, and Fargate Spot reclaims a task "
+            f"120 s after its warning; the app answers in seconds, so the reference drains {want} s"
+        ]
+    return [
+        f"deregistration delay is {have} s: how long a deregistering target keeps finishing its "
+        f"in-flight requests (not how soon an unhealthy one is removed); the reference uses {want} s"
+    ]
+
+
+def _lb_subnets(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    return [
+        f"the ALB is in subnets {have}; the reference uses the two default subnets {want}, one "
+        "per AZ: an ALB needs at least two AZs and routes only to targets in its own AZs"
+    ]
+
+
+def _lb_groups(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    return [
+        f"the ALB carries security groups {have}; the reference gives it {want}, the ALB group "
+        "(80 from the internet): the task group admits 8080 only from that group, so with "
+        "another one the health checks and requests never reach the tasks"
+    ]
+
+
+def _listener_protocol(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    return [
+        f"the listener speaks {have}; the reference's {name} speaks {want} (HTTPS needs an ACM "
+        "certificate and listens on 443)"
+    ]
+
+
+def _listener_actions(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    kinds = [a.get("Type") for a in _listed(have) if isinstance(a, dict)]
+    if kinds == ["forward"]:
+        return [
+            f"the listener forwards to another target group: requests never reach "
+            f"{names.target_group}, where ECS registers the tasks"
+        ]
+    return [
+        f"default action is {kinds}: the reference's {name} "
+        f"{'redirects to HTTPS' if 'redirect' in str(want) else 'forwards to the target group'}"
+    ]
+
+
+EXPLAINERS.update(
+    {
+        ("target-group", "HealthCheckPath"): _hc_path,
+        ("target-group", "HealthCheckIntervalSeconds"): _hc_interval,
+        ("target-group", "HealthCheckTimeoutSeconds"): _hc_timeout,
+        ("target-group", "HealthyThresholdCount"): _hc_threshold,
+        ("target-group", "UnhealthyThresholdCount"): _hc_threshold,
+        ("target-group", "Matcher"): _hc_matcher,
+        ("target-group", "HealthCheckProtocol"): _hc_protocol,
+        ("target-group", "deregistration_delay"): _drain_delay,
+        ("load-balancer", "subnets"): _lb_subnets,
+        ("load-balancer", "security_groups"): _lb_groups,
+        ("listener", "Protocol"): _listener_protocol,
+        ("listener", "DefaultActions"): _listener_actions,
+    }
+)
