@@ -63,7 +63,9 @@ def all_blocks() -> list[dict[str, str]]:
 def parse_failures(blocks: list[dict[str, str]]) -> list[dict[str, str]]:
     """Return {where, error} for each block mermaid's parser rejects (one node process)."""
     if not (CHECKER.parent / "node_modules" / "mermaid").is_dir():
-        pytest.fail(f"mermaid is not installed in {CHECKER.parent}: run `make system-deps` (npm ci)")
+        pytest.fail(
+            f"mermaid is not installed in {CHECKER.parent}: run `make system-deps` (npm ci)"
+        )
     run = subprocess.run(
         ["node", str(CHECKER)],
         input=json.dumps(blocks),
