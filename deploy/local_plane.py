@@ -51,7 +51,11 @@ def start(
     from emulator.dataplane import DataPlane
     from emulator.tasks import TaskRunner
 
-    runner = TaskRunner(mode=mode, names=names)
+    # Tasks reach the emulator as the task role would reach AWS (process mode: on loopback).
+    access = {
+        k: v for k, v in ctx.environment().items() if k.startswith("AWS_") and "REGION" not in k
+    }
+    runner = TaskRunner(mode=mode, names=names, task_aws=access)
     return DataPlane.start(ctx, clock=clock, parts=parts(runner))
 
 
@@ -190,7 +194,8 @@ def tables(state: PlaneState, rows: list[dict], target_health: list[dict]) -> li
     if not state.urls:
         plane.add_row("(no listener yet)", "", "")
     task_table = Table(title="Tasks (local data plane)")
-    for col in ("task", "revision", "status", "health", "host port", "stopped reason"):
+    task_table.add_column("task", no_wrap=True, min_width=36)  # a whole id, to copy into the CLI
+    for col in ("revision", "status", "health", "host port", "stopped reason"):
         task_table.add_column(col)
     for task in rows:
         task_table.add_row(

@@ -36,7 +36,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "network": (),
     "alb": ("network",),
     "state": ("network",),  # the optional EFS admits NFS from the task security group
-    "ecs": ("secrets", "iam", "ecr", "logs", "network", "alb"),
+    "ecs": ("secrets", "iam", "ecr", "logs", "network", "alb", "state"),  # tasks use state
     "autoscaling": ("ecs", "alb"),
     "budget": (),
 }

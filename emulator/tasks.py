@@ -124,6 +124,7 @@ class TaskRunner:
         clock: Clock | None = None,
         poll_s: float = 0.1,
         deactivate: Callable[[str], None] | None = None,
+        task_aws: dict[str, str] | None = None,
     ) -> None:
         self.engine = engine or make_engine(
             mode, service_repository=names.repository, registry=registry
@@ -132,6 +133,10 @@ class TaskRunner:
         self.poll_s = poll_s
         # Called in DEACTIVATING with the task ARN (the ALB's deregistration and drain).
         self.deactivate = deactivate
+        # How a task's code reaches AWS. On Fargate, ECS sets AWS_REGION and AWS_DEFAULT_REGION
+        # and serves the task role's credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI); here
+        # the emulator's endpoint and dummy credentials stand in for the task role.
+        self.task_aws = dict(task_aws or {})
         self._records: dict[str, TaskRecord] = {}
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -432,7 +437,8 @@ class TaskRunner:
         self._set(rec, "PENDING")
         environments = []
         for run in rec.containers:
-            env = {e["name"]: e["value"] for e in run.definition.get("environment") or []}
+            env = {"AWS_REGION": rec.region, "AWS_DEFAULT_REGION": rec.region, **self.task_aws}
+            env.update({e["name"]: e["value"] for e in run.definition.get("environment") or []})
             try:
                 for secret in run.definition.get("secrets") or []:
                     env[secret["name"]] = resolve_secret(

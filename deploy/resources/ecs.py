@@ -26,6 +26,7 @@ from deploy.resources.outputs import (
     LogsOutputs,
     NetworkOutputs,
     SecretOutputs,
+    StateOutputs,
 )
 from service.aws import AwsContext
 
@@ -299,6 +300,7 @@ def _converge(
     logs: LogsOutputs,
     network: NetworkOutputs,
     alb: AlbOutputs,
+    state: StateOutputs | None,
     image: str | None,
     desired_count: int,
     apply: bool,
@@ -313,7 +315,7 @@ def _converge(
     else:
         uri = ecs_spec.image_uri(ecr.repository_uri, "latest")
     want_td = ecs_spec.render(
-        ctx, names, uri, secrets, iam, logs
+        ctx, names, uri, secrets, iam, logs, state
     )  # bad sizes fail before any write
     cluster = _cluster(ctx, names, found.cluster, apply)
     td = _task_definition(ctx, names, current, want_td, uri, apply)
@@ -337,13 +339,14 @@ def plan(
     logs: LogsOutputs,
     network: NetworkOutputs,
     alb: AlbOutputs,
+    state: StateOutputs | None = None,
     image: str | None = None,
     desired_count: int = 1,
 ) -> Result:
     """Return what ensure would do to the cluster, the task definition and the service."""
     return _converge(
         ctx, names, secrets=secrets, iam=iam, ecr=ecr, logs=logs, network=network, alb=alb,
-        image=image, desired_count=desired_count, apply=False,
+        state=state, image=image, desired_count=desired_count, apply=False,
     )  # fmt: skip
 
 
@@ -357,6 +360,7 @@ def ensure(
     logs: LogsOutputs,
     network: NetworkOutputs,
     alb: AlbOutputs,
+    state: StateOutputs | None = None,
     image: str | None = None,
     desired_count: int = 1,
 ) -> Result:
@@ -372,7 +376,7 @@ def ensure(
     require("the ALB's target group", by, alb.target_group_arn)
     return _converge(
         ctx, names, secrets=secrets, iam=iam, ecr=ecr, logs=logs, network=network, alb=alb,
-        image=image, desired_count=desired_count, apply=True,
+        state=state, image=image, desired_count=desired_count, apply=True,
     )  # fmt: skip
 
 

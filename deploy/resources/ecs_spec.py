@@ -15,6 +15,7 @@ from deploy.resources.outputs import (
     LogsOutputs,
     NetworkOutputs,
     SecretOutputs,
+    StateOutputs,
 )
 from service.aws import AwsContext
 
@@ -120,11 +121,15 @@ def render(
     secrets: SecretOutputs,
     iam: IamOutputs,
     logs: LogsOutputs,
+    state: StateOutputs | None = None,
 ) -> dict | None:
     """Return the rendered template, or None while an input is only known after apply."""
     needed = (image, secrets.arn, iam.execution_role_arn, iam.task_role_arn, logs.log_group)
     if not all(known(v) for v in needed):
         return None
+    shared = {}  # where the tasks keep documents and history, as the state resources say
+    if state is not None and known(state.bucket) and known(state.table_arn):
+        shared = {"DOCUMENT_BUCKET": state.bucket, "CHAT_HISTORY_TABLE": table_name(state)}
     return taskdef.render(
         names,
         image,
@@ -133,7 +138,13 @@ def render(
         execution_role_arn=iam.execution_role_arn,
         task_role_arn=iam.task_role_arn,
         log_group=logs.log_group,
+        environment=shared,
     )
+
+
+def table_name(state: StateOutputs) -> str:
+    """Return the history table's name from its ARN (arn:...:table/NAME)."""
+    return state.table_arn.rsplit("/", 1)[-1]
 
 
 def desired_task_definition(

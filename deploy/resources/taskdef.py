@@ -35,7 +35,11 @@ from deploy.aws.names import StackNames
 TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "task-definition.json"
 PLACEHOLDERS = ("<IMAGE>", "<ACCOUNT_ID>", "<REGION>", "<SECRET_ARN>")
 # Plain, non-secret configuration the container may receive in `environment`.
-ALLOWED_ENVIRONMENT = ("ENV", "PORT", "LOG_LEVEL", "LLM_PROVIDER", "DATA_DIR")
+# Plain settings only; the bucket and table names let several tasks share documents and
+# history (S3, DynamoDB) instead of each keeping its own on its disk.
+ALLOWED_ENVIRONMENT = (
+    "ENV", "PORT", "LOG_LEVEL", "LLM_PROVIDER", "DATA_DIR", "DOCUMENT_BUCKET", "CHAT_HISTORY_TABLE"
+)  # fmt: skip
 DATA_VOLUME = "data"  # the volume mounted at DATA_DIR
 TMP_DIR = "/tmp"  # tempfile's directory: index builds write there
 _SECRET_LIKE = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
@@ -147,8 +151,16 @@ def render(
     c["name"], c["image"] = names.container, image
     port = names.container_port
     c["portMappings"][0]["containerPort"] = port
+    account = account_id or td["executionRoleArn"].split(":")[4]
     env = {e["name"]: e["value"] for e in c["environment"]}
-    env.update({"PORT": str(port), **(environment or {})})
+    env.update(
+        {
+            "PORT": str(port),
+            "DOCUMENT_BUCKET": names.bucket(account, region),
+            "CHAT_HISTORY_TABLE": names.history_table,
+            **(environment or {}),
+        }
+    )
     c["environment"] = [{"name": k, "value": v} for k, v in env.items()]
     for mount in c.get("mountPoints", []):  # the data volume follows DATA_DIR
         if mount["sourceVolume"] == DATA_VOLUME and env.get("DATA_DIR"):

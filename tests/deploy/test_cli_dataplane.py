@@ -183,10 +183,12 @@ def test_emulator_runs_the_data_plane_status_shows_it_and_ctrl_c_leaves_nothing(
 
     for key, value in ctx.environment().items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("COLUMNS", "300")
+    monkeypatch.setattr(cli.console, "width", 300)  # a wide terminal, wherever pytest runs
     shown = runner.invoke(cli.app, ["status"])
     assert shown.exit_code == 0, shown.output
-    row = next(line for line in shown.output.splitlines() if task.rsplit("/", 1)[-1] in line)
+    rows = [line for line in shown.output.splitlines() if task.rsplit("/", 1)[-1] in line]
+    assert rows, shown.output
+    row = rows[0]
     assert "RUNNING" in row and host_port in row and "| 1 " in row.replace("│", "|")
     assert alb_url in shown.output
     assert "Local data plane (process mode" in shown.output

@@ -56,7 +56,9 @@ def test_order_puts_every_resource_after_what_it_needs():
 
 
 def test_a_target_pulls_in_its_prerequisites_in_order():
-    assert stack.steps("ecs") == ("secrets", "iam", "ecr", "logs", "network", "alb", "ecs")
+    assert stack.steps("ecs") == (
+        "secrets", "iam", "ecr", "logs", "network", "alb", "state", "ecs",
+    )  # fmt: skip
     assert stack.steps("ecr") == ("ecr",)
     assert stack.steps(("iam", "ecr")) == ("secrets", "iam", "ecr")
     assert stack.steps() == stack.ORDER

@@ -34,7 +34,8 @@ def test_template_is_the_guides_task_with_placeholders():
     assert c["portMappings"][0]["containerPort"] == 8080
     assert "<ACCOUNT_ID>" in td["executionRoleArn"] and "<ACCOUNT_ID>" in td["taskRoleArn"]
     assert [e["name"] for e in c["environment"]] == [
-        "ENV", "PORT", "LOG_LEVEL", "LLM_PROVIDER", "DATA_DIR",
+        "ENV", "PORT", "LOG_LEVEL", "LLM_PROVIDER", "DATA_DIR", "DOCUMENT_BUCKET",
+        "CHAT_HISTORY_TABLE",
     ]  # fmt: skip
     assert all(s["valueFrom"].startswith("<SECRET_ARN>:") for s in c["secrets"])
     assert c["logConfiguration"]["options"]["awslogs-create-group"] == "true"
@@ -172,7 +173,11 @@ def test_another_data_dir_moves_its_volume():
         ),
         (lambda td: td.pop("volumes"), r"mountPoints name volume\(s\) \['data', 'tmp'\]"),
         (
-            lambda td: taskdef.container(td)["environment"].pop(),
+            lambda td: taskdef.container(td).update(
+                environment=[
+                    e for e in taskdef.container(td)["environment"] if e["name"] != "DATA_DIR"
+                ]
+            ),
             "environment must set DATA_DIR",
         ),
     ],
@@ -257,3 +262,14 @@ def test_health_check_command_needs_only_python(status, healthy):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_tasks_share_the_stacks_bucket_and_table():
+    # Several tasks behind one ALB must read one session store: the rendered task definition
+    # names the bucket and table the state resources hand forward.
+    td = taskdef.render(
+        DEFAULT_NAMES, IMAGE, region="eu-west-1", account_id="123456789012", secret_arn=SECRET
+    )
+    env = {e["name"]: e["value"] for e in taskdef.container(td)["environment"]}
+    assert env["DOCUMENT_BUCKET"] == DEFAULT_NAMES.bucket("123456789012", "eu-west-1")
+    assert env["CHAT_HISTORY_TABLE"] == DEFAULT_NAMES.history_table
