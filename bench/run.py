@@ -34,6 +34,7 @@ AREAS = {
     "probe": "probe",
     "image": "container",
     "stack": "stack",
+    "dataplane": "data plane",
     "workbook_run": "workbook run",
     "quiz_grading": "quizzes",
     "retrieval": "retrieval",
