@@ -850,3 +850,144 @@ EXPLAINERS.update(
         ("listener", "DefaultActions"): _listener_actions,
     }
 )
+
+
+# ---- chapter 08: the ECS cluster and service --------------------------------------------------
+
+
+def deployment_findings(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    """Explain how a service's deploymentConfiguration differs from 100 % / 200 % + breaker."""
+    if not isinstance(have, dict):
+        return [
+            "no deploymentConfiguration: ECS then uses 100 % / 200 % without a circuit breaker, "
+            "so a revision whose tasks never turn healthy is retried for ever; state "
+            f"{want} (on the emulator, moto's create_service drops it: repeat it with update_service)"
+        ]
+    low, high = have.get("minimumHealthyPercent"), have.get("maximumPercent")
+    breaker = have.get("deploymentCircuitBreaker") or {}
+    problems = []
+    if isinstance(low, int) and low < 100:
+        problems.append(
+            f"minimumHealthyPercent is {low}: ECS may stop old tasks before new ones are "
+            "healthy; with one task it stops the only one first and the ALB answers 503 "
+            "until the new task passes its checks (100 keeps every old task until then)"
+        )
+    if isinstance(high, int) and high <= 100 and low == 100:
+        problems.append(
+            f"maximumPercent is {high} with minimumHealthyPercent 100: ECS may neither stop an "
+            "old task nor start a new one, so the deployment cannot move (200 lets a new task "
+            "start beside each old one)"
+        )
+    elif isinstance(high, int) and high < 200:
+        problems.append(
+            f"maximumPercent is {high}: with one task ECS cannot start the new task beside the "
+            "old one (200 % of 1 is 2 tasks)"
+        )
+    if not breaker.get("enable"):
+        problems.append(
+            "the circuit breaker is off: a revision whose tasks keep failing is retried for "
+            "ever and the deployment never ends (enable it)"
+        )
+    elif not breaker.get("rollback"):
+        problems.append(
+            "rollback is off: the breaker marks the deployment FAILED but leaves the service "
+            "on the broken revision; with rollback it returns to the last COMPLETED one"
+        )
+    return problems or [f"is {have!r}; the reference has {want!r}"]
+
+
+def _grace_period(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    if not isinstance(have, int):
+        return [
+            "no health-check grace period: ECS counts ELB health checks from the task's first "
+            "second, so a task still starting (startPeriod 60 s) can be stopped as unhealthy; "
+            f"the reference waits {want} s (startPeriod + interval x healthy threshold)"
+        ]
+    if isinstance(want, int) and have < want:
+        return [
+            f"the grace period is {have} s: shorter than the start-up plus the checks needed to "
+            f"turn healthy, so ECS may replace a task that is only slow to start; use {want} s "
+            "(it does not delay the health checks themselves, errata 3)"
+        ]
+    return [
+        f"the grace period is {have} s: a task that really is broken keeps its place that long "
+        f"before ECS replaces it; the reference derives {want} s from the checks"
+    ]
+
+
+def _service_network(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    cfg = (have or {}).get("awsvpcConfiguration", {}) if isinstance(have, dict) else {}
+    ref = (want or {}).get("awsvpcConfiguration", {}) if isinstance(want, dict) else {}
+    problems = []
+    if len(cfg.get("subnets", [])) < len(ref.get("subnets", [])):
+        problems.append(
+            f"{len(cfg.get('subnets', []))} subnet(s): the service can place tasks in one "
+            f"Availability Zone only, so losing it takes the service down; give all "
+            f"{len(ref.get('subnets', []))} subnets"
+        )
+    if cfg.get("securityGroups") != ref.get("securityGroups"):
+        problems.append(
+            f"security groups {cfg.get('securityGroups')}: the tasks need the task group "
+            f"{names.task_security_group} ({ref.get('securityGroups')}), the one that admits "
+            "8080 from the ALB's group only"
+        )
+    if cfg.get("assignPublicIp") != ref.get("assignPublicIp"):
+        problems.append(
+            f"assignPublicIp is {cfg.get('assignPublicIp')}: in the default VPC's public "
+            "subnets without a NAT gateway a task then cannot reach ECR, Secrets Manager or "
+            "CloudWatch Logs, and fails with CannotPullContainerError (errata 12)"
+        )
+    return problems or [f"is {have!r}; the reference has {want!r}"]
+
+
+def _service_balancers(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    if not have:
+        return [
+            "no loadBalancers: the tasks run but ECS never registers them in the target group, "
+            "so the ALB has no target and answers 503"
+        ]
+    got, ref = (have or [{}])[0], (want or [{}])[0]
+    problems = []
+    if got.get("containerName") != ref.get("containerName"):
+        problems.append(
+            f"containerName {got.get('containerName')!r} is not a container of the task "
+            f"definition ({ref.get('containerName')!r}): ECS refuses the service"
+        )
+    if got.get("containerPort") != ref.get("containerPort"):
+        problems.append(
+            f"containerPort {got.get('containerPort')}: the app listens on "
+            f"{ref.get('containerPort')}, so the ALB would send requests (and health checks) "
+            "to a closed port"
+        )
+    if got.get("targetGroupArn") != ref.get("targetGroupArn"):
+        problems.append(
+            "targetGroupArn is not the ALB's target group: the ALB never sees the tasks"
+        )
+    return problems or [f"is {have!r}; the reference has {want!r}"]
+
+
+def _service_revision(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    return [
+        f"the service runs {str(have).rsplit('/', 1)[-1]}, not the revision that matches the "
+        f"reference ({str(want).rsplit('/', 1)[-1]}): pass the ARN register_task_definition "
+        "returned"
+    ]
+
+
+def _cluster_settings(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    return [
+        f"settings are {have}: without containerInsights enabled CloudWatch keeps no per-task "
+        "CPU, memory and network metrics, the first place to look when a task misbehaves"
+    ]
+
+
+EXPLAINERS.update(
+    {
+        ("ecs-service", "deploymentConfiguration"): deployment_findings,
+        ("ecs-service", "healthCheckGracePeriodSeconds"): _grace_period,
+        ("ecs-service", "networkConfiguration"): _service_network,
+        ("ecs-service", "loadBalancers"): _service_balancers,
+        ("ecs-service", "taskDefinition"): _service_revision,
+        ("ecs-cluster", "settings"): _cluster_settings,
+    }
+)
