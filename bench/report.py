@@ -43,6 +43,26 @@ WHY = {
         "re-measures the guide app each time; the compose tests could share one stack; the "
         "emulator tests reset moto per test."
     ),
+    "checked exercises": (
+        "issue 12 is half done: chapters 01 and 03-09 and 11 have checked exercises (2026-12-03, "
+        "fourth session); 00, 02, 10, 12-15 still have only unchecked ones."
+    ),
+    "resource chapters where the learner makes the AWS calls": (
+        "chapters 10 (the CI role and workflows), 13 (teardown) and 15 (real AWS) still call "
+        "the package directly; the pattern of 03-09 and 11 applies to them."
+    ),
+    "all chapters executed": (
+        "one run, measured while other work loaded the machine; the by-hand cells, the "
+        "exercises and the local data plane in 07 and 08 (a private moto server, a real proxy "
+        "and task processes on a compressed clock) added about 40 s to the chapters."
+    ),
+    "rollout model vs data plane, failing deploy: max time difference": (
+        "up to the rollback's start the model and the data plane agree within about 1 %; the "
+        "steady state after the rollback differs because the local scheduler starts a fresh "
+        "task of the old revision and waits for it to turn healthy, while the model keeps an "
+        "old task running, so the model's rollback time is a lower bound. AWS documents that "
+        "ECS rolls back to the last completed deployment, not which of the two it does."
+    ),
     "answer-level accuracy": (
         "0.805 before issue 15's work; 0.841 after hybrid retrieval, IDF-weighted relevance "
         "and spelling, and still 0.841 after a second round (the sentence after the best one, "
@@ -52,7 +72,9 @@ WHY = {
         "sentence of the top 4 chunks for 0.93 of the tuning questions). Cues for "
         "definitions, reasons, steps and comparisons picked worse sentences on the tuning "
         "set, so only figure questions get a preference. The held-out set was scored after "
-        "each round and for one ablation (synonym table on or off), never per question."
+        "each round and for one ablation (synonym table on or off), never per question. It "
+        "was 0.835 after the fourth session's note corrections (errata 23-28 rewrote parts "
+        "of the notes the service answers from), with no answerer change."
     ),
     "near-miss questions answered": (
         "questions in slang or indirect words share too few weighted terms with any chunk, "
