@@ -34,14 +34,16 @@ WHY = {
         "stack code itself is well inside the goal; see the per-module rows for where it goes."
     ),
     "`make test` wall time": (
-        "it was 450–642 s on clean clones before 2026-12-03's third session and 695–754 s after "
-        "it (1,540 tests, from 1,246): 294 new tests added about 135 s of worker time "
-        "(emulator 34 s, quizzes about 40 s, concurrent uploads, notes pages). The critical "
-        "path is the serial bench group (the quick guide comparison 124 s, the other quick "
-        "benchmarks 100 s, probe 38 s, soak 32 s) beside the container group (lead time 61 s, "
-        "two compose set-ups of 23 s). The cuts, largest first: the quick comparison "
-        "re-measures the guide app each time; the compose tests could share one stack; the "
-        "emulator tests reset moto per test."
+        "695–754 s after the third session of 2026-12-03, 709–805 s after the fourth (1,808 "
+        "tests, from 1,540): that session added about 150 s of worker time (chapters 07 and "
+        "08 on the local data plane, the data-plane bench and CLI tests, exercise tests) and "
+        "took some back (each bench module its own xdist group, the guide's PyTorch env built "
+        "in the background, the quick comparison no longer building our image). The cuts "
+        "left, largest first: the quick benchmarks re-measure a lot (four podman builds in "
+        "`image --quick`, about 6 s each even unchanged; the guide's torch app in the quick "
+        "comparison); each chapter's `!aws` calls (CLI v1 starts in about 1 s, 27 calls, two "
+        "executions) and quiz-bank load per kernel; tests/deploy/test_cli.py applies a stack "
+        "per test."
     ),
     "checked exercises": (
         "issue 12 is half done: chapters 01 and 03-09 and 11 have checked exercises (2026-12-03, "
