@@ -344,7 +344,14 @@ def logs(
                 seen.add(key)
                 line = f"{row['time']:%H:%M:%S} {row['stream']} {row['message']}"
                 console.print(line, highlight=False)
-        return rows[-1]["time"] if rows else None
+        if not rows:
+            return None
+        newest = rows[-1]["time"]
+        # Only events of the newest millisecond can come back: forget the rest (long follows).
+        kept = {k for k in seen if k[0] >= newest}
+        seen.clear()
+        seen.update(kept)
+        return newest
 
     last = show(window)
     if not follow:
