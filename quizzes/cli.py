@@ -115,7 +115,7 @@ def _grader(choice: GraderName | None, settings: QuizSettings) -> FreeTextGrader
         service_settings = Settings()
     except ValueError as exc:  # pydantic's ValidationError and SettingsError both are
         raise QuizError(f"the llm grader cannot read the provider settings: {exc}") from exc
-    return llm_grader(service_settings)
+    return llm_grader(service_settings, settings.grader_timeout_s)
 
 
 def _editor() -> str:

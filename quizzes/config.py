@@ -32,6 +32,8 @@ class QuizSettings(BaseSettings):
     # Who grades free-text answers: the offline rubric matcher, or the chat model the
     # service's LLM_PROVIDER / LLM_MODEL name (quizzes/llmgrade.py); the CLI's --grader wins.
     grader: Grader = Field("offline", validation_alias="QUIZ_GRADER")
+    # Seconds the LLM grader waits for a reply before grading that answer offline.
+    grader_timeout_s: float = Field(60.0, gt=0, validation_alias="QUIZ_GRADER_TIMEOUT_S")
 
     @field_validator("grader", mode="before")
     @classmethod

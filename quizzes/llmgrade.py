@@ -11,13 +11,17 @@ grade unsure, as offline.
 
 `LLMGrader` is what a session, the CLI (`--grader llm`) and the widgets take: it grades with
 the model and, when a call fails mid-interview (a timeout, a reply that is not a verdict),
-grades that answer offline and says so in its feedback, so no answer is lost.
+grades that answer offline and says so in its feedback, so no answer is lost. A call that
+has not answered within `timeout_s` (QUIZ_GRADER_TIMEOUT_S) counts as failed: a hung
+provider never blocks a mock interview.
 `chat_model_for` builds the model from the service's settings through
 `service/rag/providers.py`, the one place that knows the providers.
 """
 
 import json
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -169,6 +173,29 @@ def grade_with_llm(item: FreeTextItem, answer: str, chat_model: Any) -> Grade:
 
 
 FALLBACK = "The LLM grader failed"  # how a fallback grade's feedback begins
+DEFAULT_TIMEOUT_S = 60.0  # QUIZ_GRADER_TIMEOUT_S's default (quizzes/config.py)
+
+
+def within(call: Callable[[], Grade], timeout_s: float) -> Grade:
+    """Return call() if it finishes within timeout_s; else raise a GradingError naming it."""
+    # A daemon thread: a provider that never answers is left behind, not waited for.
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["grade"] = call()
+        except BaseException as exc:  # handed to the caller's thread below
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="llm-grader", daemon=True).start()
+    if not done.wait(timeout_s):
+        raise GradingError(f"no reply within the {timeout_s:g} s timeout (QUIZ_GRADER_TIMEOUT_S)")
+    if "error" in box:
+        raise box["error"]
+    return box["grade"]
 
 
 def fallback_note(grade: Grade) -> str | None:
@@ -192,11 +219,17 @@ class LLMGrader:
 
     chat_model: Any
     label: str = "llm"  # e.g. "llm (groq, llama-3.1-8b-instant)", for reports
+    timeout_s: float = DEFAULT_TIMEOUT_S  # a call still unanswered after this has failed
+
+    def __post_init__(self) -> None:
+        """Refuse a timeout that is not a positive number of seconds."""
+        if not self.timeout_s > 0:
+            raise QuizError(f"the llm grader's timeout must be > 0 s, got {self.timeout_s!r}")
 
     def __call__(self, item: FreeTextItem, answer: str) -> Grade:
         """Return the model's grade, or the offline grade with a note when the call failed."""
         try:
-            return grade_with_llm(item, answer, self.chat_model)
+            return within(lambda: grade_with_llm(item, answer, self.chat_model), self.timeout_s)
         except Exception as exc:  # a provider error, a timeout, a reply that is no verdict
             reason = " ".join(str(exc).split())[:200] or type(exc).__name__
             offline = grade_free_text(item, answer)
@@ -227,10 +260,12 @@ def chat_model_for(settings: "Settings") -> Any:
         raise QuizError(f"the llm grader cannot start: {exc}") from exc
 
 
-def llm_grader(settings: "Settings") -> LLMGrader:
+def llm_grader(settings: "Settings", timeout_s: float = DEFAULT_TIMEOUT_S) -> LLMGrader:
     """Return the LLM grader for the service's provider settings (raises QuizError if unusable)."""
     chat_model = chat_model_for(settings)
     from service.rag.providers import PROVIDERS
 
     model = settings.llm_model or PROVIDERS[settings.llm_provider].default_model
-    return LLMGrader(chat_model, label=f"llm ({settings.llm_provider}, {model})")
+    return LLMGrader(
+        chat_model, label=f"llm ({settings.llm_provider}, {model})", timeout_s=timeout_s
+    )
