@@ -229,52 +229,6 @@ def test_show_solution_prints_the_stored_solution(capsys):
     assert 'imageTagMutability="IMMUTABLE"' in capsys.readouterr().out
 
 
-# ---- the chapter, executed ---------------------------------------------------------------------
-
-
-def _twice(path, out_dir):
-    """Write the chapter followed by its own cells again (second parameters cell untagged)."""
-    nb = nbformat.read(path, as_version=4)
-    again = copy.deepcopy(nb.cells)
-    for cell in again:
-        cell.id = f"{cell.id}-again"
-        cell.metadata.pop("tags", None)
-    nb.cells += again
-    target = out_dir / path.name
-    nbformat.write(nb, target)
-    return target
-
-
-@pytest.mark.notebooks
-def test_chapter_03_with_solutions_then_as_shipped_in_one_kernel(
-    tmp_path,
-    kernel,
-    exported_account,
-):
-    """Solutions injected: every check passes, 0 changes; the same cells again as shipped in the
-    same kernel (its parameters cell puts SOLUTIONS back to False): 'not done yet', run green."""
-    doubled = _twice(CHAPTER_03, tmp_path)
-    result = notebooks.run_chapter(
-        doubled, tmp_path / "out", kernel=kernel, parameters={"SOLUTIONS": True},
-        shared_emulator=True,
-    )  # fmt: skip
-    assert result.ok, result.error
-    ran = nbformat.read(result.output, as_version=4)
-    half = len(ran.cells) // 2
-
-    def printed(cells):
-        return "".join(o.get("text", "") for c in cells for o in c.get("outputs", []))
-
-    first, second = printed(ran.cells[: half + 1]), printed(ran.cells[half + 1 :])
-    ids = list(exercises.exercises_of("03"))
-    assert all(f"✓ {i} passed" in first for i in ids), first
-    assert "not done yet:" not in first and "needs a fix" not in first
-    assert f"{len(ids)} passed" in first
-    assert "0 changes: ecsTaskExecutionRole, llmops, llmops-task-role" in first
-    assert all(f"{i} not done yet" in second for i in ids), second
-    assert f"{len(ids)} not done yet" in second
-
-
 def test_clean_copies_keep_prose_and_exercises_but_no_outputs_or_solutions(tmp_path):
     """`workbook notebooks clean`: no outputs, no solution text, no solution cell or call."""
     source = nbformat.read(CHAPTER_03, as_version=4)
