@@ -53,8 +53,10 @@ class HealthMonitor:
         container: Running,
         on_change: Callable[[str], None],
         clock: Clock | None = None,
+        path: str | None = None,
     ) -> None:
         self.check = check
+        self.path = path  # PATH the check runs with (None: the container's own)
         self.container = container
         self.on_change = on_change
         self.clock = clock or Clock()
@@ -73,6 +75,8 @@ class HealthMonitor:
         # the start period make it UNHEALTHY.
         started, failures = time.monotonic(), 0
         argv = self.container.health_argv(self.check.argv)
+        if self.path is not None:
+            argv = ["/usr/bin/env", f"PATH={self.path}", *argv]
         while not self._stop.wait(self.clock.seconds(self.check.interval)):
             code = self.container.exec(argv, self.check.timeout)
             if self._stop.is_set():

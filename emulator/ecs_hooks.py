@@ -1,7 +1,9 @@
 """moto's ECS backend, hooked so a running local data plane drives its tasks.
 
 `install_moto_extensions()` (once per process) makes RunTask and StartTask hand each new task
-to the active `TaskRunner` (emulator.tasks) and StopTask ask it to stop a task it drives;
+to the active `TaskRunner` (emulator.tasks) and StopTask ask it to stop a task it drives, and
+makes RegisterTaskDefinition refuse a Fargate cpu/memory pair Fargate has no size for (moto
+registers any); it also adds IAM's SimulatePrincipalPolicy for roles (emulator.iam_simulate).
 localstack/README.md lists every extension.
 """
 
@@ -12,6 +14,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+from moto.ecs.exceptions import EcsClientException
 from moto.ecs.models import EC2ContainerServiceBackend as Ecs
 from moto.ecs.models import ecs_backends
 
@@ -19,16 +22,50 @@ if TYPE_CHECKING:
     from emulator.tasks import TaskRunner
 
 ACTIVE: list[TaskRunner] = []
+# RegisterTaskDefinition's ClientException for a FARGATE size outside Fargate's table; the
+# sizes are AWS's ("Amazon ECS task definition parameters for Fargate", task size), the
+# sentence is the one AWS returns, as learners report it (AWS documents no exact wording).
+NO_FARGATE_SIZE = (
+    "No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. "
+    "See the Amazon ECS documentation for the valid values."
+)
 _INSTALLED = threading.Lock()
 _installed = False
 
 
+def _units(value: Any, unit: str, per_unit: int) -> int | None:
+    """Read a task size as AWS accepts it: 1024, "1024", "1 vCPU", "2 GB" (None: unreadable)."""
+    text = str(value).strip().lower().replace(" ", "")
+    try:
+        if text.endswith(unit):
+            return round(float(text.removesuffix(unit)) * per_unit)
+        return int(text)
+    except ValueError:
+        return None
+
+
+def check_fargate_size(compatibilities: list[str] | None, cpu: Any, memory: Any) -> None:
+    """Raise AWS's ClientException for a FARGATE task size with no Fargate configuration."""
+    from deploy.resources.taskdef import TaskDefinitionError, validate_size
+
+    if "FARGATE" not in (compatibilities or []) or cpu is None or memory is None:
+        return
+    units, mib = _units(cpu, "vcpu", 1024), _units(memory, "gb", 1024)
+    try:
+        validate_size(units, mib)
+    except TaskDefinitionError:
+        raise EcsClientException(NO_FARGATE_SIZE.format(cpu=cpu, memory=memory)) from None
+
+
 def install_moto_extensions() -> None:
-    """Hook moto's ECS backend so a running TaskRunner drives its tasks (once per process)."""
+    """Hook moto's ECS backend for the data plane and Fargate's sizes (once per process)."""
     global _installed
     with _INSTALLED:
         if _installed:
             return
+        from emulator import iam_simulate  # imports moto's IAM responses: only when hooked
+
+        iam_simulate.install()
         # moto sets private_dns_name only in a VPC with DNS hostnames on; RunTask in awsvpc
         # mode reads it for every task, and failed with a 500 in any other VPC.
         if not hasattr(NetworkInterface, "private_dns_name"):
@@ -48,6 +85,16 @@ def install_moto_extensions() -> None:
         Ecs._calculate_task_resource_requirements = staticmethod(resource_requirements)
 
         run_task, start_task, stop_task = Ecs.run_task, Ecs.start_task, Ecs.stop_task
+        register = Ecs.register_task_definition
+
+        def register_hook(self: Any, *args: Any, **kwargs: Any) -> Any:
+            # moto's response handler passes these by keyword.
+            check_fargate_size(
+                kwargs.get("requires_compatibilities"), kwargs.get("cpu"), kwargs.get("memory")
+            )
+            return register(self, *args, **kwargs)
+
+        Ecs.register_task_definition = register_hook
 
         def run_task_hook(self: Any, *args: Any, **kwargs: Any) -> list:
             tasks = run_task(self, *args, **kwargs)

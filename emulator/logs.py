@@ -15,8 +15,10 @@ and no HTTP request is made per line.
 What AWS does, and this models (Amazon ECS developer guide, "Using the awslogs log driver",
 and the CloudWatch Logs PutLogEvents reference):
 - the stream is made when the container is created, in a group that must exist, unless the
-  option `awslogs-create-group` is "true": then the group is created too. Without it a
-  missing group stops the task with `ResourceInitializationError` (`MISSING_GROUP` below);
+  option `awslogs-create-group` is "true": then the group is created too, which the
+  execution role must be allowed (`logs:CreateLogGroup`). Otherwise the task stops with
+  `ResourceInitializationError` (`MISSING_GROUP`, `CREATE_DENIED` below). The task runner
+  calls `prepare` as it creates the containers, after the image pull; the shipper only reads;
 - `awslogs-stream-prefix` is required on Fargate;
 - an event's message is 1 to 262,118 bytes (256 KiB less 26 bytes of overhead): empty lines
   are not sent and a longer line is split, as Docker's awslogs driver splits it;
@@ -39,6 +41,8 @@ from typing import Any
 from moto.ecs.models import ecs_backends
 from moto.logs.models import logs_backends
 
+from emulator.task_inputs import DENIED, role_allows, session_arn
+
 log = logging.getLogger(__name__)
 
 DRIVER = "awslogs"
@@ -46,12 +50,20 @@ MAX_EVENT_BYTES = 262_144 - 26  # a PutLogEvents message, less the 26 bytes AWS 
 MAX_BATCH = 10_000  # events in one PutLogEvents call
 POLL_SECONDS = 0.2  # real seconds between reads of each container's output
 # What Fargate reports when the awslogs driver cannot make its stream (group missing and
-# awslogs-create-group not "true"); the task then stops, as the task runner's owner surfaces it.
+# awslogs-create-group not "true"); the task runner stops the task with it.
 MISSING_GROUP = (
     "ResourceInitializationError: failed to validate logger args: create stream has been "
     "retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: "
     "The specified log group does not exist. : exit status 1"
 )
+# What Fargate reports when the group is missing, `awslogs-create-group` is "true" and the
+# execution role may not create it: the agent calls CreateLogGroup as that role. The driver's
+# prefix as above, then IAM's denial (emulator.task_inputs.DENIED); the join is the emulator's.
+CREATE_DENIED = (
+    "ResourceInitializationError: failed to validate logger args: create stream has been "
+    "retried 1 times: failed to create Cloudwatch log group: {denied} : exit status 1"
+)
+CREATE_GROUP = "logs:CreateLogGroup"
 # The emulator's wording (AWS documents the option as required on Fargate, not the message).
 NO_PREFIX = (
     "ResourceInitializationError: failed to validate logger args: awslogs-stream-prefix "
@@ -100,13 +112,23 @@ def destination(
     return Destination(account, options.get("awslogs-region") or region, group, stream)
 
 
-def prepare(definition: dict, where: Destination) -> None:
-    """Make the log stream as the driver does at container start; raise LoggerError if it cannot."""
+def prepare(definition: dict, where: Destination, execution_role: str | None = None) -> None:
+    """Make the log stream as the driver does at container start; raise LoggerError if it cannot.
+
+    A missing group is created only with `awslogs-create-group: "true"` and, when the
+    execution role is held in the emulated IAM, only if that role may `logs:CreateLogGroup`.
+    """
     options = (definition.get("logConfiguration") or {}).get("options") or {}
     backend = logs_backends[where.account][where.region]
     if where.group not in backend.groups:
         if str(options.get("awslogs-create-group", "")).lower() != "true":
             raise LoggerError(MISSING_GROUP)
+        arn = f"arn:aws:logs:{where.region}:{where.account}:log-group:{where.group}"
+        if role_allows(execution_role, CREATE_GROUP, arn) is False:
+            task_id = where.stream.rsplit("/", 1)[-1]
+            session = session_arn(execution_role, task_id)
+            denied = DENIED.format(session=session, action=CREATE_GROUP, arn=arn)
+            raise LoggerError(CREATE_DENIED.format(denied=denied))
         backend.create_log_group(where.group, {})
     backend.ensure_log_stream(where.group, where.stream)
 
@@ -157,7 +179,6 @@ class LogShipper:
     def __init__(self, runner: Any, *, poll_s: float = POLL_SECONDS) -> None:
         self.runner = runner  # emulator.tasks.TaskRunner
         self.poll_s = poll_s
-        self.failures: dict[str, str] = {}  # task ARN -> why its driver could not start
         self._tails: dict[str, list[Tail]] = {}
         self._region = "us-east-1"
         # Never held while calling the runner: the runner calls listeners holding its own lock.
@@ -223,18 +244,13 @@ class LogShipper:
         )
         tails = []
         for container in task_definition.container_definitions:
-            try:
+            # The runner made the stream (emulator.logs.prepare) or stopped the task saying why.
+            with contextlib.suppress(LoggerError):
                 where = destination(
                     container, task_arn, self._region, task.launch_type or "FARGATE"
                 )
-                if where is None:
-                    continue
-                prepare(container, where)
-            except LoggerError as exc:
-                self.failures[task_arn] = str(exc)
-                log.warning("awslogs: task %s: %s", task_arn, exc)
-                continue
-            tails.append(Tail(task_arn, container.get("name") or "container", where))
+                if where is not None:
+                    tails.append(Tail(task_arn, container.get("name") or "container", where))
         with self._lock:
             if task_arn in self._tails:
                 self._tails[task_arn] = tails

@@ -9,6 +9,7 @@ from typing import Any
 
 from emulator.container_health import HealthMonitor
 from emulator.engine import ContainerSpec, Running
+from emulator.task_firewall import Firewall
 
 
 def now() -> datetime:
@@ -26,6 +27,14 @@ class ContainerRun:
     running: Running | None = None
     health: HealthMonitor | None = None
     exit_code: int | None = None
+    firewall: Firewall | None = None  # in front of the port while security groups are enforced
+
+    @property
+    def published(self) -> int | None:
+        """Return the 127.0.0.1 port the ALB reaches this container on (its ENI's stand-in)."""
+        if self.firewall is not None:
+            return self.firewall.port
+        return self.spec.host_port if self.spec else None
 
     @property
     def essential(self) -> bool:
@@ -89,5 +98,5 @@ class TaskRecord:
         """Return the 127.0.0.1 port a container port is published on."""
         for run in self.containers:
             if run.spec and run.spec.host_port and container_port in (None, run.port):
-                return run.spec.host_port
+                return run.published
         return None

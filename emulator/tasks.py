@@ -13,9 +13,13 @@ manager from moving it, and drives it as ECS does:
 
     PROVISIONING -> PENDING -> RUNNING -> DEACTIVATING -> STOPPING -> DEPROVISIONING -> STOPPED
 
-At PENDING it resolves the container's secrets from Secrets Manager (a JSON key included) and
-its image from ECR; either failing stops the task with ECS's wording and stopCode
-TaskFailedToStart. At RUNNING the containers run on the engine (emulator/engine.py), each
+At PENDING it resolves the container's secrets from Secrets Manager (a JSON key included) as
+the execution role (its IAM grants are judged), its image from ECR, and makes each awslogs
+stream (creating the group only if the role may); any failing stops the task with ECS's
+wording and stopCode TaskFailedToStart. With `network_rules` (the troubleshooting lab) it
+first judges the subnets' way to ECR (a model: emulator.task_inputs.ecr_reachable) and puts
+the task's security groups in front of each published port (emulator.task_firewall). At
+RUNNING the containers run on the engine (emulator/engine.py), each
 published on a free 127.0.0.1 port (`host_port`), and each container's task-definition
 healthCheck runs on its interval, timeout, retries and startPeriod. An essential container that
 exits stops the task (EssentialContainerExited); StopTask stops it (UserInitiated), the service
@@ -42,9 +46,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import logging
+import re
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -59,8 +66,18 @@ from deploy.aws.names import DEFAULT_NAMES, StackNames
 from emulator.clock import Clock
 from emulator.container_health import HEALTH_DEFAULTS, HealthCheck, HealthMonitor
 from emulator.ecs_hooks import ACTIVE, all_ecs_backends, install_moto_extensions
-from emulator.engine import ContainerSpec, Engine, EngineError, ImageRef, make_engine, parse_image
-from emulator.task_inputs import SecretError, ecr_image, resolve_secret
+from emulator.engine import (
+    PROCESS,
+    ContainerSpec,
+    Engine,
+    EngineError,
+    ImageRef,
+    make_engine,
+    parse_image,
+)
+from emulator.logs import LoggerError, destination, prepare
+from emulator.task_firewall import Firewall, admits
+from emulator.task_inputs import UNREACHABLE, SecretError, ecr_image, ecr_reachable, resolve_secret
 from emulator.task_record import ContainerRun, TaskEvent, TaskRecord
 from emulator.task_record import now as _now
 from service.server import free_port
@@ -109,6 +126,8 @@ USER_STOP_REASON = "Task stopped by user"
 SHUTDOWN_REASON = "Task stopped by user: the local data plane shut down"
 # ECS's defaults for a container (task definition parameters reference).
 DEFAULT_STOP_TIMEOUT = 30.0
+# An app told to listen on one of these (HOST) is reachable only from inside its own task.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class TaskRunner:
@@ -125,6 +144,7 @@ class TaskRunner:
         poll_s: float = 0.1,
         deactivate: Callable[[str], None] | None = None,
         task_aws: dict[str, str] | None = None,
+        network_rules: bool = False,
     ) -> None:
         self.engine = engine or make_engine(
             mode, service_repository=names.repository, registry=registry
@@ -137,6 +157,10 @@ class TaskRunner:
         # and serves the task role's credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI); here
         # the emulator's endpoint and dummy credentials stand in for the task role.
         self.task_aws = dict(task_aws or {})
+        # Enforce the VPC's rules on each task: its security groups (emulator.task_firewall,
+        # real) and its subnet's route to ECR (emulator.task_inputs.ecr_reachable, a model).
+        # Off by default: the emulator's bare test VPCs have neither rules nor routes.
+        self.network_rules = network_rules
         self._records: dict[str, TaskRecord] = {}
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -435,6 +459,10 @@ class TaskRunner:
         if rec.stop_requested.is_set():
             return None
         self._set(rec, "PENDING")
+        network = getattr(rec.task, "network_configuration", None)
+        if self.network_rules and not ecr_reachable(network, rec.account, rec.region):
+            return UNREACHABLE.format(region=rec.region)
+        role = getattr(rec.definition, "execution_role_arn", None)
         environments = []
         for run in rec.containers:
             env = {"AWS_REGION": rec.region, "AWS_DEFAULT_REGION": rec.region, **self.task_aws}
@@ -442,7 +470,7 @@ class TaskRunner:
             try:
                 for secret in run.definition.get("secrets") or []:
                     env[secret["name"]] = resolve_secret(
-                        secret["valueFrom"], rec.account, rec.region
+                        secret["valueFrom"], rec.account, rec.region, role, rec.task.id
                     )
             except SecretError as exc:
                 return str(exc)
@@ -460,6 +488,14 @@ class TaskRunner:
             run.model.image_digest = held.digest if held else None
             images.append((image, local))
         rec.task.pull_stopped_at = _now()
+        for run in rec.containers:  # the awslogs driver makes its stream as the container starts
+            try:
+                where = destination(run.definition, rec.arn, rec.region, rec.task.launch_type)
+                if where is not None:
+                    prepare(run.definition, where, role)
+            except LoggerError as exc:
+                run.model.reason = str(exc)
+                return str(exc)
         for run, env, (image, local) in zip(rec.containers, environments, images, strict=True):
             if rec.stop_requested.is_set():
                 return None
@@ -479,6 +515,13 @@ class TaskRunner:
         assert self._root is not None
         name = run.definition.get("name") or "container"
         port = run.port
+        inner = None  # process mode: the port of the task's own loopback (see below)
+        if self.mode == PROCESS and port is not None and env.get("HOST") in LOOPBACK_HOSTS:
+            # In a task, 127.0.0.1 is the task's own loopback: the ALB, which comes in through
+            # the ENI, cannot reach an app listening there, but a check run inside the task can.
+            # Process mode shares one loopback, so the app's loopback gets a port of its own.
+            inner = free_port()
+            env = {**env, "PORT": str(inner)}
         run.spec = ContainerSpec(
             name=f"ecs-{rec.definition.family}-{rec.task.id[:12]}-{name}",
             image=ImageRef(local, image.name, image.tag, image.digest),
@@ -500,19 +543,35 @@ class TaskRunner:
         # The mode shows in every describe-tasks: process:<pid>, podman:<name>, docker:<name>.
         run.model.runtime_id = f"{self.mode}:{run.running.runtime_id}"
         run.model.last_status = "RUNNING"
+        if port is not None and self.network_rules and run.spec.host_port is not None:
+            network = getattr(rec.task, "network_configuration", None)
+            run.firewall = Firewall(
+                run.spec.host_port, lambda: admits(network, rec.account, rec.region, port)
+            )
         if port is not None:
             run.model.network_bindings = [
                 {
                     "bindIP": "127.0.0.1",
                     "containerPort": port,
-                    "hostPort": run.spec.host_port,
+                    "hostPort": run.published,
                     "protocol": "tcp",
                 }
             ]
         if run.definition.get("healthCheck"):
             check = HealthCheck.from_definition(run.definition["healthCheck"])
+            if inner is not None:
+                at = re.compile(rf"(127\.0\.0\.1|localhost|0\.0\.0\.0):{port}\b")
+                check = dataclasses.replace(
+                    check, argv=[at.sub(rf"\1:{inner}", a) for a in check.argv]
+                )
             run.health = HealthMonitor(
-                check, run.running, lambda s: self._health_changed(rec, run, s), self.clock
+                check,
+                run.running,
+                lambda s: self._health_changed(rec, run, s),
+                self.clock,
+                # Process mode: a check finds only the image's programs (its virtualenv), not
+                # the host's: the slim image has no curl or wget.
+                path=str(Path(sys.executable).parent) if self.mode == PROCESS else None,
             ).start()
         return None
 
@@ -594,6 +653,8 @@ class TaskRunner:
         for run in rec.containers:
             if run.health is not None:
                 run.health.stop()
+            if run.firewall is not None:
+                run.firewall.close()
             if run.running is not None:
                 with contextlib.suppress(Exception):
                     run.running.remove()

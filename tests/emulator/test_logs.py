@@ -117,15 +117,18 @@ def test_the_last_lines_are_shipped_when_the_task_stops(ctx, shipping, stack):
     assert _messages(ctx, arn) == ["started", "no newline yet"]
 
 
-def test_a_missing_group_without_create_group_is_the_drivers_error(ctx, shipping, stack):
-    runner, shipper = shipping
+def test_a_missing_group_without_create_group_stops_the_task_with_the_drivers_error(
+    ctx, shipping, stack
+):
+    runner, _ = shipping
     logging = {
         "logDriver": "awslogs",
         "options": {"awslogs-group": "/ecs/absent", "awslogs-stream-prefix": PREFIX},
     }
     arn = run_task(ctx, stack, register(ctx, stack, command=SLEEP, logConfiguration=logging))
-    runner.wait_status(arn, "RUNNING", WAIT_LIMIT)
-    assert shipper.failures[arn] == MISSING_GROUP
+    runner.wait_status(arn, "STOPPED", WAIT_LIMIT)
+    task = ctx.client("ecs").describe_tasks(cluster=DEFAULT_NAMES.cluster, tasks=[arn])["tasks"][0]
+    assert (task["stoppedReason"], task["stopCode"]) == (MISSING_GROUP, "TaskFailedToStart")
     assert MISSING_GROUP.startswith("ResourceInitializationError:")
     groups = ctx.client("logs").describe_log_groups()["logGroups"]
     assert "/ecs/absent" not in [g["logGroupName"] for g in groups]  # not made behind its back
