@@ -33,15 +33,21 @@ ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = ROOT / "build" / "dataplane"
 
 
-def parts(runner: TaskRunner) -> list[Part]:
+def parts(runner: TaskRunner, metrics_clock: Clock | None = None) -> list[Part]:
     """Return the data plane's parts in start order (they stop in reverse order)."""
+    from emulator.autoscaler import Autoscaler
     from emulator.logs import LogShipper
+    from emulator.metrics import MetricsPublisher
     from emulator.scheduler import ServiceScheduler
 
     # The log shipper listens before the runner starts and stops after it, so a task's last
     # lines (its SIGTERM handling) are shipped; the service scheduler starts tasks through
-    # the runner, so it starts after it and stops first.
-    return [LogShipper(runner), runner, ServiceScheduler(runner)]
+    # the runner, so it starts after it and stops first. The metrics (each AWS minute) drive
+    # the autoscaler, which changes desired counts for the scheduler: they stop first.
+    # `metrics_clock` (default: the plane's) lets the AWS minutes run faster than the health
+    # checks, so the 15-minute scale-in takes seconds while tasks still start at their pace.
+    metrics = MetricsPublisher(clock=metrics_clock)
+    return [LogShipper(runner), runner, ServiceScheduler(runner), metrics, Autoscaler(metrics)]
 
 
 def start(

@@ -19,7 +19,7 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,6 +192,8 @@ class ListenerApp:
         target = self.plane.round_robin.pick(group) if group else None
         if target is None:
             return await _respond(send, *_error(503))
+        if self.plane.on_request is not None:  # RequestCount: a target was chosen
+            self.plane.on_request(self.load_balancer_arn, group.arn)
         idle = self.plane.clock.seconds(float(balancer.attrs.get(IDLE_KEY, DEFAULT_IDLE)))
         await self._forward(scope, receive, send, target, idle)
 
@@ -351,6 +353,9 @@ class LoadBalancers:
         self.client: httpx.AsyncClient | None = None
         self.proxies: dict[str, ListenerProxy] = {}  # by listener ARN
         self._refreshing = asyncio.Lock()  # the poll and an explicit refresh never overlap
+        # Called with (load balancer ARN, target group ARN) for each request forwarded to a
+        # target (emulator.metrics counts them as RequestCount).
+        self.on_request: Callable[[str, str], None] | None = None
 
     def backend(self) -> Any:
         """Return moto's ELBv2 backend this data plane serves."""

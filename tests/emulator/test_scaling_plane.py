@@ -1,0 +1,363 @@
+"""Service auto scaling on the local data plane: load scales out, idle scales in (process mode).
+
+The plane's clock is the other data-plane tests' (1 AWS second = 0.1 s); the metrics and the
+autoscaler run on a more compressed clock of their own (1 AWS minute = 1.2 s), so the 3-minute
+scale-out and the 15-minute scale-in take seconds. Settings are AWS's minimums.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+
+import pytest
+
+from deploy import local_plane
+from deploy.aws.names import DEFAULT_NAMES
+from emulator import load
+from emulator.clock import Clock
+from emulator.dataplane import DataPlane
+from emulator.engine import PROCESS
+from emulator.metrics import MetricsPublisher
+from emulator.tasks import TaskRunner
+from service.aws import AwsContext
+from tests.emulator.conftest import CLOCK, Alb
+from tests.emulator.test_scheduler import GRACE, images  # noqa: F401 (a fixture)
+from tests.emulator.test_tasks import register
+
+METRICS_CLOCK = Clock(scale=0.02)  # 1 AWS minute = 1.2 s
+WAIT_LIMIT = 90.0  # seconds a test waits for a state before failing (no timing claim)
+RPS = 80  # about 96 requests per AWS minute on the metrics' clock; 3-8 % of a task's vCPU
+CPU_TARGET = 3.0  # % of the task's 1 vCPU: the load keeps each of 2 tasks above 90 % of it
+SCALABLE = {"ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount"}
+
+
+@dataclass
+class Scaled:
+    """A service on the data plane with its metrics part, and what the test looks at."""
+
+    ctx: AwsContext
+    alb: Alb
+    plane: DataPlane
+    runner: TaskRunner
+    metrics: MetricsPublisher
+    cluster: str
+    name: str
+
+    @property
+    def resource_id(self) -> str:
+        return f"service/{self.cluster}/{self.name}"
+
+    @property
+    def url(self) -> str:
+        return self.plane.url_for(self.alb.name) + "/health"
+
+    def describe(self) -> dict:
+        ecs = self.ctx.client("ecs")
+        return ecs.describe_services(cluster=self.cluster, services=[self.name])["services"][0]
+
+    def wait(self, check: Callable[[dict], object], what: str) -> dict:
+        """Poll describe-services until `check(service)` holds; fail naming `what`."""
+        deadline = time.monotonic() + WAIT_LIMIT
+        while not check(service := self.describe()):
+            if time.monotonic() > deadline:
+                events = [e["message"] for e in service["events"][:8]]
+                pytest.fail(f"gave up waiting for {what}: {events} {self.activities()}")
+            time.sleep(0.05)
+        return service
+
+    def activities(self) -> list[dict]:
+        aas = self.ctx.client("application-autoscaling")
+        found = aas.describe_scaling_activities(**SCALABLE, ResourceId=self.resource_id)
+        return found["ScalingActivities"]
+
+    def target(self, low: int, high: int) -> None:
+        """`aws application-autoscaling register-scalable-target`."""
+        self.ctx.client("application-autoscaling").register_scalable_target(
+            **SCALABLE, ResourceId=self.resource_id, MinCapacity=low, MaxCapacity=high
+        )
+
+    def policy(self, name: str, kind: str, **config: object) -> str:
+        """`aws application-autoscaling put-scaling-policy`; return its ARN."""
+        return self.ctx.client("application-autoscaling").put_scaling_policy(
+            PolicyName=name,
+            **SCALABLE,
+            ResourceId=self.resource_id,
+            PolicyType=kind,
+            **{f"{kind}PolicyConfiguration": config},
+        )["PolicyARN"]
+
+    def statistics(self, namespace: str, metric: str, statistic: str, **dims: str) -> list:
+        """`aws cloudwatch get-metric-statistics` over the metrics' whole timeline."""
+        timeline = self.metrics.timeline
+        return self.ctx.client("cloudwatch").get_metric_statistics(
+            Namespace=namespace,
+            MetricName=metric,
+            Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()],
+            StartTime=timeline.start,
+            EndTime=timeline.now() + timedelta(minutes=1),
+            Period=60,
+            Statistics=[statistic],
+        )["Datapoints"]
+
+
+@pytest.fixture
+def scaled(alb: Alb, images: dict) -> Iterator[Scaled]:  # noqa: F811 (the fixture)
+    """A data plane with every part (`local_plane.parts`) and one service of one task."""
+    ctx = alb.ctx
+    runner = TaskRunner(mode=PROCESS, poll_s=0.05)
+    plane = DataPlane.start(
+        ctx, clock=CLOCK, parts=local_plane.parts(runner, metrics_clock=METRICS_CLOCK)
+    )
+    metrics = next(p for p in plane.parts if isinstance(p, MetricsPublisher))
+    cluster = f"lab-{secrets.token_hex(3)}"
+    ctx.client("ecs").create_cluster(clusterName=cluster)
+    check = {**images["health_check"], "interval": 5, "startPeriod": GRACE}
+    ctx.client("ecs").create_service(
+        cluster=cluster,
+        serviceName="llmops-svc",
+        taskDefinition=register(ctx, images, healthCheck=check),
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration=images["network"],
+        loadBalancers=[
+            {
+                "targetGroupArn": alb.target_group_arn,
+                "containerName": DEFAULT_NAMES.container,
+                "containerPort": DEFAULT_NAMES.container_port,
+            }
+        ],
+        healthCheckGracePeriodSeconds=GRACE,
+        deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 200},
+    )
+    svc = Scaled(ctx, alb, plane, runner, metrics, cluster, "llmops-svc")
+    svc.wait(
+        lambda s: (
+            s["runningCount"] == 1 and [h["State"] for h in alb.health().values()] == ["healthy"]
+        ),
+        "1 task running and healthy",
+    )
+    yield svc
+    ecs = ctx.client("ecs")
+    ecs.update_service(cluster=cluster, service=svc.name, desiredCount=0)
+    ecs.delete_service(cluster=cluster, service=svc.name, force=True)
+    plane.stop()
+
+
+class Load:
+    """The load generator in a thread, pointed at the ALB, until stopped."""
+
+    def __init__(self, url: str, rps: float) -> None:
+        self.stop_event = threading.Event()
+        self.result: load.LoadResult | None = None
+        self.thread = threading.Thread(target=self._run, args=(url, rps), daemon=True)
+        self.thread.start()
+
+    def _run(self, url: str, rps: float) -> None:
+        self.result = load.generate(url, rps, WAIT_LIMIT * 2, self.stop_event)
+
+    def stop(self) -> load.LoadResult:
+        self.stop_event.set()
+        self.thread.join(30)
+        assert self.result is not None
+        return self.result
+
+
+def served_by(svc: Scaled, request_id: str) -> str | None:
+    """Return the running task whose log shows request `request_id` (None: none yet)."""
+    for arn in svc.runner.task_arns(running_only=True):
+        path = svc.runner.log_path(arn)
+        if path and request_id in path.read_text(errors="replace"):
+            return arn
+    return None
+
+
+def owner(svc: Scaled) -> str:
+    """Send one request through the ALB; return the task that served it."""
+    request_id = f"probe-{secrets.token_hex(4)}"
+    request = urllib.request.Request(svc.url, headers={"X-Request-ID": request_id})
+    with urllib.request.urlopen(request, timeout=5) as resp:
+        assert resp.status == 200
+    deadline = time.monotonic() + 5
+    while (arn := served_by(svc, request_id)) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert arn is not None, f"no task logged request {request_id}"
+    return arn
+
+
+def test_load_scales_out_and_idle_scales_in_with_aws_activities_and_metrics(scaled):
+    svc = scaled
+    cloudwatch = svc.ctx.client("cloudwatch")
+    # No scalable target yet: the plane reads no task stats and publishes no ECS metric.
+    svc.metrics.wait_minutes(svc.metrics.minutes + 2, WAIT_LIMIT)
+    assert cloudwatch.list_metrics(Namespace="AWS/ECS")["Metrics"] == []
+
+    # Requests per target scale out (scale-in off: an idle ALB publishes no request count, so
+    # that policy would never agree to a scale-in); CPU scales in once the tasks idle.
+    svc.target(1, 2)
+    label = f"{svc.alb.arn.split(':loadbalancer/')[1]}/{svc.alb.target_group_arn.split(':')[-1]}"
+    requests = "llmops-requests"
+    svc.policy(
+        requests,
+        "TargetTrackingScaling",
+        TargetValue=20.0,
+        PredefinedMetricSpecification={
+            "PredefinedMetricType": "ALBRequestCountPerTarget",
+            "ResourceLabel": label,
+        },
+        ScaleOutCooldown=60,
+        DisableScaleIn=True,
+    )
+    cpu = "llmops-cpu"
+    svc.policy(
+        cpu,
+        "TargetTrackingScaling",
+        TargetValue=CPU_TARGET,
+        PredefinedMetricSpecification={"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+        ScaleInCooldown=60,
+    )
+
+    traffic = Load(svc.url, RPS)
+    try:
+        svc.wait(lambda s: s["desiredCount"] == 2, "a scale-out to 2")
+        svc.wait(lambda s: s["runningCount"] == 2, "a second task running")
+        first = svc.runner.task_arns(running_only=True)
+        assert len(first) == 2
+        while len({owner(svc) for _ in range(6)}) < 2:  # both serve once both are healthy
+            time.sleep(0.2)
+    finally:
+        sent = traffic.stop()
+        stopped = svc.metrics.timeline.now()
+    assert sent.ok > 0 and sent.ok == sent.sent  # no failed request while it scaled out
+
+    svc.wait(lambda s: s["desiredCount"] == 1 and s["runningCount"] == 1, "a scale-in to 1")
+
+    activities = svc.activities()
+    assert [a["Description"] for a in activities] == [
+        "Setting desired count to 1.",
+        "Setting desired count to 2.",
+    ]
+    scale_in, scale_out = activities
+    prefix = f"monitor alarm TargetTracking-{svc.resource_id}"
+    assert scale_out["Cause"].startswith(f"{prefix}-AlarmHigh-")
+    assert scale_out["Cause"].endswith(f" in state ALARM triggered policy {requests}")
+    assert scale_in["Cause"].startswith(f"{prefix}-AlarmLow-")
+    assert scale_in["Cause"].endswith(f" in state ALARM triggered policy {cpu}")
+    # The scale-in waited for the low alarm's 15 datapoints, all after the load stopped (the
+    # loaded minutes' CPU is above 90 % of the target and keeps the alarm OK).
+    idle = scale_in["StartTime"].astimezone(UTC).replace(tzinfo=None) - stopped  # naive UTC
+    assert idle >= timedelta(minutes=14), idle
+    for activity, count in ((scale_in, 1), (scale_out, 2)):
+        assert activity["StatusCode"] == "Successful"
+        assert activity["StatusMessage"] == (
+            f"Successfully set desired count to {count}. Change successfully fulfilled by ecs."
+        )
+        assert "compressed clock" in activity["Details"]
+        assert activity["ResourceId"] == svc.resource_id
+
+    # The metrics the policies acted on, under AWS's names and dimensions.
+    lb, tg = label.split("/targetgroup/")
+    per_target = svc.statistics(
+        "AWS/ApplicationELB",
+        "RequestCountPerTarget",
+        "Sum",
+        LoadBalancer=lb,
+        TargetGroup=f"targetgroup/{tg}",
+    )
+    assert sum(p["Sum"] > 20 for p in per_target) >= 3  # the 3 datapoints of the scale-out
+    total = svc.statistics("AWS/ApplicationELB", "RequestCount", "Sum", LoadBalancer=lb)
+    assert sum(p["Sum"] for p in total) >= sum(p["Sum"] for p in per_target) > 0
+    used = svc.statistics(
+        "AWS/ECS", "CPUUtilization", "Average", ClusterName=svc.cluster, ServiceName=svc.name
+    )
+    assert len(used) >= 15 and {p["Unit"] for p in used} == {"Percent"}
+    assert all(0 <= p["Average"] <= 100 for p in used)
+    memory = svc.statistics(
+        "AWS/ECS", "MemoryUtilization", "Average", ClusterName=svc.cluster, ServiceName=svc.name
+    )
+    assert memory and all(0 < p["Average"] < 100 for p in memory)
+
+    # Teardown leaves nothing: no task process, no metrics thread, no listening proxy.
+    pids = [
+        int(c["runtimeId"].split(":")[1])
+        for t in svc.ctx.client("ecs").describe_tasks(cluster=svc.cluster, tasks=first)["tasks"]
+        for c in t["containers"]
+    ]
+    url = svc.url
+    svc.plane.stop()
+    assert not [t.name for t in threading.enumerate() if t.name in ("metrics", "data-plane")]
+    assert not [p for p in pids if _alive(p)]
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url, timeout=2)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_step_policy_acts_each_minute_its_alarm_stays_in_alarm_up_to_max(scaled):
+    svc = scaled
+    svc.target(1, 3)
+    step = "llmops-step"
+    arn = svc.policy(
+        step,
+        "StepScaling",
+        AdjustmentType="ChangeInCapacity",
+        StepAdjustments=[{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}],
+        Cooldown=60,
+        MetricAggregationType="Sum",
+    )
+    lb = svc.alb.arn.split(":loadbalancer/")[1]
+    svc.ctx.client("cloudwatch").put_metric_alarm(
+        AlarmName="llmops-busy",
+        Namespace="AWS/ApplicationELB",
+        MetricName="RequestCount",
+        Dimensions=[{"Name": "LoadBalancer", "Value": lb}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=30.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        AlarmActions=[arn],
+    )
+    traffic = Load(svc.url, RPS)
+    try:
+        svc.wait(lambda s: s["desiredCount"] == 3, "two steps up to the maximum of 3")
+        minute = svc.metrics.minutes
+        svc.metrics.wait_minutes(minute + 3, WAIT_LIMIT)  # still in ALARM, already at max
+    finally:
+        traffic.stop()
+    assert svc.describe()["desiredCount"] == 3
+    activities = svc.activities()
+    assert [a["Description"] for a in activities] == [
+        "Setting desired count to 3.",
+        "Setting desired count to 2.",
+    ]
+    cause = f"monitor alarm llmops-busy in state ALARM triggered policy {step}"
+    assert {a["Cause"] for a in activities} == {cause}
+    alarm = svc.ctx.client("cloudwatch").describe_alarms(AlarmNames=["llmops-busy"])
+    assert alarm["MetricAlarms"][0]["StateValue"] == "ALARM"
+
+
+@pytest.mark.parametrize(
+    ("url", "rps", "seconds", "message"),
+    [
+        ("http://127.0.0.1:9/health", 0, 1, "rps (requests a second) must be above 0"),
+        ("http://127.0.0.1:9/health", -5, 1, "rps (requests a second) must be above 0"),
+        ("http://127.0.0.1:9/health", 10_000, 1, "at most 500"),
+        ("http://127.0.0.1:9/health", 1, 0, "seconds must be a positive number"),
+        ("127.0.0.1:9/health", 1, 1, "url must be an http:// or https:// URL"),
+    ],
+)
+def test_the_load_generator_refuses_bad_settings_naming_them(url, rps, seconds, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load.generate(url, rps, seconds)
