@@ -87,11 +87,17 @@ def _moto(region: str, endpoint_url: str | None, fresh: bool) -> Backend:
     def context(url: str) -> AwsContext:
         return AwsContext(region=region, endpoint_url=url, kind="moto", **EMULATOR_KEYS)
 
+    url = endpoint_url.rstrip("/") if endpoint_url else None
+    # This process's own server, found again (a chapter's set-up exports its endpoint, so a
+    # second Run All names it): the same Backend, whose `server` says the models are here.
+    embedded = _EMBEDDED is not None and _EMBEDDED.ctx.region == region
+    if not fresh and embedded and url in (None, _EMBEDDED.endpoint_url):
+        return _EMBEDDED
     # A moto server that already runs (`workbook stack emulator`, the compose `moto` service)
     # is used as it is, so a stack outlives one command or kernel.
-    if not fresh and endpoint_url and moto_server.answers(endpoint_url):
-        return Backend(context(endpoint_url.rstrip("/")))
-    if not fresh and _EMBEDDED is not None and _EMBEDDED.ctx.region == region:
+    if not fresh and url and moto_server.answers(url):
+        return Backend(context(url))
+    if not fresh and embedded:
         return _EMBEDDED
     server = moto_server.MotoServer()
     backend = Backend(context(server.endpoint_url), server)

@@ -5,6 +5,7 @@ import os
 import pytest
 from botocore.exceptions import ClientError
 
+from deploy.aws import backend as backend_module
 from deploy.aws.backend import start_backend
 from deploy.aws.errors import BackendError
 from emulator import moto_server
@@ -64,3 +65,18 @@ def test_reset_is_refused_off_moto():
     aws = start_backend("aws")
     with pytest.raises(BackendError, match="only offered for moto"):
         aws.reset()
+
+
+def test_the_embedded_server_is_found_again_by_its_exported_endpoint(monkeypatch):
+    """A second set-up in one kernel (its endpoint exported) gets the server this process runs."""
+    monkeypatch.setattr(backend_module, "_EMBEDDED", None)
+    first = start_backend("moto")
+    try:
+        again = start_backend("moto", endpoint_url=first.endpoint_url + "/")
+        assert again is first and again.server is not None  # the models are in this process
+        private = start_backend("moto", fresh=True)
+        assert private is not first and private.server is not None
+        private.stop()
+    finally:
+        first.stop()
+    assert backend_module._EMBEDDED is None
