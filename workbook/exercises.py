@@ -69,12 +69,16 @@ class Outcome:
 
 
 def _code_has_blank(code: types.CodeType) -> bool:
-    for const in code.co_consts:
-        if const is Ellipsis or (isinstance(const, str) and TODO in const):
-            return True
-        if isinstance(const, types.CodeType) and _code_has_blank(const):
-            return True
-    return False
+    # `a, b = ..., ...` compiles to one constant tuple: look inside constant tuples too.
+    return any(_const_has_blank(const) for const in code.co_consts)
+
+
+def _const_has_blank(const: object) -> bool:
+    if const is Ellipsis or (isinstance(const, str) and TODO in const):
+        return True
+    if isinstance(const, tuple | frozenset):
+        return any(_const_has_blank(c) for c in const)
+    return isinstance(const, types.CodeType) and _code_has_blank(const)
 
 
 def is_blank(value: object) -> bool:
@@ -89,6 +93,17 @@ def is_blank(value: object) -> bool:
         return any(is_blank(v) for v in value)
     if isinstance(value, types.FunctionType):
         return _code_has_blank(value.__code__)
+    return False
+
+
+def _mentions_todo(value: object) -> bool:
+    """Return True when the blank left is a "TODO" string rather than `...`."""
+    if isinstance(value, str):
+        return TODO in value
+    if isinstance(value, dict):
+        return any(_mentions_todo(v) for v in value.values())
+    if isinstance(value, list | tuple | set):
+        return any(_mentions_todo(v) for v in value)
     return False
 
 
@@ -144,7 +159,8 @@ def _call(fn: Callable, context: dict) -> Any:
 def evaluate(exercise: Exercise, answer: Any, context: dict) -> Outcome:
     """Check one answer; blanks give "not done yet", learner errors become feedback."""
     if is_blank(answer):
-        where = f"replace each ... in the EXERCISE {exercise.id} cell, then run it"
+        blank = "TODO" if _mentions_todo(answer) else "..."
+        where = f"replace each {blank} in the EXERCISE {exercise.id} cell, then run it"
         return Outcome(exercise.id, "not done", (where,))
     try:
         if exercise.args:

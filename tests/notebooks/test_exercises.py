@@ -46,9 +46,22 @@ def test_blanks_at_any_depth_and_in_functions_count_as_not_done():
 
     assert exercises.is_blank({"Statement": [{"Action": ...}]})
     assert exercises.is_blank("TODO: the ARN")
+
+    def unpacked():
+        first, second = ..., ...  # one constant tuple in the compiled code
+        return first, second
+
     assert exercises.is_blank(unfinished)
+    assert exercises.is_blank(unpacked)
     assert not exercises.is_blank(finished)
     assert not exercises.is_blank(solved.task_policy(BUCKET, TABLE))
+
+
+def test_a_todo_blank_is_named_as_todo():
+    """The "not done yet" hint names the blank the learner left: TODO, not `...`."""
+    exercise = exercises.exercises_of("03")["03-1"]
+    outcome = exercises.evaluate(exercise, {"Resource": "TODO: the ARN"}, {})
+    assert outcome.status == "not done" and "replace each TODO" in str(outcome)
 
 
 @pytest.mark.parametrize("exercise_id", list(exercises.exercises_of("03")))
