@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from deploy import stack
 from deploy.aws.names import StackNames
-from deploy.models import policies
+from deploy.models import github_trust, policies
 from deploy.resources.contract import Change
 from service.aws import AwsContext
 
@@ -131,32 +131,32 @@ def explain(change: Change, names: StackNames) -> list[Finding]:
 # ---- IAM roles ------------------------------------------------------------------------------
 
 
-def _listed(value: object) -> list:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list | tuple | set) else [value]
-
-
-def _statements(doc: object) -> list[dict]:
-    if not isinstance(doc, dict):
-        return []
-    return [s for s in _listed(doc.get("Statement")) if isinstance(s, dict)]
-
-
 def _principals(doc: object) -> list[str]:
     out = []
-    for s in _statements(doc):
+    for s in policies.statements(doc):
         principal = s.get("Principal")
         if isinstance(principal, dict):
             for values in principal.values():
-                out += [str(v) for v in _listed(values)]
+                out += [str(v) for v in policies.listed(values)]
         elif principal is not None:
             out.append(str(principal))
     return out
 
 
+def _federated(doc: object) -> list[str]:
+    return [
+        str(v)
+        for s in policies.statements(doc)
+        if isinstance(s.get("Principal"), dict)
+        for v in policies.listed(s["Principal"].get("Federated"))
+    ]
+
+
 def trust_findings(have: object, want: object, role: str = "", names: object = None) -> list[str]:
     """Return what is wrong with a role's trust policy compared with the reference's."""
+    if _federated(want):  # the CI role trusts GitHub's OIDC tokens, not an AWS service
+        repo = names.github_repo if isinstance(names, StackNames) else ""
+        return github_trust.github_trust_problems(have, _federated(want)[0], repo)
     problems = []
     principals = _principals(have)
     if policies.ECS_TASKS not in principals:
@@ -165,14 +165,14 @@ def trust_findings(have: object, want: object, role: str = "", names: object = N
             f"trust policy principal is {shown}: ECS tasks assume roles via "
             f"{policies.ECS_TASKS} — tasks fail with 'ECS was unable to assume the role'"
         )
-    actions = {a for s in _statements(have) for a in _listed(s.get("Action"))}
+    actions = {a for s in policies.statements(have) for a in policies.listed(s.get("Action"))}
     if "sts:AssumeRole" not in actions:
         problems.append(
             f"trust policy allows {sorted(actions) or 'no action'}: a service principal "
             "assumes a role with sts:AssumeRole, so ECS cannot assume this one"
         )
-    conditions = [s.get("Condition") for s in _statements(have) if s.get("Condition")]
-    wanted = [s.get("Condition") for s in _statements(want) if s.get("Condition")]
+    conditions = [s.get("Condition") for s in policies.statements(have) if s.get("Condition")]
+    wanted = [s.get("Condition") for s in policies.statements(want) if s.get("Condition")]
     if wanted and not conditions:
         problems.append(
             "trust policy has no aws:SourceAccount / aws:SourceArn condition: ECS acting for "
@@ -197,7 +197,7 @@ def _short(arn: str) -> str:
 
 
 def _managed(have: object, want: object, role: str, names: StackNames) -> list[str]:
-    have_set, want_set = set(_listed(have)), set(_listed(want))
+    have_set, want_set = set(policies.listed(have)), set(policies.listed(want))
     problems = []
     for arn in sorted(want_set - have_set):
         why = "the reference attaches it"
@@ -221,11 +221,13 @@ def _managed(have: object, want: object, role: str, names: StackNames) -> list[s
 def _grants(doc: object) -> dict[str, set[str]]:
     """Return action -> resources for a policy's Allow statements."""
     out: dict[str, set[str]] = {}
-    for s in _statements(doc):
+    for s in policies.statements(doc):
         if s.get("Effect", "Allow") != "Allow":
             continue
-        for action in _listed(s.get("Action")):
-            out.setdefault(str(action), set()).update(str(r) for r in _listed(s.get("Resource")))
+        for action in policies.listed(s.get("Action")):
+            out.setdefault(str(action), set()).update(
+                str(r) for r in policies.listed(s.get("Resource"))
+            )
     return out
 
 
@@ -285,7 +287,7 @@ def policy_findings(
     have: object, want: dict, role: str = "", names: StackNames | None = None
 ) -> list[str]:
     """Return how a policy document differs from the reference in what it allows, and why."""
-    if not isinstance(have, dict) or not _statements(have):
+    if not isinstance(have, dict) or not policies.statements(have):
         return ["is not a policy document ({'Version': ..., 'Statement': [...]})"]
     got, ref = _grants(have), _grants(want)
     problems = []
@@ -384,7 +386,7 @@ def _source(rule: tuple) -> str:
 
 def _sg_extra(have: object, want: object, name: str, names: StackNames) -> list[str]:
     port, problems = names.container_port, []
-    for rule in _listed(have):
+    for rule in policies.listed(have):
         where, src = _ports(rule), _source(rule)
         opens_app = rule[0] == "-1" or (rule[0] == "tcp" and rule[1] <= port <= rule[2])
         if name == names.task_security_group and opens_app and not str(rule[3]).startswith("sg-"):
@@ -415,7 +417,7 @@ def _sg_extra(have: object, want: object, name: str, names: StackNames) -> list[
 
 def _sg_missing(have: object, want: object, name: str, names: StackNames) -> list[str]:
     problems = []
-    for rule in _listed(have):
+    for rule in policies.listed(have):
         where, src = _ports(rule), _source(rule)
         if name == names.task_security_group:
             problems.append(
@@ -446,6 +448,15 @@ def _api_key_missing(have: object, want: object, name: str, names: StackNames) -
     ]
 
 
+def _keys_missing(have: object, want: object, name: str, names: StackNames) -> list[str]:
+    keys = ", ".join(policies.listed(have))
+    return [
+        f"the secret lacks {keys}, which the task definition reads (valueFrom ...:KEY::): ECS "
+        "stops every new task with ResourceInitializationError until the key is back. An "
+        "update-secret with a partial JSON drops keys this way: read, change one, write all"
+    ]
+
+
 def _restore(have: object, want: object, name: str, names: StackNames) -> list[str]:
     return [
         "the secret is scheduled for deletion: its name stays taken during the recovery window "
@@ -462,6 +473,7 @@ EXPLAINERS: dict[tuple[str, str], Explainer] = {
     ("ecr-repository", "scan_on_push"): _scan,
     ("ecr-repository", "lifecycle"): _lifecycle,
     ("secret", "keys_generated"): _api_key_missing,
+    ("secret", "keys_missing"): _keys_missing,
     ("secret", "restore"): _restore,
     ("*", "tags"): _tags,
     # chapter 06: plan lists a group's extra rules as revoke, its missing ones as authorize
@@ -822,7 +834,7 @@ def _listener_protocol(have: object, want: object, name: str, names: StackNames)
 
 
 def _listener_actions(have: object, want: object, name: str, names: StackNames) -> list[str]:
-    kinds = [a.get("Type") for a in _listed(have) if isinstance(a, dict)]
+    kinds = [a.get("Type") for a in policies.listed(have) if isinstance(a, dict)]
     if kinds == ["forward"]:
         return [
             f"the listener forwards to another target group: requests never reach "

@@ -45,6 +45,26 @@ def to_json(document: dict) -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
+def listed(value: object) -> list:
+    """Return a policy field as a list: IAM takes one value or a list ([] when absent)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple | set) else [value]
+
+
+def statements(doc: object) -> list[dict]:
+    """Return a policy document's statements (one or a list); [] for anything else."""
+    if not isinstance(doc, dict):
+        return []
+    return [s for s in listed(doc.get("Statement")) if isinstance(s, dict)]
+
+
+def string_like(pattern: str, value: str) -> bool:
+    """Return True when IAM's StringLike `pattern` (* and ? wildcards, case-sensitive) matches."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+
+
 def _doc(*statements: dict) -> dict:
     return {"Version": VERSION, "Statement": list(statements)}
 

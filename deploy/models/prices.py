@@ -65,6 +65,7 @@ class PriceTable:
     logs_ia_ingest_gb: float = 0.25  # Infrequent Access log class, chosen at group creation
     logs_storage_gb_month: float = 0.03
     logs_scanned_gb: float = 0.005
+    alarm_month: float = 0.10  # a standard-resolution metric alarm, whatever its state
     secret_month: float = 0.40
     secrets_per_10k_calls: float = 0.05
     ecr_gb_month: float = 0.10
@@ -74,6 +75,7 @@ class PriceTable:
     dynamodb_write_million: float = 0.625
     dynamodb_read_million: float = 0.125
     dynamodb_pitr_gb_month: float = 0.20
+    dynamodb_gb_month: float = 0.25  # table storage beyond the free 25 GB
     ec2_hour: dict[str, float] = field(
         default_factory=lambda: {"t3.medium": 0.0416, "t3.large": 0.0832}
     )
@@ -99,6 +101,7 @@ SOURCES: dict[str, str] = {
     "logs_ia_ingest_gb": _LOGS,
     "logs_storage_gb_month": _LOGS,
     "logs_scanned_gb": _LOGS,
+    "alarm_month": _LOGS + " (Alarms)",
     "secret_month": "https://aws.amazon.com/secrets-manager/pricing/",
     "secrets_per_10k_calls": "https://aws.amazon.com/secrets-manager/pricing/",
     "ecr_gb_month": "https://aws.amazon.com/ecr/pricing/",
@@ -108,6 +111,7 @@ SOURCES: dict[str, str] = {
     "dynamodb_write_million": _DDB,
     "dynamodb_read_million": _DDB,
     "dynamodb_pitr_gb_month": "https://aws.amazon.com/dynamodb/pricing/",
+    "dynamodb_gb_month": _DDB + " (Data storage)",
     "ec2_hour": "https://aws.amazon.com/ec2/pricing/on-demand/",
 }
 

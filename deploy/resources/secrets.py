@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from deploy.aws.errors import InvalidInput, ResourceError, aws_errors
 from deploy.aws.names import StackNames
+from deploy.resources import taskdef
 from deploy.resources.contract import UNKNOWN, Change, Result, missing_tags, tag_map
 from deploy.resources.outputs import SecretOutputs
 from service.aws import AwsContext
@@ -41,6 +42,19 @@ def _generated(current: Mapping[str, str], new: Mapping[str, str] | None) -> dic
     if (new or {}).get(API_KEY) or current.get(API_KEY):
         return {}
     return {API_KEY: new_api_key()}
+
+
+def _missing(current: Mapping[str, str], new: Mapping[str, str] | None) -> dict[str, str]:
+    """Return placeholders for the keys the task definition reads that the secret has lost."""
+    # A task whose definition names a JSON key the secret lacks never starts (ECS stops it
+    # with ResourceInitializationError): the guide's `update-secret` drops keys this way.
+    referenced = taskdef.secret_keys(taskdef.load_template())
+    given = new or {}
+    return {
+        k: PLACEHOLDERS.get(k, "")
+        for k in referenced
+        if k != API_KEY and k not in current and k not in given
+    }
 
 
 def _what(names: StackNames) -> str:
@@ -145,10 +159,13 @@ def _converge(
     current = _read(ctx, names)
     changed = _changed_keys(current, new) if new else []
     fresh = _generated(current, new)
+    restored = _missing(current, new)
     if changed:
         detail["keys_changed"] = changed
     if fresh:
         detail["keys_generated"] = sorted(fresh)  # the names only
+    if restored:
+        detail["keys_missing"] = sorted(restored)  # put back as placeholders (empty: no key)
     if apply and detail:
         with aws_errors(_what(names), "secretsmanager"):
             if absent:
@@ -156,8 +173,8 @@ def _converge(
                     SecretId=found["ARN"],
                     Tags=[{"Key": k, "Value": v} for k, v in absent.items()],
                 )
-            if changed or fresh:
-                _put(ctx, names, {**current, **(new or {}), **fresh})
+            if changed or fresh or restored:
+                _put(ctx, names, {**restored, **current, **(new or {}), **fresh})
     action = "update" if detail else "unchanged"
     return Result(
         [Change(KIND, names.secret, action, detail, found["ARN"])], SecretOutputs(found["ARN"])
@@ -218,11 +235,17 @@ def describe(ctx: AwsContext, names: StackNames) -> dict:
 
 def delete(ctx: AwsContext, names: StackNames, *, recovery_days: int | None = None) -> list[Change]:
     """Delete the secret (at once by default, or after a 7-30 day recovery window)."""
-    found = find_secret(ctx, names)
-    if found is None:
-        return [Change(KIND, names.secret, "absent")]
     if recovery_days is not None and not 7 <= recovery_days <= 30:
         raise InvalidInput(f"recovery_days must be 7..30 (AWS's window), got {recovery_days!r}")
+    found = _describe(ctx, names)
+    if found is None:
+        return [Change(KIND, names.secret, "absent")]
+    scheduled = found.get("DeletedDate")
+    if scheduled and recovery_days is not None:  # already in a window: AWS refuses a second one
+        detail = {"scheduled_for_deletion": str(scheduled)}
+        return [Change(KIND, names.secret, "unchanged", detail, found["ARN"])]
+    # A secret in its recovery window still holds its name (a new stack could not create it, and
+    # a plan restores it): deleting it "at once" ends the window too, as AWS allows.
     kwargs = (
         {"ForceDeleteWithoutRecovery": True}
         if recovery_days is None
@@ -230,4 +253,7 @@ def delete(ctx: AwsContext, names: StackNames, *, recovery_days: int | None = No
     )
     with aws_errors(_what(names), "secretsmanager"):
         ctx.client("secretsmanager").delete_secret(SecretId=found["ARN"], **kwargs)
-    return [Change(KIND, names.secret, "delete", {"recovery_days": recovery_days}, found["ARN"])]
+    detail = {"recovery_days": recovery_days}
+    if scheduled:
+        detail["was_scheduled_for"] = str(scheduled)
+    return [Change(KIND, names.secret, "delete", detail, found["ARN"])]

@@ -61,7 +61,7 @@ def test_a_secret_without_an_api_key_gets_one_on_the_next_apply(ctx):
         SecretId=N.secret, SecretString=json.dumps({"GROQ_API_KEY": FAKE_KEY})
     )
     [change] = secrets.plan(ctx, N).changes
-    assert (change.action, change.detail) == ("update", {"keys_generated": ["API_KEY"]})
+    assert (change.action, change.detail["keys_generated"]) == ("update", ["API_KEY"])
     assert "API_KEY" not in _stored(ctx)  # a plan writes nothing
     secrets.ensure(ctx, N)
     stored = _stored(ctx)
@@ -168,3 +168,30 @@ def test_denied_call_names_the_action(aws, ctx):
     aws.enforce_iam(0)
     with pytest.raises(PermissionDenied, match="secretsmanager:DescribeSecret"):
         secrets.ensure(ctx, N)
+
+
+def test_a_key_the_task_definition_reads_dropped_by_update_secret_is_put_back(ctx):
+    secrets.ensure(ctx, N, values={"GROQ_API_KEY": FAKE_KEY})
+    kept = _stored(ctx)
+    # the guide's `aws secretsmanager update-secret --secret-string` replaces the whole JSON
+    dropped = {k: v for k, v in kept.items() if k != "LANGCHAIN_API_KEY"}
+    ctx.client("secretsmanager").update_secret(SecretId=N.secret, SecretString=json.dumps(dropped))
+    [change] = secrets.plan(ctx, N).changes
+    assert (change.action, change.detail) == ("update", {"keys_missing": ["LANGCHAIN_API_KEY"]})
+    assert "LANGCHAIN_API_KEY" not in _stored(ctx)  # a plan writes nothing
+    secrets.ensure(ctx, N)
+    assert _stored(ctx) == {**kept, "LANGCHAIN_API_KEY": ""}  # the others, API_KEY included, kept
+    assert actions(secrets.plan(ctx, N)) == ["unchanged"]
+
+
+def test_deleting_a_secret_in_its_recovery_window_ends_the_window(ctx):
+    secrets.ensure(ctx, N)
+    secrets.delete(ctx, N, recovery_days=7)
+    # a second window is not asked for (AWS refuses one): the schedule is reported as it is
+    [again] = secrets.delete(ctx, N, recovery_days=30)
+    assert again.action == "unchanged" and "scheduled_for_deletion" in again.detail
+    [change] = secrets.delete(ctx, N)
+    assert change.action == "delete" and "was_scheduled_for" in change.detail
+    # gone for good: the name is free, so the next apply creates a new secret, not a restore
+    assert actions(secrets.plan(ctx, N)) == ["create"]
+    assert secrets.delete(ctx, N)[0].action == "absent"

@@ -178,6 +178,36 @@ def test_execution_role_without_managed_policy_is_named(ctx):
     assert "CannotPullContainerError" in text
 
 
+def test_ci_role_trust_without_a_sub_condition_is_named_as_githubs_not_ecs(ctx):
+    """The comparison judges the CI role's trust as GitHub's OIDC trust, not as an ECS role's."""
+    from deploy import stack
+
+    stack.apply(ctx, names, target="iam")
+    assert compare.against_reference(ctx, names, {"iam": [names.ci_role]}).matches
+    provider = f"arn:aws:iam::{ctx.account_id}:oidc-provider/{policies.GITHUB_OIDC_HOST}"
+    open_to_all = policies.github_oidc_trust(provider, names.github_repo)
+    del open_to_all["Statement"][0]["Condition"]["StringEquals"][f"{policies.GITHUB_OIDC_HOST}:sub"]
+    ctx.client("iam").update_assume_role_policy(
+        RoleName=names.ci_role, PolicyDocument=json.dumps(open_to_all)
+    )
+    text = str(compare.against_reference(ctx, names, {"iam": [names.ci_role]}))
+    assert "any repository, anyone's, can assume this role" in text
+    assert policies.ECS_TASKS not in text  # not judged as a task role
+
+
+def test_a_secret_that_lost_a_key_the_task_reads_is_named(ctx):
+    """The guide's partial update-secret drops LANGCHAIN_API_KEY: the comparison says what breaks."""
+    from deploy.resources import secrets
+
+    secrets.ensure(ctx, names)
+    sm = ctx.client("secretsmanager")
+    values = json.loads(sm.get_secret_value(SecretId=names.secret)["SecretString"])
+    del values["LANGCHAIN_API_KEY"]
+    sm.update_secret(SecretId=names.secret, SecretString=json.dumps(values))
+    text = str(compare.against_reference(ctx, names, {"secrets": [names.secret]}))
+    assert "lacks LANGCHAIN_API_KEY" in text and "ResourceInitializationError" in text
+
+
 def test_mutable_repository_without_scan_is_named(ctx):
     """create_repository with AWS's defaults: MUTABLE, no scan, no lifecycle, no tag."""
 

@@ -6,7 +6,7 @@ import pytest
 
 from deploy import pipeline, stack
 from deploy.aws.names import DEFAULT_NAMES as names
-from deploy.models import policies
+from deploy.models import github_trust, policies
 from workbook import exercises
 from workbook.checks import ch10
 from workbook.solutions import ch10 as solved
@@ -15,7 +15,7 @@ ACCOUNT = "123456789012"
 EXECUTION = f"arn:aws:iam::{ACCOUNT}:role/{names.execution_role}"
 TASK = f"arn:aws:iam::{ACCOUNT}:role/{names.task_role}"
 PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{policies.GITHUB_OIDC_HOST}"
-SUB, AUD = ch10.SUB, ch10.AUD
+SUB, AUD = github_trust.SUB, github_trust.AUD
 MAIN = f"repo:{names.github_repo}:ref:refs/heads/main"
 
 
@@ -40,7 +40,7 @@ def test_every_blank_check_says_not_done_yet_without_raising(exercise_id):
 # ---- the trust model ----------------------------------------------------------------------------
 
 
-def _trust(condition=None, action=ch10.WEB_IDENTITY, principal=None) -> dict:
+def _trust(condition=None, action=github_trust.WEB_IDENTITY, principal=None) -> dict:
     statement = {
         "Effect": "Allow",
         "Principal": principal or {"Federated": PROVIDER},
@@ -54,16 +54,18 @@ def _trust(condition=None, action=ch10.WEB_IDENTITY, principal=None) -> dict:
 def test_the_reference_trust_admits_only_the_deploy_run():
     """The package's GitHub trust admits a push to main and refuses every other token."""
     reference = policies.github_oidc_trust(PROVIDER, names.github_repo)
-    admitted = ch10.who_can_assume(reference, PROVIDER, names.github_repo)
+    admitted = github_trust.who_can_assume(reference, PROVIDER, names.github_repo)
     assert [who for who, ok in admitted.items() if ok] == ["aws.yml's own run (a push to main)"]
 
 
 def test_a_wildcard_in_string_like_admits_and_in_string_equals_does_not():
     """StringLike treats * as a wildcard; StringEquals compares it literally."""
     claims = {SUB: "repo:stranger/x:ref:refs/heads/main", AUD: "sts.amazonaws.com"}
-    assert ch10.trust_admits(_trust({"StringLike": {SUB: "repo:*"}}), PROVIDER, claims)
-    assert not ch10.trust_admits(_trust({"StringEquals": {SUB: "repo:*"}}), PROVIDER, claims)
-    assert ch10.trust_admits(
+    assert github_trust.trust_admits(_trust({"StringLike": {SUB: "repo:*"}}), PROVIDER, claims)
+    assert not github_trust.trust_admits(
+        _trust({"StringEquals": {SUB: "repo:*"}}), PROVIDER, claims
+    )
+    assert github_trust.trust_admits(
         _trust({"ForAllValues:StringEquals": {"other": "x"}}), PROVIDER, claims
     )
 
@@ -95,7 +97,7 @@ def test_a_wildcard_in_string_like_admits_and_in_string_equals_does_not():
             _trust(
                 {"StringEquals": {SUB: MAIN.replace("main", "master"), AUD: "sts.amazonaws.com"}}
             ),
-            f"fails with '{ch10.NOT_AUTHORIZED}'",
+            f"fails with '{github_trust.NOT_AUTHORIZED}'",
         ),
         (
             _trust({"StringEquals": {SUB: f"repo:{names.github_repo}:environment:production"}}),
@@ -121,7 +123,7 @@ def test_a_wildcard_in_string_like_admits_and_in_string_equals_does_not():
 )
 def test_trust_problems_name_the_typical_mistake(trust, expected):
     """Each typical GitHub trust-policy mistake gets its own diagnosis."""
-    problems = ch10.github_trust_problems(trust, PROVIDER, names.github_repo)
+    problems = github_trust.github_trust_problems(trust, PROVIDER, names.github_repo)
     assert any(expected in p for p in problems), problems
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import yaml
 from botocore.exceptions import ClientError
@@ -11,233 +10,13 @@ from botocore.exceptions import ClientError
 from deploy import pipeline, stack
 from deploy.aws.names import StackNames
 from deploy.models import policies
+from deploy.models.github_trust import GITHUB, NOT_AUTHORIZED, github_trust_problems
 from deploy.resources.contract import Change
 from service.aws import AwsContext
 from workbook import compare
 from workbook.exercises import Exercise, NotDone
 
-GITHUB = policies.GITHUB_OIDC_HOST
-SUB, AUD = f"{GITHUB}:sub", f"{GITHUB}:aud"
-WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
-NOT_AUTHORIZED = f"Not authorized to perform {WEB_IDENTITY}"
 SKIPPED = "the deploy job is skipped"  # 10-4's answer when no step of aws.yml runs
-
-
-# ---- a model of how IAM evaluates a GitHub token against a trust policy -------------------------
-
-
-def subjects(repo: str, branch: str = "main") -> dict[str, str]:
-    """Return sample `sub` claims GitHub puts in its tokens, by who asks; the first is aws.yml's."""
-    owner = repo.split("/", 1)[0]
-    return {
-        f"aws.yml's own run (a push to {branch})": f"repo:{repo}:ref:refs/heads/{branch}",
-        "a push to another branch of the repository": f"repo:{repo}:ref:refs/heads/feature-x",
-        "a pull request's run": f"repo:{repo}:pull_request",
-        "a job that names a GitHub environment": f"repo:{repo}:environment:production",
-        "another repository of the same owner": f"repo:{owner}/other-repo:ref:refs/heads/{branch}",
-        "a stranger's repository": "repo:stranger/anything:ref:refs/heads/main",
-    }
-
-
-# Why a trust policy must not admit each unwanted subject (same keys' order as subjects()).
-WHY_NOT = (
-    "anyone who can push a branch can change the workflow on it and deploy to production, "
-    "skipping review and CI",
-    "a pull request's workflow runs code nobody has reviewed yet",
-    "any job of any branch that names an environment gets in, not only this deploy",
-    "every repository of the owner, including future ones, could deploy into this account",
-    "any workflow in any repository on GitHub, anyone's, can take this role",
-)
-
-
-def _listed(value: object) -> list:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list | tuple) else [value]
-
-
-def _statements(doc: object) -> list[dict]:
-    if not isinstance(doc, dict):
-        return []
-    return [s for s in _listed(doc.get("Statement")) if isinstance(s, dict)]
-
-
-def _like(pattern: str, value: str) -> bool:
-    """Return True when IAM's StringLike `pattern` (* and ? wildcards, case-sensitive) matches."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
-
-
-def _holds(operator: str, key: str, wanted: object, claims: dict[str, str]) -> bool:
-    """Return whether one condition (operator, key, values) holds for a token's claims."""
-    qualifier, _, base = operator.rpartition(":")
-    if_exists = base.endswith("IfExists")
-    base = base.removesuffix("IfExists")
-    value = claims.get(key)
-    if value is None:
-        # AWS: an absent key fails a condition, except ForAllValues (true when the key is
-        # absent), ...IfExists and the negated operators.
-        return qualifier == "ForAllValues" or if_exists or base.startswith("StringNot")
-    values = [str(v) for v in _listed(wanted)]
-    equal, like = value in values, any(_like(p, value) for p in values)
-    outcome = {
-        "StringEquals": equal,
-        "StringLike": like,
-        "StringNotEquals": not equal,
-        "StringNotLike": not like,
-    }
-    return outcome.get(base, False)  # an operator this model does not know admits nobody
-
-
-def _matches(statement: dict, provider_arn: str, claims: dict[str, str]) -> bool:
-    principal = statement.get("Principal")
-    federated = _listed(principal.get("Federated")) if isinstance(principal, dict) else []
-    if principal != "*" and provider_arn not in federated:
-        return False
-    actions = _listed(statement.get("Action"))
-    if not any(a in (WEB_IDENTITY, "sts:*", "*") for a in actions):
-        return False
-    condition = statement.get("Condition") or {}
-    return all(
-        _holds(op, key, wanted, claims)
-        for op, pairs in condition.items()
-        if isinstance(pairs, dict)
-        for key, wanted in pairs.items()
-    )
-
-
-def trust_admits(trust: object, provider_arn: str, claims: dict[str, str]) -> bool:
-    """Return True when the trust policy lets a GitHub token with `claims` assume the role."""
-    found = _statements(trust)
-    denied = any(s.get("Effect") == "Deny" and _matches(s, provider_arn, claims) for s in found)
-    allowed = any(s.get("Effect") == "Allow" and _matches(s, provider_arn, claims) for s in found)
-    return allowed and not denied
-
-
-def who_can_assume(trust: object, provider_arn: str, repo: str) -> dict[str, bool]:
-    """Return, for each sample subject, whether its token (audience sts) gets the role."""
-    return {
-        label: trust_admits(trust, provider_arn, {SUB: sub, AUD: policies.GITHUB_AUDIENCE})
-        for label, sub in subjects(repo).items()
-    }
-
-
-# ---- what is wrong with a GitHub trust policy, and why -----------------------------------------
-
-
-def _conditions(doc: object, key: str) -> list[tuple[str, list[str]]]:
-    """Return (operator, values) of every Allow statement's condition on `key`."""
-    found = []
-    for s in _statements(doc):
-        if s.get("Effect") != "Allow":
-            continue
-        for op, pairs in (s.get("Condition") or {}).items():
-            if isinstance(pairs, dict) and key in pairs:
-                found.append((op, [str(v) for v in _listed(pairs[key])]))
-    return found
-
-
-def _principal_problems(doc: object, provider_arn: str) -> list[str]:
-    allows = [s for s in _statements(doc) if s.get("Effect") == "Allow"]
-    if not allows:
-        return ["the trust policy has no Allow statement: nobody can assume the role"]
-    problems = []
-    principals = [s.get("Principal") for s in allows]
-    federated = [f for p in principals if isinstance(p, dict) for f in _listed(p.get("Federated"))]
-    if provider_arn not in federated:
-        shown = ", ".join(json.dumps(p) for p in principals)
-        problems.append(
-            f"trust policy principal is {shown}: GitHub's token reaches STS through the OIDC "
-            f"provider, so the principal is {{'Federated': '{provider_arn}'}}"
-        )
-    actions = [a for s in allows for a in _listed(s.get("Action"))]
-    if not any(a in (WEB_IDENTITY, "sts:*", "*") for a in actions):
-        problems.append(
-            f"trust policy allows {actions}: a web-identity token is exchanged with "
-            f"{WEB_IDENTITY} (sts:AssumeRole is for AWS principals and services), so "
-            f"configure-aws-credentials stops with '{NOT_AUTHORIZED}'"
-        )
-    return problems
-
-
-def _sub_hints(values: list[str], want: str) -> list[str]:
-    hints = []
-    for v in values:
-        if not v.startswith("repo:"):
-            hints.append(f"'{v}' lacks the 'repo:' prefix every GitHub subject starts with")
-        elif ":environment:" in v:
-            hints.append(
-                f"'{v}' is the subject of a job with an environment; aws.yml's deploy job "
-                "names none, so its token carries the branch ref"
-            )
-        elif ":ref:refs/heads/" in v and not _like(v, want):
-            hints.append(f"'{v}' names another branch or repository than aws.yml's run")
-    return hints
-
-
-def github_trust_problems(
-    doc: object, provider_arn: str, repo: str, branch: str = "main"
-) -> list[str]:
-    """Return what is wrong with a CI role's trust policy for `repo`'s `branch`, and why."""
-    if not _statements(doc):
-        return ["is not a trust policy document ({'Version': ..., 'Statement': [...]})"]
-    problems = _principal_problems(doc, provider_arn)
-    if problems:
-        return problems
-    samples = subjects(repo, branch)
-    want_label, want = next(iter(samples.items()))
-    subs, auds = _conditions(doc, SUB), _conditions(doc, AUD)
-    if not subs:
-        problems.append(
-            f"no {SUB} condition: GitHub's provider issues tokens to every workflow on GitHub, "
-            f"so any repository, anyone's, can assume this role (AWS recommends always "
-            f"evaluating the sub key; pin it to '{want}')"
-        )
-    for op, values in subs + auds:
-        if op.startswith("ForAllValues:"):
-            problems.append(
-                f"{op} is for keys with several values and is true when the key is absent; "
-                "the sub and aud claims hold one value each: use StringEquals"
-            )
-        elif op.removesuffix("IfExists") == "StringEquals" and any(
-            c in v for v in values for c in "*?"
-        ):
-            problems.append(
-                f"StringEquals compares literally: {values} matches no token ('*' is a "
-                "wildcard only for StringLike), so no run can assume the role"
-            )
-    admitted = who_can_assume(doc, provider_arn, repo)
-    if not admitted[want_label]:
-        problems.append(
-            f"{want_label} presents sub '{want}' and audience '{policies.GITHUB_AUDIENCE}': "
-            f"your trust policy refuses it, so the step '{pipeline.CREDENTIALS}' fails with "
-            f"'{NOT_AUTHORIZED}'"
-        )
-        problems += _sub_hints([v for _, vs in subs for v in vs], want)
-        problems += [
-            f"the audience must be '{policies.GITHUB_AUDIENCE}' (what configure-aws-credentials "
-            f"asks GitHub for), not {values}"
-            for _, values in auds
-            if policies.GITHUB_AUDIENCE not in values
-        ]
-    if subs:
-        for (label, sub), why in zip(list(samples.items())[1:], WHY_NOT, strict=True):
-            if admitted[label]:
-                problems.append(f"it also admits {label} (sub '{sub}'): {why}")
-    if not auds and not problems:
-        problems.append(
-            f"no {AUD} condition: IAM also checks the audience against the provider's client "
-            f"IDs, but AWS's and GitHub's examples pin it to '{policies.GITHUB_AUDIENCE}', and "
-            "so does the reference (plan would show a change)"
-        )
-    reference = policies.github_oidc_trust(provider_arn, repo, branch)
-    if not problems and doc != reference:
-        problems.append(
-            "admits exactly aws.yml's run, but is written differently from the reference "
-            f"(operator, list or layout); plan compares documents exactly: "
-            f"{policies.to_json(reference)}"
-        )
-    return problems
 
 
 # ---- the CI identities against the package's reference ----------------------------------------
@@ -258,9 +37,7 @@ def _explain(change: Change, ctx: AwsContext, names: StackNames) -> list[compare
     found = []
     for field, pair in change.detail.items():
         have, want = pair if isinstance(pair, tuple) and len(pair) == 2 else (pair, None)
-        if (change.kind, field) == ("iam-role", "trust"):
-            messages = github_trust_problems(have, provider_arn(ctx), names.github_repo)
-        elif (change.kind, field) == ("iam-policy", "document"):
+        if (change.kind, field) == ("iam-policy", "document"):
             messages = compare.policy_findings(have, want, names.ci_role, names)
         else:
             one = Change(change.kind, change.name, change.action, {field: pair})
@@ -272,8 +49,8 @@ def _explain(change: Change, ctx: AwsContext, names: StackNames) -> list[compare
 
 def compare_ci(ctx: AwsContext, names: StackNames) -> compare.Comparison:
     """Compare the provider, the deploy policy and the CI role with the reference, CI-aware."""
-    # compare's own trust explainer is written for the ECS task roles; the CI role trusts
-    # GitHub's provider instead, so its trust (and the policy's document) are explained here.
+    # compare explains the CI role's GitHub trust itself; the CI policy's document is judged
+    # here against the CI role (compare's policy explainer assumes a task's role otherwise).
     wanted = {provider_arn(ctx), policy_name(names), names.ci_role}
     result = compare.Comparison(checked=sorted(wanted))
     for change in stack.plan(ctx, names, target="iam").changes:
@@ -307,7 +84,9 @@ def _resource_problems(resources: list[str], execution_role_arn: str, task_role_
         (execution_role_arn, "execution role", "executionRoleArn"),
         (task_role_arn, "task role", "taskRoleArn"),
     ):
-        if not any(r == arn or (("*" in r or "?" in r) and _like(r, arn)) for r in resources):
+        if not any(
+            r == arn or (("*" in r or "?" in r) and policies.string_like(r, arn)) for r in resources
+        ):
             problems.append(
                 f"the {what} {arn.rsplit('/', 1)[1]} is missing: the revision names it "
                 f"({field}) and ECS checks iam:PassRole on each role it names, so the step "
@@ -331,7 +110,7 @@ def _condition_problems(condition: object) -> list[str]:
             f"add {{'StringEquals': {{'iam:PassedToService': '{policies.ECS_TASKS}'}}}}"
         ]
     pairs = condition.get("StringEquals") or condition.get("StringLike") or {}
-    values = _listed(pairs.get("iam:PassedToService")) if isinstance(pairs, dict) else []
+    values = policies.listed(pairs.get("iam:PassedToService")) if isinstance(pairs, dict) else []
     if values == [policies.ECS_TASKS]:
         return []
     if not values:
@@ -352,7 +131,7 @@ def check_pass_role(answer: object, execution_role_arn: str, task_role_arn: str)
         return ["the answer is one statement: {'Sid': ..., 'Effect': 'Allow', 'Action': ...}"]
     if answer.get("Effect") != "Allow":
         return [f"Effect is {answer.get('Effect')!r}: this statement grants, so 'Allow'"]
-    actions = [str(a) for a in _listed(answer.get("Action"))]
+    actions = [str(a) for a in policies.listed(answer.get("Action"))]
     if any(a in ("*", "iam:*") or (a.startswith("iam:") and "*" in a) for a in actions):
         return [
             f"Action {actions}: iam:* also grants iam:CreateRole, iam:AttachRolePolicy and "
@@ -367,7 +146,7 @@ def check_pass_role(answer: object, execution_role_arn: str, task_role_arn: str)
         )
     elif len(actions) > 1:
         problems.append(f"Action {actions}: this statement needs iam:PassRole only")
-    resources = [str(r) for r in _listed(answer.get("Resource"))]
+    resources = [str(r) for r in policies.listed(answer.get("Resource"))]
     problems += _resource_problems(resources, execution_role_arn, task_role_arn)
     problems += _condition_problems(answer.get("Condition"))
     if problems:
@@ -529,7 +308,7 @@ WHY_NOT_NEEDED = {
 def needed_actions() -> set[str]:
     """Return the candidates the reference CI policy grants (the right answer to 10-3)."""
     doc = policies.ci_policy("r", "s", ["e", "t"], "d", "x")
-    granted = {a for s in doc["Statement"] for a in _listed(s["Action"])}
+    granted = {a for s in doc["Statement"] for a in policies.listed(s["Action"])}
     return {a for a in CANDIDATES if a in granted}
 
 

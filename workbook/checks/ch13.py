@@ -12,12 +12,6 @@ from deploy.models import prices
 from service.aws import AwsContext
 from workbook.exercises import Exercise, NotDone
 
-# Prices the model (deploy.models.prices) does not hold yet, us-east-1, with their pages:
-ALARM_MONTH = 0.10  # a standard-resolution metric alarm: https://aws.amazon.com/cloudwatch/pricing/
-DYNAMODB_GB_MONTH = (
-    0.25  # table storage beyond the free 25 GB: https://aws.amazon.com/dynamodb/pricing/on-demand/
-)
-
 # ---- 13-1: the order of the teardown ---------------------------------------------------------------
 
 # The teardown's steps, each one cell of by-hand calls in the chapter.
@@ -202,7 +196,7 @@ def reset_secret(ctx: AwsContext, names: StackNames) -> None:
 LEFTOVER_KINDS = {
     "cloudwatch alarm": (
         True,
-        f"alarms bill per alarm and month, whatever their state (${ALARM_MONTH:.2f} for a "
+        f"alarms bill per alarm and month, whatever their state (${prices.PRICES.alarm_month:.2f} for a "
         "standard-resolution one): the guide never deletes the scaling policies' alarms or "
         "the step alarm",
     ),
@@ -214,7 +208,7 @@ LEFTOVER_KINDS = {
     "dynamodb table": (
         True,
         f"on demand, the table costs nothing idle, but its stored items bill per GB-month "
-        f"(${DYNAMODB_GB_MONTH}/GB beyond the free 25 GB): the chat history is still there",
+        f"(${prices.PRICES.dynamodb_gb_month}/GB beyond the free 25 GB): the chat history is still there",
     ),
     "efs file-system": (
         True,
