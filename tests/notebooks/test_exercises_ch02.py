@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from deploy import build_context
 from deploy.models.rollout import RolloutConfig
 from workbook import exercises
 from workbook.checks import ch02
@@ -280,18 +281,20 @@ def test_only_comments_is_not_done_yet():
 
 def test_matcher_follows_the_builders_rules():
     """Root anchoring, ** at any depth, parent folders, the last matching line wins."""
-    rules = ch02.patterns(["*.md", "**/*.pyc", "docs", "!docs/keep.md"])
-    assert ch02.decide("README.md", rules)[0]
-    assert not ch02.decide("notes/docker.md", rules)[0]  # *.md stops at the root
-    assert ch02.decide("service/rag/__pycache__/x.pyc", rules)[0]
-    assert ch02.decide("docs/a/b.txt", rules) == (True, "line 3 'docs'")
-    assert ch02.decide("docs/keep.md", rules) == (False, "line 4 '!docs/keep.md'")
-    assert ch02.patterns(["# note", "  ", " /build/ "]) == [(3, " /build/ ", False, "build")]
+    rules = build_context.patterns(["*.md", "**/*.pyc", "docs", "!docs/keep.md"])
+    assert build_context.decide("README.md", rules)[0]
+    assert not build_context.decide("notes/docker.md", rules)[0]  # *.md stops at the root
+    assert build_context.decide("service/rag/__pycache__/x.pyc", rules)[0]
+    assert build_context.decide("docs/a/b.txt", rules) == (True, "line 3 'docs'")
+    assert build_context.decide("docs/keep.md", rules) == (False, "line 4 '!docs/keep.md'")
+    assert build_context.patterns(["# note", "  ", " /build/ "]) == [
+        (3, " /build/ ", False, "build")
+    ]
 
 
 def test_copied_sources_come_from_the_real_dockerfile():
     """The files needed are those of each context COPY; the venv copied --from=build is not."""
-    copies = dict(ch02.copied_sources())
+    copies = dict(build_context.copied_sources())
     assert [c.split()[-2] for c in copies] == ["requirements/service.txt", "notes/", "service/"]
     service = next(files for copy, files in copies.items() if "service/" in copy.split()[-2])
     assert "service/app.py" in service and not any(f.endswith(".pyc") for f in service)
