@@ -185,33 +185,6 @@ def step_rules(config: dict, alarm: Any) -> StepScaling:
     )
 
 
-def breaches(rules: StepScaling, value: float) -> bool:
-    """Say whether a datapoint breaches a step alarm's threshold."""
-    t = rules.threshold
-    return {">=": value >= t, ">": value > t, "<=": value <= t, "<": value < t}[rules.comparison]
-
-
-def step_count(rules: StepScaling, value: float, base: int) -> int | None:
-    """Return the count a step policy asks for from `base` at `value` (None: no step applies)."""
-    delta = value - rules.threshold
-    step = next(
-        (
-            s
-            for s in rules.steps
-            if (s.lower is None or delta >= s.lower) and (s.upper is None or delta < s.upper)
-        ),
-        None,
-    )
-    if step is None:
-        return None
-    if rules.adjustment_type == "ExactCapacity":
-        return int(step.adjustment)
-    if rules.adjustment_type == "PercentChangeInCapacity":
-        change = base * step.adjustment / 100
-        return base + (math.ceil(change) if change > 0 else math.floor(change))
-    return base + int(step.adjustment)
-
-
 class Autoscaler:
     """A data-plane part: Application Auto Scaling's policies for ECS services, on real metrics."""
 
@@ -353,7 +326,7 @@ class Autoscaler:
             )
             window = self._datapoints(watched, k, int(alarm.evaluation_periods or 1))
             missing = alarm.treat_missing_data == "breaching"  # else a gap does not breach
-            hits = sum(missing if v is None else breaches(rules, v) for v in window)
+            hits = sum(missing if v is None else rules.breaches(v) for v in window)
             on = hits >= rules.datapoints
             self._alarm_state(alarm.name, on, window, rules.comparison, rules.threshold)
             latest = next((v for v in reversed(window) if v is not None), None)
@@ -361,7 +334,7 @@ class Autoscaler:
                 continue
             in_cooldown = end - st.step_last.get(policy.policy_arn, -math.inf) < rules.cooldown_s
             base = st.step_base.get(policy.policy_arn, desired) if in_cooldown else desired
-            want = step_count(rules, latest, base)
+            want = rules.count(latest, base)
             if want is None or want == desired or (in_cooldown and want < desired):
                 continue  # scale-in waits out the cooldown; a scale-out must ask for more
             proposal = Proposal(

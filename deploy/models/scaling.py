@@ -125,6 +125,17 @@ class StepAdjustment:
     adjustment: float
 
 
+def percent_change(base: int, percent: float) -> int:
+    """Return the tasks a PercentChangeInCapacity step adds (negative: removes), as AWS rounds."""
+    # AWS: a fraction between 0 and 1 (or 0 and -1) becomes 1 (or -1); beyond that the change
+    # is truncated toward zero (12.7 -> 12, -6.67 -> -6). The step-scaling page's "scaling
+    # adjustment types"; MinAdjustmentMagnitude (not modelled) can raise it further.
+    change = base * percent / 100
+    if 0 < abs(change) < 1:
+        return 1 if change > 0 else -1
+    return math.trunc(change)
+
+
 @dataclass(frozen=True)
 class StepScaling:
     """A step-scaling policy driven by its own CloudWatch alarm."""
@@ -149,6 +160,34 @@ class StepScaling:
         if not self.steps:
             raise ModelError("a step-scaling policy needs at least one step adjustment")
         require_int("datapoints", self.datapoints, minimum=1)
+
+    def breaches(self, value: float) -> bool:
+        """Say whether a datapoint breaches the alarm's threshold."""
+        t = self.threshold
+        return {">=": value >= t, ">": value > t, "<=": value <= t, "<": value < t}[self.comparison]
+
+    def step_for(self, value: float) -> StepAdjustment | None:
+        """Return the step whose bounds (relative to the threshold) hold `value`, if any."""
+        delta = value - self.threshold  # lower bound inclusive, upper exclusive
+        return next(
+            (
+                s
+                for s in self.steps
+                if (s.lower is None or delta >= s.lower) and (s.upper is None or delta < s.upper)
+            ),
+            None,
+        )
+
+    def count(self, value: float, base: int) -> int | None:
+        """Return the count the policy asks for from `base` at `value` (None: no step applies)."""
+        step = self.step_for(value)
+        if step is None:
+            return None
+        if self.adjustment_type == "ExactCapacity":
+            return int(step.adjustment)
+        if self.adjustment_type == "PercentChangeInCapacity":
+            return base + percent_change(base, step.adjustment)
+        return base + int(step.adjustment)
 
 
 @dataclass(frozen=True)

@@ -191,39 +191,16 @@ def _target_tracking(p, st, history, running, desired, end, set_desired) -> None
         st["last_in"] = end
 
 
-def _breaches(p: StepScaling, value: float) -> bool:
-    return {
-        ">=": value >= p.threshold,
-        ">": value > p.threshold,
-        "<=": value <= p.threshold,
-        "<": value < p.threshold,
-    }[p.comparison]
-
-
 def _step(p, st, history, desired, end, set_desired) -> None:
     window = _last(history, p.datapoints)
-    if not window or not all(_breaches(p, v) for v in window):
+    if not window or not all(p.breaches(v) for v in window):
         return
-    delta = history[-1] - p.threshold
-    step = next(
-        (
-            s
-            for s in p.steps
-            if (s.lower is None or delta >= s.lower) and (s.upper is None or delta < s.upper)
-        ),
-        None,
-    )
+    step = p.step_for(history[-1])
     if step is None:
         return
     in_cooldown = end - st["last"] < p.cooldown_s
     base = st["base"] if in_cooldown else desired  # in cooldown, relative to the first activity
-    if p.adjustment_type == "ExactCapacity":
-        want = int(step.adjustment)
-    elif p.adjustment_type == "PercentChangeInCapacity":
-        change = base * step.adjustment / 100
-        want = base + (math.ceil(change) if change > 0 else math.floor(change))
-    else:
-        want = base + int(step.adjustment)
+    want = p.count(history[-1], base)
     if want == desired or (in_cooldown and want < desired):
         return  # scale-in waits for the cooldown; a scale-out must ask for more than exists
     if not in_cooldown:

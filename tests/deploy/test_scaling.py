@@ -17,6 +17,7 @@ from deploy.models.scaling import (
     StepAdjustment,
     StepScaling,
     TargetTracking,
+    percent_change,
     target_tracking_desired,
     task_hours,
     time_to_first_scale_out,
@@ -232,3 +233,29 @@ def test_a_bad_monday_file_names_the_file_and_the_field(tmp_path, edit, field, p
     message = str(info.value)
     assert str(tmp_path / "monday.yaml") in message
     assert field in message and problem in message
+
+
+def test_step_bounds_are_relative_to_the_threshold_lower_inclusive_upper_exclusive():
+    steps = (StepAdjustment(0, 20, 1), StepAdjustment(20, None, 3))
+    policy = StepScaling(threshold=70, steps=steps)
+    assert (policy.breaches(70), policy.breaches(69.9)) == (True, False)
+    assert policy.count(89.9, base=2) == 3  # 19.9 above the threshold: the first step
+    assert policy.count(90, base=2) == 5  # exactly 20 above: the second step starts there
+    assert StepScaling(threshold=70, steps=(StepAdjustment(0, 20, 1),)).count(95, 2) is None
+
+
+def test_percent_steps_round_as_aws_documents_and_exact_capacity_sets_the_count():
+    up = StepScaling(70, (StepAdjustment(0, None, 50),), adjustment_type="PercentChangeInCapacity")
+    down = StepScaling(
+        20,
+        (StepAdjustment(None, 0, -50),),
+        comparison="<",
+        adjustment_type="PercentChangeInCapacity",
+    )
+    assert up.count(80, base=1) == 2  # +0.5 of a task: a fraction below 1 becomes 1
+    assert up.count(80, base=3) == 4  # +1.5 tasks: truncated to +1
+    assert down.count(10, base=1) == 0  # -0.5: becomes -1
+    assert down.count(10, base=3) == 2  # -1.5: truncated to -1
+    assert [percent_change(10, p) for p in (127, -66.7, 0)] == [12, -6, 0]  # AWS's examples
+    exact = StepScaling(70, (StepAdjustment(0, None, 4),), adjustment_type="ExactCapacity")
+    assert exact.count(75, base=1) == 4
