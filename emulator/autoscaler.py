@@ -21,6 +21,11 @@ what Application Auto Scaling and CloudWatch alarms do, once per AWS minute:
   https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-step-scaling-policies.html
 - an alarm in ALARM invokes its Auto Scaling action again every minute it stays there.
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+- scheduled actions (unless ScheduledScalingSuspended): each one whose at/rate/cron schedule
+  (deploy.models.schedule, in its Timezone, between its StartTime and EndTime) fires in the
+  minute sets the target's min and/or max capacity; a count below the new minimum scales out
+  to it, one above the new maximum scales in to it (the activity's Cause wording is ours).
+  https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-scheduled-scaling.html
 - the count is kept within min and max capacity; it changes through moto's UpdateService
   (desiredCount), so emulator.scheduler starts and stops the tasks; each change is a scaling
   activity (emulator.scaling_activities) with AWS's wording, and the alarms' states are written
@@ -40,8 +45,10 @@ import logging
 import math
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from deploy.models import schedule
 from deploy.models.common import ModelError
 from deploy.models.scaling import (
     StepAdjustment,
@@ -100,9 +107,12 @@ class Proposal:
     policy: str
     step_policy: str | None = None  # a step policy's ARN (None: target tracking)
     starts_cooldown: bool = False  # a step policy outside its cooldown starts one if taken
+    scheduled: str | None = None  # a scheduled action's cause (the emulator's wording)
 
     @property
     def cause(self) -> str:
+        if self.scheduled:
+            return self.scheduled
         return f"monitor alarm {self.alarm} in state ALARM triggered policy {self.policy}"
 
 
@@ -185,6 +195,18 @@ def step_rules(config: dict, alarm: Any) -> StepScaling:
     )
 
 
+def _when(value: Any) -> datetime | None:
+    """Return a moto timestamp (epoch seconds, ISO text or datetime) as aware UTC, or None."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float) or str(value).replace(".", "", 1).isdigit():
+        return datetime.fromtimestamp(float(value), UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 class Autoscaler:
     """A data-plane part: Application Auto Scaling's policies for ECS services, on real metrics."""
 
@@ -240,6 +262,8 @@ class Autoscaler:
         st = self._states.setdefault(target.resource_id, TargetState())
         end = MINUTE * (k + 1)  # AWS seconds since the timeline began
         suspended = target.suspended_state or {}
+        if not suspended.get("ScheduledScalingSuspended"):
+            self._scheduled(aas, target, service, st, k, end)
         _, found = aas.describe_scaling_policies(
             NAMESPACE, target.resource_id, DIMENSION, None, None
         )
@@ -275,6 +299,50 @@ class Autoscaler:
             new = max(low, min(high, chosen.count))
             if new < desired:
                 self._act(service, target, st, chosen, new, end, scale_in=True)
+
+    def _scheduled(self, aas: Any, target: Any, service: Any, st: TargetState, k: int, end) -> None:
+        """Run the target's scheduled actions due in minute k: new min/max, count kept inside."""
+        timeline = self.metrics.timeline
+        start = timeline.minute_start(k).replace(tzinfo=UTC)  # AWS time, aware
+        stop = timeline.minute_start(k + 1).replace(tzinfo=UTC)
+        actions = [
+            a
+            for a in aas.describe_scheduled_actions(None, NAMESPACE, target.resource_id, DIMENSION)
+            if a.resource_id == target.resource_id
+        ]
+        for action in sorted(actions, key=lambda a: a.scheduled_action_name):
+            window_start = max(start, _when(action.start_time) or start)
+            window_end = min(stop, _when(action.end_time) or stop)
+            try:
+                due = window_start < window_end and schedule.firings(
+                    action.schedule,
+                    window_start,
+                    window_end,
+                    timezone=action.timezone,
+                    created=_when(action.start_time) or _when(action.creation_time),
+                )
+            except ModelError as exc:  # AWS would have refused it at PutScheduledAction
+                log.warning(
+                    "autoscaler: scheduled action %s: %s", action.scheduled_action_name, exc
+                )
+                continue
+            if not due:
+                continue
+            wanted = action.scalable_target_action or {}
+            if wanted.get("MinCapacity") is not None:
+                target.min_capacity = int(wanted["MinCapacity"])
+            if wanted.get("MaxCapacity") is not None:
+                target.max_capacity = int(wanted["MaxCapacity"])
+            low, high = int(target.min_capacity or 0), int(target.max_capacity or 0)
+            desired = service.desired_count
+            new = max(low, min(high, desired))
+            if new != desired:  # AWS: below the new minimum scales out, above the maximum in
+                cause = (
+                    f"scheduled action {action.scheduled_action_name} set the minimum capacity to "
+                    f"{low} and the maximum capacity to {high}"
+                )
+                proposal = Proposal(new, "", action.scheduled_action_name, scheduled=cause)
+                self._act(service, target, st, proposal, new, end, scale_in=new < desired)
 
     def _service(self, resource_id: str) -> Any | None:
         """Return the ACTIVE moto service of an ECS resource id (None: none)."""
