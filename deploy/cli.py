@@ -6,7 +6,8 @@ across commands, run `workbook stack emulator` (a moto server in the foreground 
 with the local data plane: tasks really run, the ALB proxies, awslogs ships; --no-data-plane
 leaves it off) in another terminal and export what it prints (AWS_ENDPOINT_URL,
 WORKBOOK_MOTO_PORT, dummy credentials); every later command then talks to that server, and
-`workbook stack status` shows the data plane's tasks, target health and ALB URL.
+`workbook stack status` shows the data plane's tasks, target health and ALB URL, and
+`workbook stack load` sends traffic through that ALB (to watch the service scale).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -476,6 +478,85 @@ def emulator(
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def load_url(state: local_plane.PlaneState | None, names: StackNames, path: str) -> str:
+    """Return the URL load goes to: the stack's ALB (else the only one) on the data plane."""
+    if state is None:
+        raise InvalidInput(
+            "no local data plane runs beside this server: start `workbook stack emulator` in "
+            "another terminal (its ALB URLs are where the load goes), or pass --url"
+        )
+    if not path.startswith("/"):
+        raise InvalidInput(f"--path must start with '/', got {path!r}")
+    balancers = state.urls
+    name = names.alb if names.alb in balancers else next(iter(balancers), None)
+    if name is None or (len(balancers) > 1 and name != names.alb):
+        found = ", ".join(sorted(balancers)) or "none yet"
+        raise InvalidInput(
+            f"the data plane proxies no ALB named {names.alb} (balancers: {found}); "
+            "`workbook stack apply` makes it, or pass --url"
+        )
+    ports = balancers[name]
+    port = "80" if "80" in ports else sorted(ports)[0]
+    return ports[port].rstrip("/") + path
+
+
+@app.command()
+def load(
+    rps: Annotated[float, typer.Option(help="requests a second (real time)")] = 20.0,
+    seconds: Annotated[float, typer.Option(help="how long to send them (real seconds)")] = 60.0,
+    path: Annotated[str, typer.Option(help="the path every request asks for")] = "/health",
+    url: Annotated[
+        str | None,
+        typer.Option(help="send here instead of the local data plane's ALB", show_default=False),
+    ] = None,
+) -> None:
+    """Send steady traffic through the local data plane's ALB, to watch the service scale."""
+    from rich.progress import Progress
+
+    from emulator import load as traffic
+
+    if url is None:
+        settings = DeploySettings()
+        endpoint = settings.moto_endpoint()
+        if not (endpoint and moto_server.answers(endpoint)):
+            raise _fail(
+                InvalidInput(
+                    "no emulator answers (AWS_ENDPOINT_URL / WORKBOOK_MOTO_PORT): start "
+                    "`workbook stack emulator` and export what it prints, or pass --url"
+                )
+            )
+        names = StackNames(project=settings.project_tag)
+        try:
+            url = load_url(local_plane.read_state(endpoint), names, path)
+        except InvalidInput as exc:
+            raise _fail(exc) from exc
+    try:
+        traffic.check(url, rps, seconds)
+    except ValueError as exc:
+        raise _fail(exc) from exc
+    console.print(f"{rps:g} requests a second to {url} for {seconds:g} s", highlight=False)
+    done = threading.Event()
+    result: list[traffic.LoadResult] = []
+    worker = threading.Thread(
+        target=lambda: result.append(traffic.generate(url, rps, seconds, stop=done)), daemon=True
+    )
+    started = time.monotonic()
+    worker.start()
+    try:
+        with Progress(transient=True, console=err) as progress:
+            bar = progress.add_task("load", total=seconds)
+            while worker.is_alive():
+                progress.update(bar, completed=min(seconds, time.monotonic() - started))
+                worker.join(0.2)
+    except KeyboardInterrupt:
+        done.set()  # requests not sent yet are dropped; answers in flight still count
+        worker.join()
+    console.print(present.load_table(result[0]))
+    console.print(result[0].summary(), highlight=False)
+    if not result[0].ok:
+        raise _fail(RuntimeError(f"no request to {url} got a 2xx answer"))
 
 
 @app.command("lint-policies")

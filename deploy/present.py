@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # for annotations only: matplotlib loads on the first plot (s
 
     from deploy.models.cost_claims import GuideClaim
     from deploy.pipeline import Step  # deploy.pipeline imports this module
+    from emulator.load import LoadResult
 
 ACTION_COLOURS = {"create": "green", "update": "yellow", "delete": "red"}
 STATE_COLOURS = {"present": "green", "missing": "yellow", "drifted": "red"}
@@ -134,6 +135,16 @@ def rows_table(rows: Sequence[Mapping[str, object]], title: str) -> Table:
         table.add_column(str(column))
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    return table
+
+
+def load_table(result: LoadResult) -> Table:
+    """Return a load run's answers by HTTP status (0: no answer), with their share."""
+    table = Table(title=f"{result.sent} requests in {result.seconds:g} s to {result.url}")
+    for column in ("status", "answers", "share"):
+        table.add_column(column, justify="left" if column == "status" else "right")
+    for status, n in sorted(result.statuses.items()):
+        table.add_row(str(status or "no answer"), str(n), f"{n / max(1, result.sent):.0%}")
     return table
 
 
