@@ -243,9 +243,9 @@ def run(quick: bool) -> list[Figure]:
                 default=0.0,
             )
             why = (
-                f"up to the rollback's start within {100 * before:.1f} %; on rollback the data "
-                "plane starts a fresh task of the old revision and drains the previous one, "
-                "the model keeps the old task, so its steady state comes earlier"
+                f"up to the rollback's start within {100 * before:.1f} %; on rollback both start "
+                "a fresh task of the old revision (a new deployment) and drain the previous one "
+                "once it is healthy"
             )
         why += "; see localstack/README.md"
         figs += [

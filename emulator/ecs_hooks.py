@@ -3,18 +3,23 @@
 `install_moto_extensions()` (once per process) makes RunTask and StartTask hand each new task
 to the active `TaskRunner` (emulator.tasks) and StopTask ask it to stop a task it drives, and
 makes RegisterTaskDefinition refuse a Fargate cpu/memory pair Fargate has no size for (moto
-registers any); it also adds IAM's SimulatePrincipalPolicy for roles (emulator.iam_simulate).
+registers any) and RunTask in awsvpc mode without `securityGroups` use the VPC's default group,
+as ECS does (moto failed with a 500); it also adds IAM's SimulatePrincipalPolicy for roles
+(emulator.iam_simulate). emulator.moto_server installs them in every moto server it starts.
 localstack/README.md lists every extension.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import threading
 from typing import TYPE_CHECKING, Any
 
+from moto.ec2.exceptions import InvalidSubnetIdError
+from moto.ec2.models import ec2_backends
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
-from moto.ecs.exceptions import EcsClientException
+from moto.ecs.exceptions import EcsClientException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend as Ecs
 from moto.ecs.models import ecs_backends
 
@@ -57,6 +62,28 @@ def check_fargate_size(compatibilities: list[str] | None, cpu: Any, memory: Any)
         raise EcsClientException(NO_FARGATE_SIZE.format(cpu=cpu, memory=memory)) from None
 
 
+def with_default_security_group(
+    account_id: str, region: str, network: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Return an awsvpc configuration naming no security group with its VPC's default group."""
+    config = (network or {}).get("awsvpcConfiguration")
+    if not config or config.get("securityGroups") or not config.get("subnets"):
+        return network
+    ec2 = ec2_backends[account_id][region]
+    subnet_id = config["subnets"][0]
+    try:
+        vpc_id = ec2.get_subnet(subnet_id).vpc_id
+    except InvalidSubnetIdError as exc:  # ECS's own wording for a subnet it cannot find
+        raise InvalidParameterException(
+            f"Error retrieving subnet information for [{subnet_id}]: {exc.message} "
+            f"(ErrorCode: {exc.code})"
+        ) from None
+    group = ec2.get_default_security_group(vpc_id)
+    if group is None:  # a VPC always has one; deleting it is refused
+        raise InvalidParameterException(f"VPC {vpc_id} has no default security group.")
+    return {**network, "awsvpcConfiguration": {**config, "securityGroups": [group.id]}}
+
+
 def install_moto_extensions() -> None:
     """Hook moto's ECS backend for the data plane and Fargate's sizes (once per process)."""
     global _installed
@@ -86,6 +113,7 @@ def install_moto_extensions() -> None:
 
         run_task, start_task, stop_task = Ecs.run_task, Ecs.start_task, Ecs.stop_task
         register = Ecs.register_task_definition
+        run_signature = inspect.signature(run_task)
 
         def register_hook(self: Any, *args: Any, **kwargs: Any) -> Any:
             # moto's response handler passes these by keyword.
@@ -97,7 +125,14 @@ def install_moto_extensions() -> None:
         Ecs.register_task_definition = register_hook
 
         def run_task_hook(self: Any, *args: Any, **kwargs: Any) -> list:
-            tasks = run_task(self, *args, **kwargs)
+            # ECS gives an awsvpc task without security groups its VPC's default group;
+            # moto read `securityGroups` unconditionally (a KeyError, so a 500).
+            call = run_signature.bind(self, *args, **kwargs)
+            network = call.arguments.get("networking_configuration")
+            call.arguments["networking_configuration"] = with_default_security_group(
+                self.account_id, self.region_name, network
+            )
+            tasks = run_task(*call.args, **call.kwargs)
             if ACTIVE:
                 ACTIVE[0].adopt(self, tasks)
             return tasks

@@ -69,15 +69,25 @@ def _load_managed_policies_once() -> None:
     models.IAMBackend._init_aws_policies = init_aws_policies
 
 
+def install_extensions() -> None:
+    """Give moto the workbook's extensions (localstack/README.md lists them); idempotent."""
+    from emulator import scaling_activities
+    from emulator.ecs_hooks import install_moto_extensions
+
+    _load_managed_policies_once()
+    install_moto_extensions()
+    scaling_activities.install()
+
+
 class MotoServer:
-    """An embedded ThreadedMotoServer on a free (or given) 127.0.0.1 port."""
+    """An embedded ThreadedMotoServer on a free (or given) 127.0.0.1 port, with the extensions."""
 
     def __init__(self, port: int = 0) -> None:
         for key, value in MOTO_FLAGS.items():
             os.environ.setdefault(key, value)
         from moto.server import ThreadedMotoServer  # ~0.3 s, the lab extra only
 
-        _load_managed_policies_once()
+        install_extensions()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self._server.start()

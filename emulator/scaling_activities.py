@@ -2,8 +2,8 @@
 
 moto 5.2.5 has no DescribeScalingActivities (HTTP 500, NotImplementedError, which the AWS CLI
 and boto3 retry for 7-10 s). `install()` adds it to moto's in-process Application Auto Scaling
-responses; `record()` keeps an activity on the account and region's backend (so a moto reset
-forgets it). Fields and wording are AWS's, as the AWS CLI's example for an ECS service shows:
+responses (emulator.moto_server installs it in every moto server it starts); `record()` keeps
+an activity on the account and region's backend (so a moto reset forgets it). Fields and wording are AWS's, as the AWS CLI's example for an ECS service shows:
 Description "Setting desired count to 2.", Cause "monitor alarm <alarm> in state ALARM
 triggered policy <policy>", StatusMessage "Successfully set desired count to 2. Change
 successfully fulfilled by ecs.", StatusCode "Successful".

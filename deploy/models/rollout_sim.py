@@ -27,6 +27,7 @@ def simulate_rollout(config: RolloutConfig, failures: Failures | None = None) ->
 class _Task:
     timeline: TaskTimeline
     revision: str
+    deployment: str  # initial | new | rollback: a rollback is a new deployment of the old revision
     state: str = "provisioning"
     since: float = 0.0
     alive: bool = True  # counts toward RUNNING/PENDING (not draining, stopping, stopped)
@@ -48,7 +49,8 @@ class _Simulation:
         self.seq = 0
         self.events: list[Event] = []
         self.tasks: list[_Task] = []
-        self.primary = "new"
+        self.primary = "new"  # the revision the PRIMARY deployment runs
+        self.deployment = "new"  # the PRIMARY deployment
         self.failed = 0  # failed tasks of the new deployment, in total
         self.breaker_count = 0  # the circuit breaker's failure count (may reset)
         self.outcome: str | None = None
@@ -71,7 +73,7 @@ class _Simulation:
     def run(self) -> RolloutResult:
         c = self.c
         for i in range(c.desired_count):
-            task = self._new_task("old", f"old-{i + 1}")
+            task = self._new_task("old", f"old-{i + 1}", "initial")
             task.running_at, task.ready_at = 0.0, 0.0
             task.state, task.target, task.container = "healthy", "healthy", "HEALTHY"
             task.registered = c.load_balanced
@@ -111,8 +113,8 @@ class _Simulation:
         )
 
     # ECS scheduler
-    def _new_task(self, revision: str, task_id: str) -> _Task:
-        task = _Task(TaskTimeline(task_id, revision), revision, since=self.now)
+    def _new_task(self, revision: str, task_id: str, deployment: str) -> _Task:
+        task = _Task(TaskTimeline(task_id, revision), revision, deployment, since=self.now)
         self.tasks.append(task)
         return task
 
@@ -128,7 +130,7 @@ class _Simulation:
             return
         c = self.c
         alive = [t for t in self.tasks if t.alive]
-        others = [t for t in alive if t.revision != self.primary]
+        others = [t for t in alive if t.deployment != self.deployment]
         healthy = sum(self.healthy(t) for t in alive)
         why = (
             "replaced by the new deployment" if self.primary == "new" else "deployment rolled back"
@@ -140,12 +142,12 @@ class _Simulation:
                 healthy -= 1
                 self.stop(task, why)
         alive = [t for t in self.tasks if t.alive]
-        mine = [t for t in alive if t.revision == self.primary]
+        mine = [t for t in alive if t.deployment == self.deployment]
         room = c.max_tasks - len(alive)
         for _ in range(max(0, min(c.desired_count - len(mine), room))):
             self.launch()
-        mine = [t for t in self.tasks if t.alive and t.revision == self.primary]
-        leftovers = [t for t in self.tasks if t.revision != self.primary and not t.stopped]
+        mine = [t for t in self.tasks if t.alive and t.deployment == self.deployment]
+        leftovers = [t for t in self.tasks if t.deployment != self.deployment and not t.stopped]
         if len(mine) == c.desired_count and all(map(self.healthy, mine)) and not leftovers:
             self.done_at = self.now
             self.outcome = "COMPLETED" if self.primary == "new" else "ROLLED_BACK"
@@ -155,7 +157,7 @@ class _Simulation:
     def launch(self) -> None:
         c, f = self.c, self.f
         n = sum(t.revision == self.primary for t in self.tasks) + 1
-        task = self._new_task(self.primary, f"{self.primary}-{n}")
+        task = self._new_task(self.primary, f"{self.primary}-{n}", self.deployment)
         size = (
             f.image_size_gb
             if (f.image_size_gb is not None and task.revision == "new")
@@ -317,7 +319,10 @@ class _Simulation:
                         self.outcome, self.done_at = "FAILED", self.now
                         self.log("ecs", "no rollback configured", "new tasks stop being launched")
                     else:
-                        self.primary = "old"
+                        # The rollback is a new deployment of the last completed revision: it
+                        # starts fresh tasks, and the old ones drain once those are healthy (the
+                        # local data plane does the same; AWS does not document which).
+                        self.primary, self.deployment = "old", "rollback"
                         self.log(
                             "ecs",
                             "rollback started",

@@ -1,15 +1,17 @@
 """Keep the service's Application Auto Scaling target, policies, alarm and schedules.
 
 moto stores all of this (and makes the two alarms of each target-tracking policy) but never
-scales, never runs an alarm action and answers describe_scaling_activities with a 500
-(localstack/README.md); deploy.models.scaling models what AWS would do with these settings.
+scales and never runs an alarm action; deploy.models.scaling models what AWS would do with these
+settings. The workbook's moto server serves describe_scaling_activities (an emulator extension:
+the local data plane records what it scales); a plain moto server answers it with a 500
+(localstack/README.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deploy.aws.errors import DeployError, InvalidInput, aws_errors
+from deploy.aws.errors import BackendError, DeployError, InvalidInput, aws_errors
 from deploy.aws.names import StackNames
 from deploy.resources.contract import UNKNOWN, Change, Result, diff, known, require
 from deploy.resources.outputs import AlbOutputs, AutoscalingOutputs, EcsOutputs
@@ -39,6 +41,11 @@ SCHEDULES = {
     "business-hours-up": ("cron(0 8 ? * MON-FRI *)", 2, MAX_CAPACITY),
     "evening-down": ("cron(0 18 ? * MON-FRI *)", MIN_CAPACITY, MAX_CAPACITY),
 }
+# Where DescribeScalingActivities fails on moto: a server without the workbook's extension.
+MOTO_HINT = (
+    " (a plain moto server, such as compose's `moto` container, answers it with a 500); the "
+    "workbook's own emulator serves it (`workbook stack emulator`, or a chapter's embedded one)"
+)
 POLICIES = ("cpu", "memory", "requests", "step", "schedule")
 ALARM_KEYS = ("Threshold", "EvaluationPeriods", "DatapointsToAlarm", "Period", "AlarmActions")
 
@@ -320,12 +327,8 @@ def ensure(
     return _converge(ctx, names, ecs, alb, tuple(policies), min_capacity, max_capacity, apply=True)
 
 
-def scaling_activities(
-    ctx: AwsContext, names: StackNames, max_results: int = 10
-) -> list[dict] | None:
-    """Return recent scaling activities, or None where the backend does not implement them."""
-    if ctx.kind == "moto":
-        return None  # moto: NotImplementedError -> HTTP 500, and retries only slow it down
+def scaling_activities(ctx: AwsContext, names: StackNames, max_results: int = 10) -> list[dict]:
+    """Return the target's recent scaling activities, newest first."""
     try:
         with aws_errors(_what(names), "application-autoscaling"):
             return ctx.client("application-autoscaling").describe_scaling_activities(
@@ -333,8 +336,20 @@ def scaling_activities(
             )["ScalingActivities"]
     except DeployError as exc:
         if "(500)" in str(exc) or "NotImplemented" in str(exc):
-            return None
+            hint = MOTO_HINT if ctx.kind == "moto" else ""
+            raise BackendError(
+                f"the {ctx.kind} backend at {ctx.endpoint_url or 'AWS'} does not implement "
+                f"DescribeScalingActivities{hint}"
+            ) from exc
         raise
+
+
+def _activities(ctx: AwsContext, names: StackNames) -> dict:
+    """Return describe's activities, or None and the reason where the backend lacks the call."""
+    try:
+        return {"activities": scaling_activities(ctx, names)}
+    except BackendError as exc:
+        return {"activities": None, "activities_unavailable": str(exc)}
 
 
 def describe(ctx: AwsContext, names: StackNames) -> dict:
@@ -351,7 +366,7 @@ def describe(ctx: AwsContext, names: StackNames) -> dict:
         },
         "schedules": {n: a["Schedule"] for n, a in found.schedules.items()},
         "step_alarm": (found.alarm or {}).get("AlarmName"),
-        "activities": scaling_activities(ctx, names),
+        **_activities(ctx, names),
     }
 
 

@@ -1,12 +1,16 @@
 """Application Auto Scaling: target, target tracking, step policy + alarm, schedules (moto)."""
 
-import pytest
+from datetime import UTC, datetime, timedelta
 
-from deploy.aws.errors import InvalidInput, ResourceError
+import pytest
+from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+
+from deploy.aws.errors import BackendError, InvalidInput, ResourceError
 from deploy.aws.names import DEFAULT_NAMES
 from deploy.resources import alb, autoscaling, network
 from deploy.resources.contract import UNKNOWN
 from deploy.resources.outputs import AlbOutputs, EcsOutputs
+from emulator import scaling_activities
 from tests.deploy.calls import recorded
 
 N = DEFAULT_NAMES
@@ -110,11 +114,46 @@ def test_target_policies_alarm_and_schedules(ctx, needs, scaled):
     _, lb = needs
     lb_id, tg_id = lb.load_balancer_arn.split("/")[-1], lb.target_group_arn.split("/")[-1]
     assert label == f"app/{N.alb}/{lb_id}/targetgroup/{N.target_group}/{tg_id}"
-    # moto answers describe_scaling_activities with a 500; the module says "unknown" (None)
-    assert described["activities"] is None
+    # the emulator serves describe_scaling_activities (moto alone: a 500); nothing scaled yet
+    assert described["activities"] == [] and "activities_unavailable" not in described
     # the outputs name every policy's ARN
     assert scaled.outputs.resource_id == "service/llmopscluster/llmops-service-2"
     assert scaled.outputs.policy_arns == {n: p["PolicyARN"] for n, p in policies.items()}
+
+
+def test_scaling_activities_come_back_newest_first(ctx, scaled):
+    start = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    for minute, count in ((0, 2), (20, 1)):  # out, then back in: as the local data plane records
+        scaling_activities.record(
+            ctx.account_id,
+            ctx.region,
+            resource_id=autoscaling.resource_id(N),
+            new_count=count,
+            cause=f"monitor alarm high in state ALARM triggered policy {N.service}-cpu",
+            started=start + timedelta(minutes=minute),
+            ended=start + timedelta(minutes=minute, seconds=30),
+            details="Taken by the local data plane (test).",
+        )
+    found = autoscaling.scaling_activities(ctx, N)
+    assert [a["Description"] for a in found] == [
+        "Setting desired count to 1.",
+        "Setting desired count to 2.",
+    ]
+    assert {a["StatusCode"] for a in found} == {"Successful"}
+    assert autoscaling.describe(ctx, N)["activities"] == found
+    assert len(autoscaling.scaling_activities(ctx, N, max_results=1)) == 1
+
+
+def test_a_moto_without_the_extension_says_so(ctx, scaled, monkeypatch):
+    # a plain moto server has no handler: its answer is an HTTP 500
+    monkeypatch.delattr(ApplicationAutoScalingResponse, "describe_scaling_activities")
+    with pytest.raises(BackendError, match="does not implement DescribeScalingActivities") as err:
+        autoscaling.scaling_activities(ctx, N)
+    assert "workbook stack emulator" in str(err.value)
+    described = autoscaling.describe(ctx, N)  # the rest is still described
+    assert described["activities"] is None
+    assert "plain moto server" in described["activities_unavailable"]
+    assert described["target"] == {"min": autoscaling.MIN_CAPACITY, "max": autoscaling.MAX_CAPACITY}
 
 
 def test_request_count_label_is_pure_and_unknown_before_the_alb():

@@ -82,7 +82,11 @@ def test_crashing_image_with_desired_1_rolls_back_after_3_failed_tasks():
     result = simulate_rollout(RolloutConfig.guide(), Failures(crash_at_start=True))
     assert result.outcome == "ROLLED_BACK"
     assert result.failed_tasks == 3 == result.threshold
-    assert not detail_times(result, "stopping task", "old-1")  # the old task kept serving
+    # The rollback is a new deployment of the old revision: a fresh task (old-2) starts, and
+    # the old task keeps serving until that one is healthy, so a healthy target never lacks.
+    rollback_healthy = detail_times(result, "target healthy", "old-2")[0]
+    assert first(result, "rollback started") < first(result, "RUNNING", "old-2")
+    assert detail_times(result, "stopping task", "old-1") == [rollback_healthy]
     assert result.time_to_complete_s > 3 * RolloutConfig.guide().pull_s  # minutes, not "02:00"
 
 

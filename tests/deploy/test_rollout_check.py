@@ -112,10 +112,11 @@ def test_a_failing_deploy_matches_the_model_up_to_the_rollback_and_the_order_hol
     assert result.same_order
     rows = {r["milestone"]: r for r in result.rows()}
     assert rows["circuit breaker failed the deployment"]["relative_diff"] <= 0.10
-    # The model keeps the old task on rollback; the data plane starts a fresh one of the old
-    # revision and drains the previous one: its steady state comes later.
+    # Both start a fresh task of the old revision on rollback and drain the previous one once
+    # it is healthy; the data plane's scheduler polls, so its steady state trails a little.
     assert result.worst == "steady state"
-    assert rows["steady state"]["real_s"] > rows["steady state"]["model_s"]
+    assert 0 < rows["steady state"]["real_s"] - rows["steady state"]["model_s"]
+    assert rows["steady state"]["relative_diff"] <= 0.10
 
 
 def test_events_in_another_order_are_reported_as_a_different_order():
