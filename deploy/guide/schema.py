@@ -1,9 +1,10 @@
-"""Define the shape of each guide data file (rollout.yaml, monday.yaml, cost_claims.yaml)."""
+"""Define the shape of each guide data file (rollout, monday, cost_claims, walkthrough)."""
 
 from __future__ import annotations
 
 import inspect
 import itertools
+import string
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -172,3 +173,93 @@ class CostClaims(_Strict):
                 raise ValueError(f"claim id {claim.id!r} appears twice")
             seen.add(claim.id)
         return claims
+
+
+# --- walkthrough.yaml ------------------------------------------------------------------------
+
+
+class Checkpoint(_Strict):
+    """Where to look after a step, what success looks like and what a typical failure does."""
+
+    # ${name} placeholders in each text: the StackNames fields, ${account} and ${region}
+    cli: list[str] = Field(min_length=1)
+    console: str = Field(min_length=1)
+    success: str = Field(min_length=1)
+    failure: str = Field(min_length=1)
+
+    @field_validator("cli", "console", "success", "failure")
+    @classmethod
+    def _known_placeholders(cls, value: str | list[str], info: ValidationInfo) -> str | list[str]:
+        # the reader passes what a text may name as context: {"placeholders": {...}}
+        known = (info.context or {}).get("placeholders")
+        for text in [value] if isinstance(value, str) else value:
+            template = string.Template(text)
+            if not template.is_valid():
+                raise ValueError(f"bad placeholder in {text!r}: write ${{name}}, and $$ for $")
+            unknown = set(template.get_identifiers()) - set(known or ())
+            if known is not None and unknown:
+                raise ValueError(
+                    f"unknown placeholder(s) {sorted(unknown)} in {text!r}; "
+                    f"known: {', '.join(sorted(known))}"
+                )
+        return value
+
+
+class WalkStep(_Strict):
+    """One step of the real-account walk-through: a stack resource, its price and checkpoint."""
+
+    id: str  # the stack resource (deploy.stack.NEEDS) this step applies
+    title: str = Field(min_length=1)
+    guide: str = Field(min_length=1)  # where the guide creates or explains it
+    source: str = Field(pattern=SOURCE)
+    moved: str | None = None  # why the step is not where the guide has it
+    # What the step adds to the priced stack (deploy.models.cost.stack_cost arguments, summed
+    # over the steps so far), or why it costs nothing: exactly one of the two.
+    adds: dict[str, bool | int | float] | None = None
+    free: str | None = None
+    billing: str = Field(min_length=1)  # when the meter starts (or why there is none)
+    wait_stable: bool = False  # wait for the ECS service to be stable before the checkpoint
+    checkpoint: Checkpoint
+
+    @model_validator(mode="after")
+    def _priced_or_free(self, info: ValidationInfo) -> WalkStep:
+        if (self.adds is None) == (self.free is None):
+            raise ValueError("give exactly one of adds (what it costs) or free (why it is free)")
+        inputs = (info.context or {}).get("cost_inputs")
+        unknown = set(self.adds or ()) - set(inputs or ())
+        if inputs is not None and unknown:
+            known = ", ".join(sorted(inputs))
+            raise ValueError(f"adds names unknown cost input(s) {sorted(unknown)}; known: {known}")
+        return self
+
+
+class Walkthrough(_Strict):
+    """walkthrough.yaml: the stack's resources in the guide's order, each priced and checked."""
+
+    source: str = Field(pattern=SOURCE)
+    steps: list[WalkStep] = Field(min_length=1)
+
+    @field_validator("steps")
+    @classmethod
+    def _every_resource_once_after_its_needs(
+        cls, steps: list[WalkStep], info: ValidationInfo
+    ) -> list[WalkStep]:
+        order = [step.id for step in steps]
+        repeated = sorted({name for name in order if order.count(name) > 1})
+        if repeated:
+            raise ValueError(f"step(s) {repeated} appear more than once")
+        # the reader passes the stack's dependency map as context: {"needs": {name: (deps)}}
+        needs = (info.context or {}).get("needs")
+        if needs is None:
+            return steps
+        unknown = [name for name in order if name not in needs]
+        missing = [name for name in needs if name not in order]
+        if unknown or missing:
+            raise ValueError(
+                f"the steps must be the stack's resources: unknown {unknown}, missing {missing}"
+            )
+        for position, name in enumerate(order):
+            late = [dep for dep in needs[name] if order.index(dep) > position]
+            if late:
+                raise ValueError(f"step {name!r} comes before {late}, which it needs")
+        return steps
