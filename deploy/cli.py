@@ -1,4 +1,4 @@
-"""The `workbook stack` commands: plan, apply, status, teardown, deploy, roll back, scale, logs.
+"""The `workbook stack` commands: plan, apply, walk, status, teardown, deploy, roll back, scale, logs.
 
 Backends: moto (default), localstack, aws. With moto each command starts an embedded server
 that lives as long as the command, so the stack is gone when it exits. To keep a moto stack
@@ -145,6 +145,49 @@ def apply(
         raise _fail(exc) from exc
     console.print(present.changes_table(result.changed, "Applied"))
     console.print(present.summary(result.changes))
+
+
+@app.command()
+def walk(
+    step: Annotated[
+        str | None,
+        typer.Argument(
+            help="one step (e.g. secrets); default: every step in order", show_default=False
+        ),
+    ] = None,
+    backend: BackendOpt = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="accept each step's cost on real AWS")
+    ] = False,
+    certificate_arn: CertificateOpt = None,
+    ci_user: CiUserOpt = None,
+) -> None:
+    """Create the stack one resource at a time: each step's cost, the apply, its checkpoint."""
+    from deploy import walkthrough
+
+    def confirm(priced: walkthrough.StepCost) -> bool:
+        console.print(
+            f"step {priced.step}: +${priced.hourly:.4f}/hour, +${priced.monthly:.2f}/month "
+            f"(running total ${priced.total.monthly_total:.2f}/month, cost model)",
+            highlight=False,
+        )
+        return typer.confirm("Create it?", default=False)
+
+    try:
+        steps = [walkthrough.step(step).id] if step else list(walkthrough.order())
+    except DeployError as exc:
+        raise _fail(exc) from exc
+    edge = Edge(backend)
+    options = edge.options(certificate_arn, ci_user)
+    for name in steps:
+        try:
+            report = walkthrough.run_step(
+                edge.ctx, edge.names, name, options=options, yes=yes, confirm=confirm
+            )
+        except DeployError as exc:
+            raise _fail(exc) from exc
+        console.print("\n".join(walkthrough.lines(report, edge.ctx, edge.names)), highlight=False)
+        console.print()
 
 
 @app.command()
