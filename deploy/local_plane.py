@@ -51,9 +51,15 @@ def parts(runner: TaskRunner, metrics_clock: Clock | None = None) -> list[Part]:
 
 
 def start(
-    ctx: AwsContext, names: StackNames, mode: str | None = None, clock: Clock | None = None
+    ctx: AwsContext,
+    names: StackNames,
+    mode: str | None = None,
+    clock: Clock | None = None,
+    metrics_clock: Clock | None = None,
 ) -> DataPlane:
-    """Start the data plane (runner, load balancers, log shipper) for the emulator's account."""
+    """Start the data plane (every part of `parts`) for the emulator's account."""
+    # `clock` times the tasks, health checks and drains; `metrics_clock` (default: `clock`)
+    # the AWS minutes of the metrics and the autoscaler (see `parts`).
     from emulator.dataplane import DataPlane
     from emulator.tasks import TaskRunner
 
@@ -62,7 +68,7 @@ def start(
         k: v for k, v in ctx.environment().items() if k.startswith("AWS_") and "REGION" not in k
     }
     runner = TaskRunner(mode=mode, names=names, task_aws=access)
-    return DataPlane.start(ctx, clock=clock, parts=parts(runner))
+    return DataPlane.start(ctx, clock=clock, parts=parts(runner, metrics_clock=metrics_clock))
 
 
 def mode_of(plane: DataPlane) -> str:

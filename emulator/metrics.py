@@ -25,7 +25,13 @@ request counts from the ALB proxy (emulator.alb calls `on_request` for each requ
 
 Clock: a minute is 60 AWS seconds on this part's clock (the plane's unless one is given). On a
 compressed clock the datapoints' timestamps are AWS time, running ahead of the wall clock from
-the moment the part started (`Timeline`); the label says so.
+the moment the part started (`Timeline`); the label says so. A plane started later in the same
+process publishes into the same CloudWatch (moto's models are per process), where an earlier
+compressed plane may have filled minutes still ahead of the wall clock, and CloudWatch would
+add the two planes' datapoints up. So each minute published is recorded on the account and
+region's CloudWatch backend (`published_until`; a moto reset forgets it with the datapoints),
+and a new timeline starts at the wall-clock minute or after the last minute published, whichever
+is later.
 """
 
 from __future__ import annotations
@@ -46,22 +52,44 @@ log = logging.getLogger(__name__)
 MINUTE = 60  # AWS seconds: the period of ECS's and ELB's metrics
 ECS_NAMESPACE, ELB_NAMESPACE = "AWS/ECS", "AWS/ApplicationELB"
 CPU_UNITS_PER_VCPU = 1024
+_LEDGER = threading.Lock()  # guards each CloudWatch backend's `published_until`
+
+
+def published_until(cloudwatch: Any) -> datetime | None:
+    """Return the end of the last minute a data plane published into this CloudWatch backend."""
+    return getattr(cloudwatch, "data_plane_published_until", None)
+
+
+def record_published(cloudwatch: Any, end: datetime) -> None:
+    """Record that a data plane published into this CloudWatch backend up to `end` (naive UTC)."""
+    with _LEDGER:
+        before = published_until(cloudwatch)
+        if before is None or end > before:
+            # kept on moto's backend object, so a reset (which rebuilds it) forgets it
+            cloudwatch.data_plane_published_until = end
 
 
 class Timeline:
     """AWS time on a clock: minute k covers [start + k min, start + (k + 1) min)."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, after: datetime | None = None) -> None:
         self.clock = clock
         # naive UTC, as moto stores metric timestamps
-        self.start = datetime.now(UTC).replace(second=0, microsecond=0, tzinfo=None)
+        wall = datetime.now(UTC).replace(second=0, microsecond=0, tzinfo=None)
+        if after is not None and after.tzinfo is not None:
+            raise ValueError(f"the timeline's `after` must be naive UTC, not {after.isoformat()}")
+        # An earlier plane's minutes may lie ahead of the wall clock: start after them.
+        self.start = max(wall, after) if after is not None else wall
+        self.after_earlier = self.start > wall
         self._real0 = clock.now()
 
     @property
     def label(self) -> str:
         """Name the clock the timestamps run on."""
-        if not self.clock.compressed:
+        if not self.clock.compressed and not self.after_earlier:
             return "real time"
+        if not self.clock.compressed:
+            return "real time; timestamps are AWS time, after an earlier plane's minutes"
         return f"{self.clock.label}; timestamps are AWS time, ahead of the wall clock"
 
     def minute_start(self, k: int) -> datetime:
@@ -144,7 +172,7 @@ class MetricsPublisher:
         """Count the ALB's requests and publish once per AWS minute."""
         self.plane = plane
         self.clock = self.clock or plane.clock
-        self.timeline = Timeline(self.clock)
+        self.timeline = Timeline(self.clock, after=published_until(self._cloudwatch()))
         plane.load_balancers.on_request = self.counter.count
         self._stopping.clear()
         self._thread = threading.Thread(target=self._loop, name="metrics", daemon=True)
@@ -185,12 +213,17 @@ class MetricsPublisher:
                     log.exception("metrics: a listener failed on minute %d", k)
             k += 1
 
-    def publish(self, k: int) -> None:
-        """Publish minute k: ECS utilization per service, ALB request counts."""
+    def _cloudwatch(self) -> Any:
         from moto.cloudwatch.models import cloudwatch_backends
 
-        cloudwatch = cloudwatch_backends[self.plane.account_id][self.plane.region]
+        return cloudwatch_backends[self.plane.account_id][self.plane.region]
+
+    def publish(self, k: int) -> None:
+        """Publish minute k: ECS utilization per service, ALB request counts."""
+        cloudwatch = self._cloudwatch()
         stamp = self.timeline.minute_start(k)
+        # Claimed before it is filled: a plane started meanwhile begins after this minute.
+        record_published(cloudwatch, self.timeline.minute_start(k + 1))
         ecs = self._ecs_data(stamp)
         if ecs:
             cloudwatch.put_metric_data(ECS_NAMESPACE, ecs)

@@ -1,4 +1,6 @@
-"""Data-plane fixtures: tiny HTTP targets, an ALB in moto, a running data plane (compressed)."""
+"""Data-plane fixtures: tiny HTTP targets, an ALB in moto, a running data plane (compressed),
+and an ECS service of the stack's own image behind that ALB (`images`, `Svc`, `run_service`).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +8,24 @@ import json
 import secrets
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
 from deploy.aws.backend import Backend
+from deploy.aws.names import DEFAULT_NAMES
+from deploy.resources import taskdef
+from deploy.resources.ecr import MANIFEST_TYPE, fake_manifest, manifest_digest
 from emulator.clock import Clock
 from emulator.dataplane import DataPlane
+from emulator.tasks import TaskRunner
 from service.aws import AwsContext
+from tests.emulator.test_tasks import register
 
 # Compressed clock for every data-plane test: 1 AWS second = 0.1 s, so the AWS-minimum
 # 5 s interval probes every 0.5 s. Timings below are AWS seconds.
@@ -24,6 +34,10 @@ INTERVAL, TIMEOUT, THRESHOLD = 5, 4, 2
 DRAIN = 10  # deregistration delay
 IDLE = 10  # the load balancer's idle timeout
 SLOW = 3.0  # real seconds a slow target takes: past the 0.4 s check timeout and 1 s idle
+# The service takes 2-3 s to answer on a busy 2-core machine, well past the target group's 2
+# failed checks 0.5 s apart on the compressed clock: as on AWS, the grace period covers the
+# start (60 AWS s = 6 s here). Only a failing revision's tasks wait it out.
+GRACE = 60
 
 
 @dataclass
@@ -222,3 +236,198 @@ def wait_for(check: Callable[[], object], what: str, limit: float = 10.0) -> obj
         if time.monotonic() > deadline:
             pytest.fail(f"gave up waiting for {what}")
         time.sleep(0.05)
+
+
+# ------------------------------------------------------------ an ECS service on the plane
+
+
+@pytest.fixture(scope="module")
+def images(network: tuple[AwsContext, list[str]]) -> dict:
+    """Record the service image in ECR under two tags (process mode tells them apart by GIT_SHA)."""
+    ctx, subnets = network
+    ecr, ec2 = ctx.client("ecr"), ctx.client("ec2")
+    ecr.create_repository(repositoryName=DEFAULT_NAMES.repository)
+    for tag in ("rev1", "rev2"):
+        manifest = fake_manifest(tag)
+        ecr.put_image(
+            repositoryName=DEFAULT_NAMES.repository,
+            imageManifest=manifest,
+            imageManifestMediaType=MANIFEST_TYPE,
+            imageTag=tag,
+            imageDigest=manifest_digest(manifest),
+        )
+    secret = ctx.client("secretsmanager").create_secret(
+        Name=DEFAULT_NAMES.secret,
+        SecretString=json.dumps(
+            {"API_KEY": "k", "GROQ_API_KEY": "", "GOOGLE_API_KEY": "", "LANGCHAIN_API_KEY": ""}
+        ),
+    )
+    vpc = ec2.describe_subnets(SubnetIds=subnets[:1])["Subnets"][0]["VpcId"]
+    group = ec2.create_security_group(GroupName="task", Description="task", VpcId=vpc)["GroupId"]
+    repository = f"{ctx.account_id}.dkr.ecr.{ctx.region}.amazonaws.com/{DEFAULT_NAMES.repository}"
+    rendered = taskdef.render(
+        DEFAULT_NAMES,
+        repository,
+        region=ctx.region,
+        account_id=ctx.account_id,
+        secret_arn=secret["ARN"],
+    )
+    return {
+        "health_check": taskdef.container(rendered)["healthCheck"],
+        "repository": repository,
+        "image": f"{repository}:rev1",
+        "secret_arn": secret["ARN"],
+        "network": {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [group]}},
+    }
+
+
+def revision(ctx: AwsContext, images: dict, tag: str = "rev1", **container: object) -> str:
+    """Register the stack's task definition on image `tag`, its health check's grace GRACE."""
+    check = {**images["health_check"], "interval": 5, "startPeriod": GRACE}
+    image = {**images, "image": f"{images['repository']}:{tag}"}
+    return register(ctx, image, healthCheck=check, **container)
+
+
+@dataclass
+class Svc:
+    """One ECS service of a test, behind the ALB, with what the test needs to look at it."""
+
+    wait_limit: ClassVar[float] = 60.0  # seconds a wait may take before failing (no timing claim)
+
+    ctx: AwsContext
+    alb: Alb
+    plane: DataPlane
+    runner: TaskRunner
+    cluster: str
+    name: str
+    revisions: dict[str, str]  # tag -> task definition ARN
+
+    @property
+    def url(self) -> str:
+        """Return the service's /health through the ALB's local port."""
+        return self.plane.url_for(self.alb.name) + "/health"
+
+    def describe(self) -> dict:
+        """Return `aws ecs describe-services`' row."""
+        ecs = self.ctx.client("ecs")
+        return ecs.describe_services(cluster=self.cluster, services=[self.name])["services"][0]
+
+    def wait(self, check: Callable[[dict], object], what: str) -> dict:
+        """Poll describe-services until `check(service)` holds; fail naming `what`."""
+        deadline = time.monotonic() + self.wait_limit
+        while True:
+            service = self.describe()
+            if check(service):
+                return service
+            if time.monotonic() > deadline:
+                pytest.fail(f"gave up waiting for {what}: {self.story(service)}")
+            time.sleep(0.05)
+
+    def story(self, service: dict) -> str:
+        """Return the service's events and its stopped tasks' reasons (a failure's message)."""
+        ecs = self.ctx.client("ecs")
+        arns = ecs.list_tasks(cluster=self.cluster, desiredStatus="STOPPED")["taskArns"][:20]
+        stopped = ecs.describe_tasks(cluster=self.cluster, tasks=arns)["tasks"] if arns else []
+        return json.dumps(
+            {
+                "deployments": service["deployments"],
+                "events": [e["message"] for e in service["events"]],
+                "stopped": [t.get("stoppedReason") for t in stopped],
+            },
+            default=str,
+            indent=1,
+        )
+
+    def stable(self, revision: str = "rev1", count: int = 1) -> dict:
+        """Wait for one COMPLETED deployment of `revision` with `count` tasks running."""
+        return self.wait(
+            lambda s: (
+                len(s["deployments"]) == 1
+                and s["deployments"][0]["rolloutState"] == "COMPLETED"
+                and s["deployments"][0]["taskDefinition"] == self.revisions[revision]
+                and s["runningCount"] == count == s["desiredCount"]
+            ),
+            f"{count} task(s) of {revision}, stable",
+        )
+
+    def get(self, path: str = "/health", request_id: str | None = None) -> tuple[int, dict]:
+        """GET `path` through the ALB's local port; return the status and JSON body."""
+        headers = {"X-Request-ID": request_id} if request_id else {}
+        request = urllib.request.Request(self.plane.url_for(self.alb.name) + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as resp:
+                return resp.status, json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            return exc.code, {}
+
+    def update(self, **changes: object) -> None:
+        """`aws ecs update-service` with `changes`."""
+        self.ctx.client("ecs").update_service(cluster=self.cluster, service=self.name, **changes)
+
+    def messages(self) -> list[str]:
+        """Return the service events' messages, newest first."""
+        return [e["message"] for e in self.describe()["events"]]
+
+    def task_of(self, request_id: str) -> str | None:
+        """Return the running task whose log shows request `request_id` (None: none yet)."""
+        for arn in self.runner.task_arns(running_only=True):
+            path = self.runner.log_path(arn)
+            if path and request_id in path.read_text(errors="replace"):
+                return arn
+        return None
+
+    def owner(self, request_id: str) -> str:
+        """Wait until a task's log shows `request_id` (the line lands just after the response)."""
+        deadline = time.monotonic() + 5
+        while (arn := self.task_of(request_id)) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert arn is not None, f"no task logged request {request_id}"
+        return arn
+
+
+@pytest.fixture
+def run_service(alb: Alb, images: dict) -> Iterator[Callable[..., Svc]]:
+    """Return run(plane, revisions, **deployment): a service of rev1's one task on `plane`."""
+    # Deleted, and its plane stopped, after the test; `kind` picks the Svc class to return.
+    made: list[Svc] = []
+
+    def run(
+        plane: DataPlane, revisions: dict[str, str], kind: type[Svc] = Svc, **deployment: object
+    ) -> Svc:
+        ctx = alb.ctx
+        runner = next(p for p in plane.parts if isinstance(p, TaskRunner))
+        svc = kind(ctx, alb, plane, runner, f"lab-{secrets.token_hex(3)}", "llmops-svc", revisions)
+        made.append(svc)  # from here on the teardown stops its plane
+        ctx.client("ecs").create_cluster(clusterName=svc.cluster)
+        ctx.client("ecs").create_service(
+            cluster=svc.cluster,
+            serviceName=svc.name,
+            taskDefinition=revisions["rev1"],
+            desiredCount=1,
+            launchType="FARGATE",
+            networkConfiguration=images["network"],
+            loadBalancers=[
+                {
+                    "targetGroupArn": alb.target_group_arn,
+                    "containerName": DEFAULT_NAMES.container,
+                    "containerPort": DEFAULT_NAMES.container_port,
+                }
+            ],
+            healthCheckGracePeriodSeconds=GRACE,
+            deploymentConfiguration={
+                "minimumHealthyPercent": 100,
+                "maximumPercent": 200,
+                **deployment,
+            },
+        )
+        return svc
+
+    yield run
+    for svc in made:
+        try:
+            ecs = svc.ctx.client("ecs")
+            if ecs.describe_services(cluster=svc.cluster, services=[svc.name])["services"]:
+                svc.update(desiredCount=0)
+                ecs.delete_service(cluster=svc.cluster, service=svc.name, force=True)
+        finally:
+            svc.plane.stop()

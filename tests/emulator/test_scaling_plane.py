@@ -11,8 +11,6 @@ import secrets
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, timedelta
 
 import pytest
@@ -21,14 +19,10 @@ from deploy import local_plane
 from deploy.aws.names import DEFAULT_NAMES
 from emulator import load
 from emulator.clock import Clock
-from emulator.dataplane import DataPlane
 from emulator.engine import PROCESS
 from emulator.metrics import MetricsPublisher
 from emulator.tasks import TaskRunner
-from service.aws import AwsContext
-from tests.emulator.conftest import CLOCK, Alb
-from tests.emulator.test_scheduler import GRACE, images  # noqa: F401 (a fixture)
-from tests.emulator.test_tasks import register
+from tests.emulator.conftest import CLOCK, Alb, Svc, revision
 
 METRICS_CLOCK = Clock(scale=0.02)  # 1 AWS minute = 1.2 s
 WAIT_LIMIT = 90.0  # seconds a test waits for a state before failing (no timing claim)
@@ -37,39 +31,22 @@ CPU_TARGET = 3.0  # % of the task's 1 vCPU: the load keeps each of 2 tasks above
 SCALABLE = {"ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount"}
 
 
-@dataclass
-class Scaled:
-    """A service on the data plane with its metrics part, and what the test looks at."""
+class Scaled(Svc):
+    """A service on a data plane with every part, its scalable target and its metrics."""
 
-    ctx: AwsContext
-    alb: Alb
-    plane: DataPlane
-    runner: TaskRunner
-    metrics: MetricsPublisher
-    cluster: str
-    name: str
+    wait_limit = WAIT_LIMIT
+
+    @property
+    def metrics(self) -> MetricsPublisher:
+        return next(p for p in self.plane.parts if isinstance(p, MetricsPublisher))
 
     @property
     def resource_id(self) -> str:
         return f"service/{self.cluster}/{self.name}"
 
-    @property
-    def url(self) -> str:
-        return self.plane.url_for(self.alb.name) + "/health"
-
-    def describe(self) -> dict:
-        ecs = self.ctx.client("ecs")
-        return ecs.describe_services(cluster=self.cluster, services=[self.name])["services"][0]
-
-    def wait(self, check: Callable[[dict], object], what: str) -> dict:
-        """Poll describe-services until `check(service)` holds; fail naming `what`."""
-        deadline = time.monotonic() + WAIT_LIMIT
-        while not check(service := self.describe()):
-            if time.monotonic() > deadline:
-                events = [e["message"] for e in service["events"][:8]]
-                pytest.fail(f"gave up waiting for {what}: {events} {self.activities()}")
-            time.sleep(0.05)
-        return service
+    def story(self, service: dict) -> str:
+        """Return the service's story and its scaling activities (a failure's message)."""
+        return f"{super().story(service)} {self.activities()}"
 
     def activities(self) -> list[dict]:
         aas = self.ctx.client("application-autoscaling")
@@ -107,46 +84,20 @@ class Scaled:
 
 
 @pytest.fixture
-def scaled(alb: Alb, images: dict) -> Iterator[Scaled]:  # noqa: F811 (the fixture)
-    """A data plane with every part (`local_plane.parts`) and one service of one task."""
-    ctx = alb.ctx
-    runner = TaskRunner(mode=PROCESS, poll_s=0.05)
-    plane = DataPlane.start(
-        ctx, clock=CLOCK, parts=local_plane.parts(runner, metrics_clock=METRICS_CLOCK)
+def scaled(alb: Alb, images: dict, run_service) -> Scaled:
+    """A data plane as `local_plane.start` runs it (every part) and one service of one task."""
+    revisions = {"rev1": revision(alb.ctx, images)}
+    plane = local_plane.start(
+        alb.ctx, DEFAULT_NAMES, mode=PROCESS, clock=CLOCK, metrics_clock=METRICS_CLOCK
     )
-    metrics = next(p for p in plane.parts if isinstance(p, MetricsPublisher))
-    cluster = f"lab-{secrets.token_hex(3)}"
-    ctx.client("ecs").create_cluster(clusterName=cluster)
-    check = {**images["health_check"], "interval": 5, "startPeriod": GRACE}
-    ctx.client("ecs").create_service(
-        cluster=cluster,
-        serviceName="llmops-svc",
-        taskDefinition=register(ctx, images, healthCheck=check),
-        desiredCount=1,
-        launchType="FARGATE",
-        networkConfiguration=images["network"],
-        loadBalancers=[
-            {
-                "targetGroupArn": alb.target_group_arn,
-                "containerName": DEFAULT_NAMES.container,
-                "containerPort": DEFAULT_NAMES.container_port,
-            }
-        ],
-        healthCheckGracePeriodSeconds=GRACE,
-        deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 200},
-    )
-    svc = Scaled(ctx, alb, plane, runner, metrics, cluster, "llmops-svc")
+    svc = run_service(plane, revisions, kind=Scaled)
     svc.wait(
         lambda s: (
             s["runningCount"] == 1 and [h["State"] for h in alb.health().values()] == ["healthy"]
         ),
         "1 task running and healthy",
     )
-    yield svc
-    ecs = ctx.client("ecs")
-    ecs.update_service(cluster=cluster, service=svc.name, desiredCount=0)
-    ecs.delete_service(cluster=cluster, service=svc.name, force=True)
-    plane.stop()
+    return svc
 
 
 class Load:
@@ -168,26 +119,11 @@ class Load:
         return self.result
 
 
-def served_by(svc: Scaled, request_id: str) -> str | None:
-    """Return the running task whose log shows request `request_id` (None: none yet)."""
-    for arn in svc.runner.task_arns(running_only=True):
-        path = svc.runner.log_path(arn)
-        if path and request_id in path.read_text(errors="replace"):
-            return arn
-    return None
-
-
 def owner(svc: Scaled) -> str:
     """Send one request through the ALB; return the task that served it."""
     request_id = f"probe-{secrets.token_hex(4)}"
-    request = urllib.request.Request(svc.url, headers={"X-Request-ID": request_id})
-    with urllib.request.urlopen(request, timeout=5) as resp:
-        assert resp.status == 200
-    deadline = time.monotonic() + 5
-    while (arn := served_by(svc, request_id)) is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert arn is not None, f"no task logged request {request_id}"
-    return arn
+    assert svc.get(request_id=request_id)[0] == 200
+    return svc.owner(request_id)
 
 
 def test_load_scales_out_and_idle_scales_in_with_aws_activities_and_metrics(scaled):
@@ -257,7 +193,7 @@ def test_load_scales_out_and_idle_scales_in_with_aws_activities_and_metrics(scal
         assert activity["StatusMessage"] == (
             f"Successfully set desired count to {count}. Change successfully fulfilled by ecs."
         )
-        assert "compressed clock" in activity["Details"]
+        assert METRICS_CLOCK.label in activity["Details"]  # the autoscaler's clock, named
         assert activity["ResourceId"] == svc.resource_id
 
     # The metrics the policies acted on, under AWS's names and dimensions.
@@ -346,6 +282,28 @@ def test_a_step_policy_acts_each_minute_its_alarm_stays_in_alarm_up_to_max(scale
     assert {a["Cause"] for a in activities} == {cause}
     alarm = svc.ctx.client("cloudwatch").describe_alarms(AlarmNames=["llmops-busy"])
     assert alarm["MetricAlarms"][0]["StateValue"] == "ALARM"
+
+
+def test_local_plane_start_runs_the_metrics_on_their_clock_and_the_tasks_on_the_planes(alb):
+    plane = local_plane.start(
+        alb.ctx, DEFAULT_NAMES, mode=PROCESS, clock=CLOCK, metrics_clock=METRICS_CLOCK
+    )
+    try:
+        runner = next(p for p in plane.parts if isinstance(p, TaskRunner))
+        metrics = next(p for p in plane.parts if isinstance(p, MetricsPublisher))
+        assert local_plane.mode_of(plane) == "process"
+        assert plane.clock is CLOCK and runner.clock is CLOCK  # tasks, health checks, drains
+        assert metrics.clock is METRICS_CLOCK and metrics.timeline.clock is METRICS_CLOCK
+        assert METRICS_CLOCK.label in repr(metrics)
+        assert metrics.wait_minutes(2, WAIT_LIMIT)  # minutes are published on that clock
+    finally:
+        plane.stop()
+    default = local_plane.start(alb.ctx, DEFAULT_NAMES, mode=PROCESS, clock=CLOCK)
+    try:  # without a metrics clock, the AWS minutes run on the plane's
+        metrics = next(p for p in default.parts if isinstance(p, MetricsPublisher))
+        assert metrics.clock is CLOCK and metrics.timeline.clock is CLOCK
+    finally:
+        default.stop()
 
 
 @pytest.mark.parametrize(

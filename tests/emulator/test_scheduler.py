@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import secrets
 import signal
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import pytest
 
-from deploy.aws.names import DEFAULT_NAMES
-from deploy.resources import taskdef
-from deploy.resources.ecr import MANIFEST_TYPE, fake_manifest, manifest_digest
 from emulator.dataplane import DataPlane
 from emulator.engine import PROCESS
 from emulator.scheduler import ServiceScheduler
 from emulator.tasks import TaskRunner
-from service.aws import AwsContext
-from tests.emulator.conftest import CLOCK, Alb
-from tests.emulator.test_tasks import register
+from tests.emulator.conftest import CLOCK, Alb, Svc, revision
 
-WAIT_LIMIT = 60.0  # seconds a test waits for a state before failing (no timing claim)
-# The service takes 2-3 s to answer on a busy 2-core machine, well past the target group's 2
-# failed checks 0.5 s apart on the compressed clock: as on AWS, the grace period covers the
-# start (60 AWS s = 6 s here). Only the failing revision's tasks wait it out.
-GRACE = 60
 # The classic broken image: a server that answers, but not on /health (404).
 NO_HEALTH = [
     "python",
@@ -41,182 +27,27 @@ NO_HEALTH = [
 ]
 
 
-@pytest.fixture(scope="module")
-def images(network: tuple[AwsContext, list[str]]) -> dict:
-    """Record the service image in ECR under two tags (process mode tells them apart by GIT_SHA)."""
-    ctx, subnets = network
-    ecr, ec2 = ctx.client("ecr"), ctx.client("ec2")
-    ecr.create_repository(repositoryName=DEFAULT_NAMES.repository)
-    for tag in ("rev1", "rev2"):
-        manifest = fake_manifest(tag)
-        ecr.put_image(
-            repositoryName=DEFAULT_NAMES.repository,
-            imageManifest=manifest,
-            imageManifestMediaType=MANIFEST_TYPE,
-            imageTag=tag,
-            imageDigest=manifest_digest(manifest),
-        )
-    secret = ctx.client("secretsmanager").create_secret(
-        Name=DEFAULT_NAMES.secret,
-        SecretString=json.dumps(
-            {"API_KEY": "k", "GROQ_API_KEY": "", "GOOGLE_API_KEY": "", "LANGCHAIN_API_KEY": ""}
-        ),
-    )
-    vpc = ec2.describe_subnets(SubnetIds=subnets[:1])["Subnets"][0]["VpcId"]
-    group = ec2.create_security_group(GroupName="task", Description="task", VpcId=vpc)["GroupId"]
-    repository = f"{ctx.account_id}.dkr.ecr.{ctx.region}.amazonaws.com/{DEFAULT_NAMES.repository}"
-    rendered = taskdef.render(
-        DEFAULT_NAMES,
-        repository,
-        region=ctx.region,
-        account_id=ctx.account_id,
-        secret_arn=secret["ARN"],
-    )
-    return {
-        "health_check": taskdef.container(rendered)["healthCheck"],
-        "repository": repository,
-        "image": f"{repository}:rev1",
-        "secret_arn": secret["ARN"],
-        "network": {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [group]}},
-    }
-
-
-@dataclass
-class Svc:
-    """One ECS service of the test, with what the test needs to look at it."""
-
-    ctx: AwsContext
-    alb: Alb
-    plane: DataPlane
-    runner: TaskRunner
-    cluster: str
-    name: str
-    revisions: dict[str, str]  # tag -> task definition ARN
-
-    def describe(self) -> dict:
-        """Return `aws ecs describe-services`' row."""
-        return self.ctx.client("ecs").describe_services(cluster=self.cluster, services=[self.name])[
-            "services"
-        ][0]
-
-    def wait(self, check: Callable[[dict], object], what: str) -> dict:
-        """Poll describe-services until `check(service)` holds; fail naming `what`."""
-        deadline = time.monotonic() + WAIT_LIMIT
-        while True:
-            service = self.describe()
-            if check(service):
-                return service
-            if time.monotonic() > deadline:
-                pytest.fail(f"gave up waiting for {what}: {self.story(service)}")
-            time.sleep(0.05)
-
-    def story(self, service: dict) -> str:
-        """Return the service's events and its stopped tasks' reasons (a failure's message)."""
-        ecs = self.ctx.client("ecs")
-        arns = ecs.list_tasks(cluster=self.cluster, desiredStatus="STOPPED")["taskArns"][:20]
-        stopped = ecs.describe_tasks(cluster=self.cluster, tasks=arns)["tasks"] if arns else []
-        return json.dumps(
-            {
-                "deployments": service["deployments"],
-                "events": [e["message"] for e in service["events"]],
-                "stopped": [t.get("stoppedReason") for t in stopped],
-            },
-            default=str,
-            indent=1,
-        )
-
-    def stable(self, revision: str = "rev1", count: int = 1) -> dict:
-        """Wait for one COMPLETED deployment of `revision` with `count` tasks running."""
-        return self.wait(
-            lambda s: (
-                len(s["deployments"]) == 1
-                and s["deployments"][0]["rolloutState"] == "COMPLETED"
-                and s["deployments"][0]["taskDefinition"] == self.revisions[revision]
-                and s["runningCount"] == count == s["desiredCount"]
-            ),
-            f"{count} task(s) of {revision}, stable",
-        )
-
-    def get(self, path: str = "/health", request_id: str | None = None) -> tuple[int, dict]:
-        """GET `path` through the ALB's local port; return the status and JSON body."""
-        headers = {"X-Request-ID": request_id} if request_id else {}
-        request = urllib.request.Request(self.plane.url_for(self.alb.name) + path, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=5) as resp:
-                return resp.status, json.loads(resp.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            return exc.code, {}
-
-    def update(self, **changes: object) -> None:
-        """`aws ecs update-service` with `changes`."""
-        self.ctx.client("ecs").update_service(cluster=self.cluster, service=self.name, **changes)
-
-    def messages(self) -> list[str]:
-        """Return the service events' messages, newest first."""
-        return [e["message"] for e in self.describe()["events"]]
-
-
 @pytest.fixture
-def service(alb: Alb, images: dict) -> Iterator[Callable[..., Svc]]:
+def service(alb: Alb, images: dict, run_service) -> Callable[..., Svc]:
     """Return make(**settings): a data plane (runner + scheduler) and a service on rev1."""
-    made: list[tuple[DataPlane, Svc]] = []
 
     def make(bad: bool = False, **deployment: object) -> Svc:
         ctx = alb.ctx
+        revisions = {"rev1": revision(ctx, images), "rev2": revision(ctx, images, "rev2")}
+        if bad:
+            revisions["bad"] = revision(ctx, images, "rev2", command=NO_HEALTH)
         runner = TaskRunner(mode=PROCESS, poll_s=0.05)
         plane = DataPlane.start(
             ctx, clock=CLOCK, parts=[runner, ServiceScheduler(runner, poll_s=0.05)]
         )
-        cluster = f"lab-{secrets.token_hex(3)}"
-        ctx.client("ecs").create_cluster(clusterName=cluster)
-        rev2 = {**images, "image": f"{images['repository']}:rev2"}
-        check = {**images["health_check"], "interval": 5, "startPeriod": GRACE}
-        revisions = {
-            "rev1": register(ctx, images, healthCheck=check),
-            "rev2": register(ctx, rev2, healthCheck=check),
-        }
-        if bad:
-            revisions["bad"] = register(ctx, rev2, healthCheck=check, command=NO_HEALTH)
-        svc = Svc(ctx, alb, plane, runner, cluster, "llmops-svc", revisions)
-        ctx.client("ecs").create_service(
-            cluster=cluster,
-            serviceName=svc.name,
-            taskDefinition=revisions["rev1"],
-            desiredCount=1,
-            launchType="FARGATE",
-            networkConfiguration=images["network"],
-            loadBalancers=[
-                {
-                    "targetGroupArn": alb.target_group_arn,
-                    "containerName": DEFAULT_NAMES.container,
-                    "containerPort": DEFAULT_NAMES.container_port,
-                }
-            ],
-            healthCheckGracePeriodSeconds=GRACE,
-            deploymentConfiguration={
-                "minimumHealthyPercent": 100,
-                "maximumPercent": 200,
-                "deploymentCircuitBreaker": {"enable": True, "rollback": True},
-                **deployment,
-            },
+        return run_service(
+            plane,
+            revisions,
+            deploymentCircuitBreaker={"enable": True, "rollback": True},
+            **deployment,
         )
-        made.append((plane, svc))
-        return svc
 
-    yield make
-    for plane, svc in made:
-        svc.update(desiredCount=0)
-        svc.ctx.client("ecs").delete_service(cluster=svc.cluster, service=svc.name, force=True)
-        plane.stop()
-
-
-def task_of(svc: Svc, request_id: str) -> str | None:
-    """Return the ARN of the running task whose log shows the request `request_id`."""
-    for arn in svc.runner.task_arns(running_only=True):
-        path = svc.runner.log_path(arn)
-        if path and request_id in path.read_text(errors="replace"):
-            return arn
-    return None
+    return make
 
 
 def test_a_service_runs_behind_the_alb_scales_to_two_that_alternate_and_replaces_a_killed_task(
@@ -256,7 +87,7 @@ def test_a_service_runs_behind_the_alb_scales_to_two_that_alternate_and_replaces
     for i in range(6):
         request_id = f"probe-{secrets.token_hex(4)}-{i}"
         assert svc.get(request_id=request_id)[0] == 200
-        owners.append(svc_wait_owner(svc, request_id))
+        owners.append(svc.owner(request_id))
     assert len(set(owners)) == 2
     assert all(a != b for a, b in itertools.pairwise(owners))  # round robin
 
@@ -279,15 +110,6 @@ def test_a_service_runs_behind_the_alb_scales_to_two_that_alternate_and_replaces
     assert task["containers"][0]["exitCode"] == 137  # 128 + SIGKILL
     new = (set(svc.runner.task_arns(running_only=True)) - set(owners)).pop().rsplit("/", 1)[-1]
     assert f"(service {svc.name}) has started 1 tasks: (task {new})." in svc.messages()
-
-
-def svc_wait_owner(svc: Svc, request_id: str) -> str:
-    """Wait until a task's log shows `request_id` (the line lands just after the response)."""
-    deadline = time.monotonic() + 5
-    while (owner := task_of(svc, request_id)) is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert owner is not None, f"no task logged request {request_id}"
-    return owner
 
 
 def test_a_rolling_update_100_200_fails_no_request(service):
