@@ -26,6 +26,7 @@ from quizzes.schema import (
 )
 from quizzes.session import FreeTextGrader, Session
 from quizzes.session import mock as make_mock
+from quizzes.static import head_html, option_html, quiz_html, stylesheet
 from quizzes.timebox import clock_text
 from quizzes.verdict import SelfRating
 
@@ -39,17 +40,6 @@ def _esc(text: str) -> str:
 
 def _error(exc: Exception) -> str:
     return f"<span style='color:{_COLORS['wrong']}'>{html.escape(str(exc))}</span>"
-
-
-def _head(q: Question) -> str:
-    """Return a question as HTML: id, text, snippet, options numbered as shown."""
-    item = q.item
-    head = f"<b>{html.escape(item.id)}</b> — {_esc(item.question)}"
-    if isinstance(item, SpotTheBugItem):
-        head += f"<pre>{html.escape(item.snippet)}</pre>"
-    if isinstance(item, OrderingItem):
-        head += "<ol>" + "".join(f"<li>{html.escape(s)}</li>" for s in q.shown()) + "</ol>"
-    return head
 
 
 def _verdict(a: Answered, *, note: bool = True) -> str:
@@ -86,6 +76,64 @@ def _rating_box(a: Answered, done: Callable[[SelfRating], None]) -> w.VBox:
     return box
 
 
+def _full() -> w.Layout:
+    """Return a fresh full-width layout: long text wraps at the output's width, never clips."""
+    return w.Layout(width="100%")
+
+
+class Choices(w.VBox):
+    """Options as rows: a numbered toggle beside the option's text, which wraps (quiz.css)."""
+
+    def __init__(self, q: Question, *, multiple: bool) -> None:
+        self.multiple = multiple
+        self.order = q.order or list(range(len(q.shown())))
+        self.options = list(zip(q.shown(), self.order, strict=True))  # (text, index) as shown
+        self.buttons = [
+            w.ToggleButton(
+                description=str(n),
+                tooltip=f"option {n}",
+                layout=w.Layout(width="2.8em", min_width="2.8em", flex="0 0 auto"),
+            )
+            for n in range(1, len(self.order) + 1)
+        ]
+        rows = []
+        for toggle, text in zip(self.buttons, q.shown(), strict=True):
+            label = w.HTML(option_html(text), layout=w.Layout(flex="1 1 auto", min_width="0"))
+            row = w.HBox([toggle, label], layout=w.Layout(width="100%", align_items="flex-start"))
+            row.add_class("wq-row")
+            rows.append(row)
+        super().__init__(rows, layout=_full())
+        self.add_class("wq-options")
+        if not multiple:
+            for toggle in self.buttons:
+                toggle.observe(self._only_one, names="value")
+
+    def _only_one(self, change: dict) -> None:
+        if change["new"]:
+            for toggle in self.buttons:
+                if toggle is not change["owner"]:
+                    toggle.value = False
+
+    @property
+    def value(self) -> int | list[int] | None:
+        """Return the picked authored index (single) or indices (multiple)."""
+        picked = [self.order[pos] for pos, t in enumerate(self.buttons) if t.value]
+        if self.multiple:
+            return picked
+        return picked[0] if picked else None
+
+    @value.setter
+    def value(self, picked: int | list[int] | None) -> None:
+        wanted = set(picked) if isinstance(picked, list | tuple | set) else {picked} - {None}
+        if not self.multiple and len(wanted) > 1:
+            raise QuizError(f"a single-choice item takes one option, got {sorted(wanted)}")
+        unknown = sorted(wanted - set(self.order))
+        if unknown:
+            raise QuizError(f"no option with index {unknown}; options are {sorted(self.order)}")
+        for pos, toggle in enumerate(self.buttons):
+            toggle.value = self.order[pos] in wanted
+
+
 class ItemCard(w.VBox):
     """One item: the question, an input, a Check button and the feedback area."""
 
@@ -98,19 +146,18 @@ class ItemCard(w.VBox):
         self.feedback = w.HTML()
         self.rating = w.VBox()  # Again / Hard / Good when the grader is unsure
         self.check.on_click(lambda _b: self.submit())
-        parts = [w.HTML(_head(self.q)), self.input, self.check, self.rating, self.feedback]
-        super().__init__(parts)
+        head = w.HTML(f'<div class="wq-head">{head_html(self.q)}</div>', layout=_full())
+        parts = [head, self.input, self.check, self.rating, self.feedback]
+        super().__init__(parts, layout=_full())
+        self.add_class("wq-item")
 
     @staticmethod
     def _input(q: Question) -> w.Widget:
         item = q.item
         if isinstance(item, SingleItem | SpotTheBugItem):
-            order = q.order or list(range(len(item.choices)))
-            return w.RadioButtons(options=[(item.choices[i], i) for i in order], value=None)
+            return Choices(q, multiple=False)
         if isinstance(item, MultipleItem):
-            order = q.order or list(range(len(item.choices)))
-            boxes = [w.Checkbox(description=item.choices[i], indent=False) for i in order]
-            return w.VBox(boxes)
+            return Choices(q, multiple=True)
         if isinstance(item, NumericItem):
             unit = item.answer.unit if item.answer else ""
             return w.Text(placeholder=f"a number{f' ({unit})' if unit else ''}")
@@ -125,7 +172,7 @@ class ItemCard(w.VBox):
         if isinstance(self.item, SingleItem | SpotTheBugItem):
             return "" if self.input.value is None else str(self.q.number(self.input.value))
         if isinstance(self.item, MultipleItem):
-            return ",".join(str(n) for n, cb in enumerate(self.input.children, 1) if cb.value)
+            return ",".join(str(n) for n in sorted(self.q.number(i) for i in self.input.value))
         return self.input.value
 
     def submit(self) -> None:
@@ -147,6 +194,21 @@ class ItemCard(w.VBox):
         self.feedback.value = _graded(answered)
 
 
+class Quiz(w.VBox):
+    """A quiz: one card per item; a report without a kernel shows its static HTML form."""
+
+    def __init__(self, cards: list[ItemCard], session: Session) -> None:
+        self.cards, self.session = cards, session  # handles for notebooks and tests
+        title = w.HTML(f"<style>{stylesheet()}</style><h3>Quiz: {len(cards)} questions</h3>")
+        super().__init__([title, *cards], layout=_full())
+        self.add_class("wq-quiz")
+
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        data = super()._repr_mimebundle_(**kwargs)
+        data["text/html"] = quiz_html([card.q for card in self.cards])
+        return data
+
+
 def _load(bank: Bank | None) -> Bank:
     settings = get_settings()
     return bank or load_bank(settings.bank_dir, settings.sections_path)
@@ -159,7 +221,7 @@ def quiz_widget(
     bank: Bank | None = None,
     store: ProgressStore | None = None,
     grader: FreeTextGrader | None = None,
-) -> w.VBox:
+) -> Quiz:
     """Return a widget with a chapter's items (or the given ids); `grader` grades free text."""
     if (chapter is None) == (item_ids is None):
         raise QuizError("pass exactly one of chapter='NN' or item_ids=[...]")
@@ -175,10 +237,7 @@ def quiz_widget(
             raise QuizError(f"no quiz items for chapter {chapter!r}")
     store = store or ProgressStore(get_settings().db_path)
     session = Session(items=items, store=store, bank=bank, grader=grader)
-    cards = [ItemCard(it, session) for it in items]
-    box = w.VBox([w.HTML(f"<h3>Quiz: {len(items)} questions</h3>"), *cards])
-    box.cards, box.session = cards, session  # handles for notebooks and tests
-    return box
+    return Quiz([ItemCard(it, session) for it in items], session)
 
 
 class MockInterview(w.VBox):
@@ -219,7 +278,7 @@ class MockInterview(w.VBox):
         if self.q is None:
             self._finish()
             return
-        head = _head(self.q)
+        head = head_html(self.q)
         if self.q.parent:
             head = f"<i>follow-up to {html.escape(self.q.parent)}</i><br>{head}"
         if isinstance(self.q.item, SingleItem | MultipleItem | SpotTheBugItem):
@@ -286,4 +345,4 @@ def mock_widget(
     return MockInterview(session, save_dir or get_settings().db_path.parent / "mocks")
 
 
-__all__ = ["ItemCard", "MockInterview", "mock_widget", "quiz_widget"]
+__all__ = ["Choices", "ItemCard", "MockInterview", "Quiz", "mock_widget", "quiz_widget"]

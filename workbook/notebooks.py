@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from workbook.coverage import NOTEBOOK_DIR, ROOT, chapter_files
+from workbook.report import MERMAID_JS, render_html
 
 BUILD_DIR = ROOT / "build" / "notebooks"
 KERNEL_NAME = "ecs-workbook"  # a kernelspec whose python is this venv's python
@@ -163,17 +164,6 @@ def run_chapter(
     return ChapterResult(path.name[:2], path, output, status, seconds, error)
 
 
-def render_html(nb_path: Path) -> Path:
-    """Render an executed notebook to HTML next to it; return the HTML path."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(nb_path, as_version=4))
-    target = nb_path.with_suffix(".html")
-    target.write_text(body, encoding="utf-8")
-    return target
-
-
 def write_index(results: list[ChapterResult], out_dir: Path = BUILD_DIR) -> Path:
     """Write index.html: one row per chapter with its status, time and report link."""
     rows = []
@@ -234,6 +224,11 @@ def run_all(
 ) -> list[ChapterResult]:
     """Execute the selected chapters in order, render reports, print the table."""
     console = console or Console()
+    if html_reports and not MERMAID_JS.is_file():
+        console.print(
+            f"[yellow]mermaid is not installed ({MERMAID_JS}): the reports show diagrams as "
+            "source; `make system-deps` installs it[/]"
+        )
     kernel = ensure_kernel()
     results = []
     for path in select(chapters):

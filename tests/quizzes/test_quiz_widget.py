@@ -19,7 +19,7 @@ def test_chapter_widget_grades_and_records(quiz_env):
     single.check.click()
     assert "GOOD" in single.feedback.value
     multi = cards["ecs-service-002"]
-    multi.input.children[0].value = True
+    multi.input.buttons[0].value = True
     multi.check.click()
     assert "PARTIAL" in multi.feedback.value
     essay = cards["ecs-service-006"]
