@@ -1,8 +1,9 @@
 """Benchmark the offline free-text grader against answers labelled as an interviewer would.
 
 Run: python -m bench.quiz_grading  (writes bench/results/quiz_grading.json)
-Two sets: bench/grading_labels.yaml, the tuning set the grader was tuned on (reported as such,
-with its disagreements), and bench/grading_heldout/answers.yaml, written blind and never
+Two sets: the tuning set the grader was tuned on, bench/grading_labels.yaml and
+bench/grading_tuning2.yaml (reported as such, together and per file, with their
+disagreements), and bench/grading_heldout/answers.yaml, written blind and never
 tuned on, when it exists (aggregate figures only, never per-answer results). Reported:
 agreement of the grader's verdict with the label, agreement of its confident verdicts, the
 share it marks unsure, wrong or negated answers graded good, strong answers graded good, and
@@ -17,6 +18,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,6 +32,8 @@ from quizzes.schema import FreeTextItem
 
 ROOT = Path(__file__).resolve().parents[1]
 TUNING = ROOT / "bench" / "grading_labels.yaml"
+TUNING2 = ROOT / "bench" / "grading_tuning2.yaml"  # more items, the held-out set's kinds
+TUNING_SETS = (TUNING, TUNING2)
 HELDOUT = ROOT / "bench" / "grading_heldout" / "answers.yaml"
 BANK = ROOT / "quizzes" / "bank"
 SECTIONS = ROOT / "quizzes" / "sections.yaml"
@@ -212,8 +216,12 @@ def stuffing(items: list[FreeTextItem]) -> dict:
     return out
 
 
+def _name(path: Path) -> str:
+    return str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
 def evaluate(
-    labels: Path = TUNING,
+    labels: Path | Sequence[Path] = TUNING_SETS,
     heldout: Path | None = HELDOUT,
     bank_dir: Path = BANK,
     sections: Path = SECTIONS,
@@ -222,13 +230,22 @@ def evaluate(
 ) -> dict:
     """Grade the tuning set (and the held-out set, if there is one); return the report."""
     items, how = free_text_items(bank_dir, sections)
-    rows, missing = grade_all(read_labels(labels), items)
+    files = [labels] if isinstance(labels, Path) else list(labels)
+    by_file, rows, missing = {}, [], []
+    for path in files:
+        file_rows, file_missing = grade_all(read_labels(path), items)
+        by_file[_name(path)] = {
+            k: v for k, v in summarize(file_rows).items() if not k.startswith("confusion")
+        }
+        rows += file_rows
+        missing += file_missing
     report = {
         "bank_load": how,
         "tuning": {
-            "set": str(labels.relative_to(ROOT) if labels.is_relative_to(ROOT) else labels),
+            "set": " + ".join(by_file),
             **summarize(rows),
-            "labels_for_missing_items": missing,
+            "by_file": by_file,  # each file of the tuning set on its own
+            "labels_for_missing_items": sorted(set(missing)),
             # how verdict.UNSURE_BELOW was chosen: each threshold's unsure share and agreement
             "calibration": calibration(rows),
             # the tuning set's misses are what the grader was tuned on: listed
@@ -239,7 +256,7 @@ def evaluate(
     if heldout is not None and heldout.exists():
         held_rows, held_missing = grade_all(read_labels(heldout), items)
         report["heldout"] = {
-            "set": str(heldout.relative_to(ROOT) if heldout.is_relative_to(ROOT) else heldout),
+            "set": _name(heldout),
             **summarize(held_rows),
             "answers_for_missing_items": len(held_missing),
         }  # aggregate figures only: the set stays out of tuning
@@ -262,6 +279,12 @@ def figures(report: dict) -> list[Figure]:
             for kind, value in held["agreement_by_kind"].items()
         ]  # fmt: skip
     figs += _set_figures(tune, "tuning set", goals=False)
+    figs += [
+        Figure(AREA, f"  agreement, {Path(name).name}, tuning set", None, "", f["agreement"], [],
+               CMD, f"{f['answers']} answers over {f['items']} items; tuned on, not a result",
+               True)
+        for name, f in tune.get("by_file", {}).items()
+    ]  # fmt: skip
     figs.append(
         Figure(AREA, "model answers graded good", None, "", _fraction(report["model_answers_good"]),
                [], CMD, report["model_answers_good"], True)
@@ -336,6 +359,13 @@ def _print(report: dict) -> None:
         for lab, row in s["confusion (rows=label, cols=grader)"].items():
             print(f"    {lab:<9}" + "".join(f"{row[v]:>9}" for v in VERDICTS))
         print("  by kind:", s["agreement_by_kind"])
+        for name, f in s.get("by_file", {}).items():
+            print(
+                f"  {name}: {f['answers']} answers, agreement {f['agreement']}, confident "
+                f"{f['confident_agreement']}, unsure {f['unsure_share']}, wrong/negated graded "
+                f"good {f['wrong_or_negated_graded_good']}/{f['wrong_or_negated']}"
+            )
+            print("    by kind:", f["agreement_by_kind"])
     print(f"model answers graded good: {report['model_answers_good']}")
     if "rubric_stuffing_marked_good" in report:
         print("rubric phrasings pasted as an answer, graded good:",
@@ -345,7 +375,9 @@ def _print(report: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Grade the labelled sets, print a summary and write the JSON report."""
     ap = argparse.ArgumentParser(prog=CMD, description=__doc__.splitlines()[0])
-    ap.add_argument("--labels", type=Path, default=TUNING, help="the tuning set")
+    ap.add_argument(
+        "--labels", type=Path, nargs="+", default=list(TUNING_SETS), help="the tuning set's files"
+    )
     ap.add_argument("--heldout", type=Path, default=HELDOUT, help="the held-out set (if any)")
     ap.add_argument("--no-heldout", action="store_true", help="grade the tuning set only")
     ap.add_argument("--bank", type=Path, default=BANK)
