@@ -56,10 +56,13 @@ def start(
     mode: str | None = None,
     clock: Clock | None = None,
     metrics_clock: Clock | None = None,
+    *,
+    network_rules: bool = False,
 ) -> DataPlane:
     """Start the data plane (every part of `parts`) for the emulator's account."""
     # `clock` times the tasks, health checks and drains; `metrics_clock` (default: `clock`)
-    # the AWS minutes of the metrics and the autoscaler (see `parts`).
+    # the AWS minutes of the metrics and the autoscaler (see `parts`). `network_rules` makes
+    # the runner enforce security groups and the route to ECR (the troubleshooting lab).
     from emulator.dataplane import DataPlane
     from emulator.tasks import TaskRunner
 
@@ -67,7 +70,7 @@ def start(
     access = {
         k: v for k, v in ctx.environment().items() if k.startswith("AWS_") and "REGION" not in k
     }
-    runner = TaskRunner(mode=mode, names=names, task_aws=access)
+    runner = TaskRunner(mode=mode, names=names, task_aws=access, network_rules=network_rules)
     return DataPlane.start(ctx, clock=clock, parts=parts(runner, metrics_clock=metrics_clock))
 
 

@@ -267,8 +267,6 @@ def start_lab(
 ) -> Lab:
     """Apply the stack, tune it to AWS's minimum health settings, start the plane, wait healthy."""
     from deploy import local_plane
-    from emulator.dataplane import DataPlane
-    from emulator.tasks import TaskRunner
 
     stack.apply(ctx, names, target=("iam", "ecr", "logs", "alb"))
     internet_route(ctx, network.find_default_vpc(ctx))
@@ -285,11 +283,7 @@ def start_lab(
     ctx.client("ecs").update_service(
         cluster=names.cluster, service=names.service, healthCheckGracePeriodSeconds=GRACE_S
     )
-    access = {
-        k: v for k, v in ctx.environment().items() if k.startswith("AWS_") and "REGION" not in k
-    }
-    runner = TaskRunner(mode=mode, names=names, task_aws=access, network_rules=True)
-    plane = DataPlane.start(ctx, clock=clock, parts=local_plane.parts(runner))
+    plane = local_plane.start(ctx, names, mode, clock, network_rules=True)
     lab = Lab(ctx, names, outputs, plane)
     try:
         # The lab's own revision: the reference task with AWS-minimum container checks.
