@@ -59,7 +59,7 @@ test: ## Set up, then run every test (unit, API, deploy on moto, e2e, container)
 	( $(BIN)/python -m bench._guide_env > build/guide-env.log 2>&1 || true ) & \
 	tests_started=$$(date +%s.%N); \
 	WORKBOOK_SETUP_PENDING=$(CURDIR)/build/setup.done \
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=30 $(PYTEST_ARGS); rc=$$?; \
 	wait; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; \
 	$(BIN)/python -m bench.suite record $$started $$tests_started $$rc $(PYTEST_WORKERS); \

@@ -34,10 +34,11 @@ SHARED_ENV = {"MAX_FILES": "40", "MAX_UPLOAD_MB": "20"}
 # default (a thread per core) it spin-waits against wrk and other work on the same cores,
 # which here made each query embedding about ten times slower. This favours the guide.
 GUIDE_ENV = {**OFFLINE, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-# Quick mode only checks that everything still runs: a few notes and a short PDF keep the
-# guide's side (which embeds every chunk through PyTorch) to seconds.
-QUICK_NOTES = ("alb.md", "ecr.md", "iam.md")
-QUICK_PAGES = 10
+# Quick mode only checks that everything still runs: the two shortest notes that eval
+# questions ask about and a short PDF keep the guide's side (which embeds every chunk through
+# PyTorch, at start, on upload and in the eval) to seconds.
+QUICK_NOTES = ("env-vars.md", "secrets.md")
+QUICK_PAGES = 3
 
 
 @dataclass

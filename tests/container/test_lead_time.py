@@ -32,3 +32,8 @@ def test_quick_run_reports_every_part_against_the_guide(base_image, tmp_path):
     draining = figures["AWS only: draining the old task"]["value"]
     assert draining == pytest.approx(alb.DEREGISTRATION_DELAY)  # ours, not AWS's default 300 s
     assert figures["CI tests before the deploy (not measured here)"]["value"] is None
+    # Quick mode builds once, without priming the cache, and says so.
+    assert (
+        "quick: no priming build"
+        in figures["build after a one-line code change (measured)"]["note"]
+    )

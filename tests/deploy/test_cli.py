@@ -10,6 +10,10 @@ from deploy import cli, stack
 from deploy.aws.names import DEFAULT_NAMES as N
 from deploy.resources import ecr, logs
 
+# One worker runs this module in file order, so the applied stack below is made once and
+# shared by the tests that leave it as they found it (an apply is the slow step here).
+pytestmark = pytest.mark.xdist_group("deploy-cli")
+
 runner = CliRunner()
 
 
@@ -25,11 +29,54 @@ def exported(aws, ctx, monkeypatch):
     return ctx
 
 
+def _albs(ctx) -> list[str]:
+    found = ctx.client("elbv2").describe_load_balancers()["LoadBalancers"]
+    return [lb["LoadBalancerArn"] for lb in found]
+
+
+@pytest.fixture(scope="module")
+def shared_stack() -> dict:
+    """Remember the load balancer of the stack this module applied (its ARN has a random id)."""
+    return {}
+
+
 @pytest.fixture
-def applied(exported):
-    result = run("apply", "--backend", "moto")
-    assert result.exit_code == 0, result.output
-    return exported
+def applied(moto_backend, shared_stack, monkeypatch):
+    """Export the moto server with the stack applied: the module's stack, unless a test reset it."""
+    ctx = moto_backend.ctx
+    for key, value in ctx.environment().items():
+        monkeypatch.setenv(key, value)
+    if not shared_stack or _albs(ctx) != shared_stack["albs"]:
+        moto_backend.reset()
+        result = run("apply", "--backend", "moto")
+        assert result.exit_code == 0, result.output
+        shared_stack["albs"] = _albs(ctx)
+    return ctx
+
+
+@pytest.fixture
+def changes_stack(shared_stack):
+    """Forget the shared stack after a test that changes it: the next one applies afresh."""
+    yield
+    shared_stack.clear()
+
+
+@pytest.fixture
+def secret_restored(applied):
+    """Put the shared stack's secret back as it was after a test that sets values in it."""
+    client = applied.client("secretsmanager")
+    before = client.get_secret_value(SecretId=N.secret)["SecretString"]
+    yield
+    client.put_secret_value(SecretId=N.secret, SecretString=before)
+
+
+@pytest.fixture
+def drill_stream(applied):
+    """Delete the log stream a test writes to, leaving the shared stack's log group as found."""
+    yield
+    applied.client("logs").delete_log_stream(
+        logGroupName=N.log_group, logStreamName=logs.DEFAULT_TEST_STREAM
+    )
 
 
 def _service(ctx) -> dict:
@@ -38,7 +85,7 @@ def _service(ctx) -> dict:
     ]
 
 
-def test_plan_then_apply_then_status(exported):
+def test_plan_then_apply_then_status(exported, shared_stack):
     client = exported.client
     planned = run("plan")
     assert planned.exit_code == 0 and "create" in planned.output
@@ -49,9 +96,57 @@ def test_plan_then_apply_then_status(exported):
     assert status.exit_code == 0
     assert "present" in status.output and "missing" not in status.output
     assert "PRIMARY" in status.output
+    shared_stack["albs"] = _albs(exported)  # the stack the tests below share, as applied here
 
 
-def test_deploy_rollback_scale_redeploy(applied):
+def test_unknown_revision_is_a_clear_error(applied):
+    result = run("rollback", "--revision", "42")
+    assert result.exit_code == 2
+    assert "unknown revision 42" in result.output and "ACTIVE revisions: 1" in result.output
+
+
+def test_status_says_plain_http_without_a_certificate(applied):
+    result = run("status")
+    assert result.exit_code == 0, result.output
+    assert "plain HTTP" in result.output and "http://" in result.output
+
+
+def test_logs_filter_and_since(applied, drill_stream):
+    logs.put_test_events(applied, N, ["INFO started", "ERROR boom", "INFO ok"])
+    result = run("logs", "--filter", "ERROR", "--since", "10m")
+    assert result.exit_code == 0
+    assert "ERROR boom" in result.output and "INFO started" not in result.output
+    bad = run("logs", "--since", "ten minutes")
+    assert bad.exit_code == 2 and "--since" in bad.output
+
+
+def test_logs_follow_prints_events_written_meanwhile_once(applied, drill_stream, monkeypatch):
+    monkeypatch.setattr(cli, "FOLLOW_EVERY_S", 0.1)
+    logs.put_test_events(applied, N, ["INFO before"])
+    later = threading.Timer(0.3, logs.put_test_events, (applied, N, ["ERROR while following"]))
+    later.start()
+    result = run("logs", "--follow", "--for", "1.5")
+    later.join()
+    assert result.exit_code == 0, result.output
+    assert result.output.count("INFO before") == 1  # printed once, not on every poll
+    assert result.output.count("ERROR while following") == 1
+    assert result.output.index("INFO before") < result.output.index("ERROR while following")
+
+
+def test_secret_set_never_echoes_values(applied, secret_restored):
+    result = run(
+        "secret-set", "GROQ_API_KEY=gsk-very-secret", "GOOGLE_API_KEY", input="gk-hidden\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "gsk-very-secret" not in result.output and "gk-hidden" not in result.output
+    assert "GOOGLE_API_KEY" in result.output and "redeploy" in result.output
+    stored = json.loads(
+        applied.client("secretsmanager").get_secret_value(SecretId=N.secret)["SecretString"]
+    )
+    assert (stored["GROQ_API_KEY"], stored["GOOGLE_API_KEY"]) == ("gsk-very-secret", "gk-hidden")
+
+
+def test_deploy_rollback_scale_redeploy(applied, changes_stack):
     digest = ecr.record_image(applied, N, "v2")["imageDigest"]  # what a push leaves in ECR
     deployed = run("deploy", "--image", "v2", "--wait")
     assert deployed.exit_code == 0 and "revision 2" in deployed.output
@@ -66,23 +161,11 @@ def test_deploy_rollback_scale_redeploy(applied):
     assert run("redeploy").exit_code == 0
 
 
-def test_unknown_revision_is_a_clear_error(applied):
-    result = run("rollback", "--revision", "42")
-    assert result.exit_code == 2
-    assert "unknown revision 42" in result.output and "ACTIVE revisions: 1" in result.output
-
-
-def test_secret_set_never_echoes_values(applied):
-    result = run(
-        "secret-set", "GROQ_API_KEY=gsk-very-secret", "GOOGLE_API_KEY", input="gk-hidden\n"
-    )
+def test_teardown_reports_nothing_left(applied, changes_stack):
+    result = run("teardown")
     assert result.exit_code == 0, result.output
-    assert "gsk-very-secret" not in result.output and "gk-hidden" not in result.output
-    assert "GOOGLE_API_KEY" in result.output and "redeploy" in result.output
-    stored = json.loads(
-        applied.client("secretsmanager").get_secret_value(SecretId=N.secret)["SecretString"]
-    )
-    assert (stored["GROQ_API_KEY"], stored["GOOGLE_API_KEY"]) == ("gsk-very-secret", "gk-hidden")
+    assert "nothing tagged for the project is left" in result.output
+    assert stack.leftovers(applied, N) == []
 
 
 @pytest.mark.parametrize("bad", ["1BAD=x", "=value", "MY-KEY=x"])
@@ -96,35 +179,6 @@ def test_bad_key_value_is_refused_without_showing_the_value(exported, bad):
 def test_empty_secret_value_is_refused(exported):
     result = run("secret-set", "GROQ_API_KEY", input="\n")
     assert result.exit_code == 2 and "empty value" in result.output
-
-
-def test_logs_filter_and_since(applied):
-    logs.put_test_events(applied, N, ["INFO started", "ERROR boom", "INFO ok"])
-    result = run("logs", "--filter", "ERROR", "--since", "10m")
-    assert result.exit_code == 0
-    assert "ERROR boom" in result.output and "INFO started" not in result.output
-    bad = run("logs", "--since", "ten minutes")
-    assert bad.exit_code == 2 and "--since" in bad.output
-
-
-def test_logs_follow_prints_events_written_meanwhile_once(applied, monkeypatch):
-    monkeypatch.setattr(cli, "FOLLOW_EVERY_S", 0.1)
-    logs.put_test_events(applied, N, ["INFO before"])
-    later = threading.Timer(0.3, logs.put_test_events, (applied, N, ["ERROR while following"]))
-    later.start()
-    result = run("logs", "--follow", "--for", "1.5")
-    later.join()
-    assert result.exit_code == 0, result.output
-    assert result.output.count("INFO before") == 1  # printed once, not on every poll
-    assert result.output.count("ERROR while following") == 1
-    assert result.output.index("INFO before") < result.output.index("ERROR while following")
-
-
-def test_teardown_reports_nothing_left(applied):
-    result = run("teardown")
-    assert result.exit_code == 0, result.output
-    assert "nothing tagged for the project is left" in result.output
-    assert stack.leftovers(applied, N) == []
 
 
 def test_commands_before_apply_fail_cleanly(exported):
@@ -149,12 +203,6 @@ def test_emulator_prints_the_exports(aws):
     # the AWS CLI v1 reads only AWS_DEFAULT_REGION: without it, it asks for a region
     assert exported["AWS_DEFAULT_REGION"] == exported["AWS_REGION"] == "us-east-1"
     assert exported["AWS_ACCESS_KEY_ID"] and exported["AWS_SECRET_ACCESS_KEY"]
-
-
-def test_status_says_plain_http_without_a_certificate(applied):
-    result = run("status")
-    assert result.exit_code == 0, result.output
-    assert "plain HTTP" in result.output and "http://" in result.output
 
 
 def _certificate(ctx) -> str:
