@@ -41,8 +41,9 @@ STOPWORDS = wordset(
 # Words that ask for something rather than name a topic ("explain", "write me ..."). They
 # count for retrieval but not as evidence that a question is on the notes' topic.
 REQUEST_WORDS = wordset(
-    """ask answer best better call come describe difference different example explain give go
-    good happen know like list make mean new show tell thing think want way work write"""
+    """ask answer best better call come compare describe differ difference different example
+    explain give go good happen know like list make mean new show tell thing think versus vs
+    want way work write"""
 )
 
 _DOUBLE_KEEP = "lszaeiou"
@@ -124,16 +125,36 @@ def _separated(words: list[str], stems: list[str], i: int) -> tuple[str, int] | 
     return None
 
 
+# Every word of the synonym table: a name it holds ("K8s", "Virginia") is domain vocabulary.
+_DOMAIN_WORDS = frozenset(
+    w
+    for phrase in (*SYNONYMS, *(p for ps in SYNONYMS.values() for p in ps), *RELATED)
+    for w in _TOKEN.findall(phrase.lower())
+)
+
+
+def domain_phrase(words: list[str] | tuple[str, ...]) -> bool:
+    """Tell whether lower-case words are a synonym-table phrase (one word: in any phrase)."""
+    if len(words) == 1:
+        return words[0] in _DOMAIN_WORDS
+    return tuple(stem(w) for w in words) in _PHRASES
+
+
 def tokens(text: str) -> list[str]:
     """Split text into lowercase alphanumeric tokens."""
     return _TOKEN.findall(text.lower())
+
+
+def _singular(word: str) -> str:
+    """Return a number's singular ("502s" -> "502"); other words unchanged."""
+    return word[:-1] if word.endswith("s") and word[:-1].isdigit() else word
 
 
 @lru_cache(maxsize=8192)
 def analyze(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Return (terms in order, related concept terms) of a text."""
     words = tokens(text)
-    stems = [stem(w) for w in words]
+    stems = [stem(_singular(w)) for w in words]
     out: list[str] = []
     related: list[str] = []
     skip: set[int] = set()  # particles of split phrasal verbs, already counted

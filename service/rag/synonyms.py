@@ -12,7 +12,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "rollback": ("roll back", "revert", "undo", "go back to the previous version"),
     "rollout": ("roll out", "rolling update", "rolling deployment"),
     "deploy": ("deployment", "release", "ship", "redeploy", "go live"),
-    "alb": ("application load balancer", "load balancer", "elb", "elastic load balancer"),
+    "alb": ("application load balancer", "load balancer", "elb", "elastic load balancer", "lb"),
     "nlb": ("network load balancer", "layer 4 load balancer"),
     "eni": ("elastic network interface", "network interface"),
     "ssm": ("parameter store", "ssm parameter store", "systems manager parameter store"),
@@ -34,6 +34,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "pay",
         "dollar",
         "money",
+        "bucks",
+        "cheaper",
+        "fee",
     ),
     "ecr": ("elastic container registry", "container registry", "image registry", "registry"),
     "ecs": ("elastic container service",),
@@ -102,6 +105,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "startup": ("cold start", "start up", "start-up", "boot", "spin up", "launch time"),
     "exec": ("ecs exec", "execute command", "shell into", "shell access", "ssh"),
     "month": ("monthly", "per month", "a month"),
+    "kubernetes": ("k8s",),
+    # The one region the notes price: its console name ("US East (N. Virginia)") too.
+    "useast1": ("us east 1", "n virginia", "northern virginia", "virginia"),
     "vulnerability": ("cve", "cves", "vulnerable", "security scan", "scan"),
 }
 
@@ -146,4 +152,6 @@ RELATED: dict[str, tuple[str, ...]] = {
     "subnet": ("vpc",),
     "nat gateway": ("nat", "vpc"),
     "public ip": ("vpc",),
+    "nosql": ("dynamodb",),
+    "key value store": ("dynamodb",),
 }

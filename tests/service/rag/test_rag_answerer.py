@@ -133,3 +133,24 @@ def test_llm_condense_sends_history_and_returns_the_rewrite():
 def test_llm_condense_without_history_does_not_call_the_model():
     model = fake()
     assert LLMAnswerer(model).condense("What is Fargate?", []) == "What is Fargate?"
+
+
+def test_a_section_sentence_is_preferred_to_the_notes_opening_summary():
+    title = "Deployments"
+    claim = "The deployment circuit breaker rolls back a failed deployment."
+    summary = Document(
+        page_content=claim,
+        metadata={"source": "deploy.md", "section": title, "headings": title},
+    )
+    section = Document(
+        page_content=f"{claim} It trips after half the desired count of tasks fail, at least 3.",
+        metadata={"source": "deploy.md", "section": title, "headings": f"{title} > Breaker"},
+    )
+    question = "When does the deployment circuit breaker roll back?"
+    hits = [(summary, 0.5), (section, 0.5)]  # the summary first: it wins a tie
+    plain = ExtractiveAnswerer(max_sentences=2)
+    plain.preamble_penalty = 0.0
+    assert "at least 3" not in plain.answer(question, hits).text
+    answer = ExtractiveAnswerer(max_sentences=2).answer(question, hits)
+    assert answer.text.startswith(claim)
+    assert "at least 3" in answer.text

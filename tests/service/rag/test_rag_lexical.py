@@ -77,8 +77,9 @@ def test_unknown_names_finds_products_no_document_mentions():
         "Azure",
         "SageMaker",
     ]
-    # The first word, acronyms and known names are not counted.
-    assert unknown_names("Deploy to Fargate with the SQS queue", [speller]) == []
+    # The first word and known names are not counted; an acronym no document uses is.
+    assert unknown_names("Deploy to Fargate with the container", [speller]) == []
+    assert unknown_names("Deploy to Fargate with the SQS queue", [speller]) == ["SQS"]
 
 
 def test_store_rebuilds_its_lexical_index_and_vocabulary_after_changes():
