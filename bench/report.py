@@ -34,6 +34,9 @@ WHY = {
         "stack code itself is well inside the goal; see the per-module rows for where it goes."
     ),
     "`make test` wall time": (
+        "701 s on 2026-12-04 evening with 2,241 tests (649 s that morning with 2,141: the "
+        "CLI tests now share one stack and the quick compare and lead_time runs do less, while "
+        "the walk-through, browser-layout and scheduled-action tests were added); earlier, "
         "695–754 s after the third session of 2026-12-03, 709–805 s after the fourth (1,808 "
         "tests, from 1,540): that session added about 150 s of worker time (chapters 07 and "
         "08 on the local data plane, the data-plane bench and CLI tests, exercise tests) and "
@@ -50,8 +53,9 @@ WHY = {
         "fourth session); 00, 02, 10, 12-15 still have only unchecked ones."
     ),
     "resource chapters where the learner makes the AWS calls": (
-        "chapters 10 (the CI role and workflows), 13 (teardown) and 15 (real AWS) still call "
-        "the package directly; the pattern of 03-09 and 11 applies to them."
+        "chapter 15 (real AWS) makes the stack with the package's walk-through, one resource "
+        "at a time with its cost and checkpoint; the learner's own calls there are the ECR "
+        "login and push. Chapters 10 and 13 now have the learner make the calls."
     ),
     "all chapters executed": (
         "one run on an idle machine (2026-12-04); the by-hand cells, the exercises, the local "
