@@ -22,7 +22,7 @@ from typing import Any
 from deploy import local_plane
 from deploy.aws.names import DEFAULT_NAMES
 from deploy.resources import taskdef
-from deploy.resources.ecr import MANIFEST_TYPE, fake_manifest, manifest_digest
+from deploy.resources.ecr import record_image
 from service.aws import AwsContext
 
 # AWS's minimum health settings (AWS seconds); the clock may compress them.
@@ -248,14 +248,7 @@ def _revisions(ctx: AwsContext, secret_arn: str) -> dict[str, str]:
     ecr = ctx.client("ecr")
     ecr.create_repository(repositoryName=DEFAULT_NAMES.repository)
     for tag in ("rev1", "rev2"):
-        manifest = fake_manifest(tag)
-        ecr.put_image(
-            repositoryName=DEFAULT_NAMES.repository,
-            imageManifest=manifest,
-            imageManifestMediaType=MANIFEST_TYPE,
-            imageTag=tag,
-            imageDigest=manifest_digest(manifest),
-        )
+        record_image(ctx, DEFAULT_NAMES, tag)  # what a push leaves in ECR
     repository = f"{ctx.account_id}.dkr.ecr.{ctx.region}.amazonaws.com/{DEFAULT_NAMES.repository}"
     found = {}
     for name, tag, command in (

@@ -20,7 +20,7 @@ import pytest
 from deploy.aws.backend import Backend
 from deploy.aws.names import DEFAULT_NAMES
 from deploy.resources import taskdef
-from deploy.resources.ecr import MANIFEST_TYPE, fake_manifest, manifest_digest
+from deploy.resources.ecr import record_image
 from emulator.clock import Clock
 from emulator.dataplane import DataPlane
 from emulator.tasks import TaskRunner
@@ -248,14 +248,7 @@ def images(network: tuple[AwsContext, list[str]]) -> dict:
     ecr, ec2 = ctx.client("ecr"), ctx.client("ec2")
     ecr.create_repository(repositoryName=DEFAULT_NAMES.repository)
     for tag in ("rev1", "rev2"):
-        manifest = fake_manifest(tag)
-        ecr.put_image(
-            repositoryName=DEFAULT_NAMES.repository,
-            imageManifest=manifest,
-            imageManifestMediaType=MANIFEST_TYPE,
-            imageTag=tag,
-            imageDigest=manifest_digest(manifest),
-        )
+        record_image(ctx, DEFAULT_NAMES, tag)  # what a push leaves in ECR
     secret = ctx.client("secretsmanager").create_secret(
         Name=DEFAULT_NAMES.secret,
         SecretString=json.dumps(

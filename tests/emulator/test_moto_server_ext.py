@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.ecs.models import EC2ContainerServiceBackend as Ecs
 
+from deploy.models import policies
 from emulator import scaling_activities
 from emulator.moto_server import ACCESS_KEY_ID, SECRET_ACCESS_KEY, MotoServer
 
@@ -28,16 +29,7 @@ SERVE = (
     "sys.stdin.read()\n"
     "server.stop()\n"
 )
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+TRUST = policies.ecs_tasks_trust("123456789012", "us-east-1")  # the package's own
 
 
 @pytest.fixture(scope="module")
