@@ -119,11 +119,15 @@ def real_milestones(events: list[tuple[float, str]], kind: str) -> list[Mileston
     breaker = _first(events, BREAKER, "circuit breaker")
     started = [s for s, m in events if STARTED in m and s <= breaker]
     failed = [s for s, m in events if UNHEALTHY in m and s <= breaker]
-    if not started or len(started) != len(failed):
+    # A replacement can start in the same scheduler pass as the failure that trips the
+    # breaker: it is still starting when the deployment fails (the rollback stops it), so
+    # only the first started tasks, one per failure, are the failed ones.
+    if not failed or len(started) < len(failed):
         raise ModelError(
             f"the real run started {len(started)} and failed {len(failed)} tasks before the "
             "circuit breaker; a failing deploy fails every task it starts"
         )
+    started = started[: len(failed)]
     found = [Milestone(f"failed task {i} started", s) for i, s in enumerate(started, 1)]
     found += [Milestone(f"failed task {i} stopped", s) for i, s in enumerate(failed, 1)]
     found += [

@@ -134,6 +134,16 @@ def test_events_in_another_order_are_reported_as_a_different_order():
     assert "a 1/- s" in describe(Comparison("healthy", real, [], False, 1.0, "x"))
 
 
+def test_a_task_still_starting_when_the_breaker_fires_is_not_a_failed_one():
+    events = failing_events()
+    breaker = next(t for t, m in events if "deployment failed" in m)
+    late = (breaker, f"{SVC} has started 1 tasks: (task bad3).")  # same pass as the breaker
+    real = real_milestones(sorted([*events, late], key=lambda e: e[0]), "failing")
+    assert real == real_milestones(events, "failing")
+    assert [m.name for m in real].count("failed task 3 started") == 1
+    assert "failed task 4 started" not in [m.name for m in real]
+
+
 def test_missing_events_and_unknown_kinds_are_named():
     with pytest.raises(ModelError, match="no steady state event"):
         real_milestones(HEALTHY[:-1], "healthy")
