@@ -1,9 +1,10 @@
 """Benchmark the offline free-text grader against answers labelled as an interviewer would.
 
 Run: python -m bench.quiz_grading  (writes bench/results/quiz_grading.json)
-Two sets: the tuning set the grader was tuned on, bench/grading_labels.yaml and
-bench/grading_tuning2.yaml (reported as such, together and per file, with their
-disagreements), and bench/grading_heldout/answers.yaml, written blind and never
+Two sets: the tuning set the grader was tuned on, bench/grading_labels.yaml,
+bench/grading_tuning2.yaml and bench/grading_tuning3/answers.yaml (the held-out set retired
+on 2026-12-05; reported as such, together and per file, with their disagreements), and
+bench/grading_heldout/answers.yaml, written blind and never
 tuned on, when it exists (aggregate figures only, never per-answer results). Reported:
 agreement of the grader's verdict with the label, agreement of its confident verdicts, the
 share it marks unsure, wrong or negated answers graded good, strong answers graded good, and
@@ -33,7 +34,8 @@ from quizzes.schema import FreeTextItem
 ROOT = Path(__file__).resolve().parents[1]
 TUNING = ROOT / "bench" / "grading_labels.yaml"
 TUNING2 = ROOT / "bench" / "grading_tuning2.yaml"  # more items, the held-out set's kinds
-TUNING_SETS = (TUNING, TUNING2)
+TUNING3 = ROOT / "bench" / "grading_tuning3" / "answers.yaml"  # the retired held-out set
+TUNING_SETS = (TUNING, TUNING2, TUNING3)
 HELDOUT = ROOT / "bench" / "grading_heldout" / "answers.yaml"
 BANK = ROOT / "quizzes" / "bank"
 SECTIONS = ROOT / "quizzes" / "sections.yaml"

@@ -1,9 +1,10 @@
 """The grading benchmark reports its tuning set file by file and as a whole."""
 
-from bench.quiz_grading import TUNING, TUNING2, evaluate, read_labels
+from bench.quiz_grading import TUNING, TUNING2, TUNING3, TUNING_SETS, evaluate, read_labels
 
 
 def test_the_tuning_set_is_reported_whole_and_per_file():
+    assert TUNING_SETS == (TUNING, TUNING2, TUNING3)  # the retired held-out set is tuning data
     report = evaluate(labels=[TUNING, TUNING2], heldout=None, quick=True)
     tuning = report["tuning"]
     by_file = tuning["by_file"]
