@@ -9,7 +9,7 @@ from functools import lru_cache
 import numpy as np
 from langchain_core.documents import Document
 
-from service.rag.analysis import terms, topic_terms
+from service.rag.analysis import analyze, terms, topic_terms
 from service.rag.answers import (
     Answer,
     Citation,
@@ -29,6 +29,12 @@ from service.rag.relevance import MIN_SCORE, relevant_hits, shares_enough
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(\[*])")
 _MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#+\s+|>\s*)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+# A sentence that reports the guide's claim ("The guide says ...") sets up the correction that
+# follows it in the notes: it is context, never the answer.
+_REPORTED_CLAIM = re.compile(
+    r"^The guide(?:'s \w+)? (?:also )?"
+    r"(?:says|said|claims|writes|states|describes|suggests|implies|contradicts|misstates)\b"
+)
 
 
 def sentences(text: str) -> list[str]:
@@ -62,6 +68,12 @@ def _preamble(doc: Document) -> bool:
     """Tell whether a chunk is a note's text before its first `##` heading (under the title)."""
     headings = doc.metadata.get("headings")
     return bool(headings) and " > " not in headings and doc.metadata.get("section") == headings
+
+
+def _names_title(wanted: set[str], section: str) -> bool:
+    """Tell whether the question's terms hold every content term of a section's title."""
+    main, _ = analyze(section)
+    return bool(main) and set(main) <= wanted
 
 
 def _equal(term: str) -> float:
@@ -103,6 +115,10 @@ class ExtractiveAnswerer:
     # small handicap for its sentences picked the section's own sentence twice more (0.05
     # and 0.1 alike, 0.2 lost one), and none worse.
     preamble_penalty = 0.05
+    # A reported claim of the guide (the notes correct it in the sentences that follow).
+    claim_penalty = 0.3
+    # A section whose title the question names in full is where the notes answer it.
+    title_bonus = 0.15
 
     def __init__(
         self,
@@ -147,6 +163,7 @@ class ExtractiveAnswerer:
             headings = doc.metadata.get("headings")
             section = doc.metadata.get("section") or ""  # a sentence is read under its heading
             heading_terms = wanted & set(terms(section))
+            titled = self.title_bonus if _names_title(wanted, section) else 0.0
             for n, sentence in enumerate(_candidates(doc.page_content)):
                 if n == 0 and (sentence == headings or sentence[0].islower()):
                     continue  # the splitter's heading prefix, or a fragment cut by overlap
@@ -167,6 +184,9 @@ class ExtractiveAnswerer:
                 total += w_retrieval * score / top + w_fit * fits
                 if _preamble(doc):
                     total -= self.preamble_penalty
+                if _REPORTED_CLAIM.match(sentence):
+                    total -= self.claim_penalty
+                total += titled
                 scored.append(
                     ScoredSentence(
                         sentence, doc, rank, overlap, similarity, score / top, fits, total, supports

@@ -154,3 +154,35 @@ def test_a_section_sentence_is_preferred_to_the_notes_opening_summary():
     answer = ExtractiveAnswerer(max_sentences=2).answer(question, hits)
     assert answer.text.startswith(claim)
     assert "at least 3" in answer.text
+
+
+def test_the_guides_reported_claim_is_not_quoted_as_the_answer():
+    text = (
+        'The guide says the load balancer retries a failed request "three times". '
+        "The load balancer does not retry a request; the client does."
+    )
+    doc = Document(page_content=text, metadata={"source": "alb.md", "section": "Retries"})
+    question = "Does the load balancer retry a failed request?"
+    plain = ExtractiveAnswerer(max_sentences=1)
+    plain.claim_penalty = 0.0
+    assert plain.answer(question, [(doc, 0.5)]).text.startswith("The guide says")
+    answer = ExtractiveAnswerer(max_sentences=1).answer(question, [(doc, 0.5)])
+    assert answer.text.startswith("The load balancer does not retry")
+
+
+def test_the_section_the_question_names_answers_before_a_busier_one():
+    busy = Document(
+        page_content="When the circuit breaker rolls back, the pipeline stays green.",
+        metadata={"source": "cicd.md", "section": "Pipelines"},
+    )
+    titled = Document(
+        page_content="The circuit breaker rolls back once half the desired tasks fail.",
+        metadata={"source": "ecs.md", "section": "Circuit breaker"},
+    )
+    question = "How does the circuit breaker decide to roll back?"
+    hits = [(busy, 0.6), (titled, 0.5)]  # the other section was retrieved better
+    plain = ExtractiveAnswerer(max_sentences=1)
+    plain.title_bonus = 0.0
+    assert plain.answer(question, hits).text.startswith("When the circuit breaker")
+    answer = ExtractiveAnswerer(max_sentences=1).answer(question, hits)
+    assert answer.text.startswith("The circuit breaker rolls back once half")
