@@ -45,9 +45,9 @@ def build_stack(console: Console) -> bool:
     for table in present.status_tables(stack.status(ctx, DEFAULT_NAMES)):
         console.print(table)
     console.print(
-        "[dim]moto stores this configuration; it runs no containers and no health checks. "
-        "Rollouts and scaling are computed by the models in deploy.models "
-        "(rollout_sim, scaling_sim).[/]"
+        "[dim]moto stores this configuration; alone it runs no containers and no health checks. "
+        "`workbook stack emulator` adds the local data plane: tasks really run, "
+        "the ALB routes and health-checks, deployments roll (chapters 08, 09 and 12 use it).[/]"
     )
     return not again
 
