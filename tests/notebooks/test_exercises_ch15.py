@@ -1,4 +1,4 @@
-"""Chapter 15's exercises check themselves: gate, ECR login, image URI and push-policy mistakes."""
+"""Chapter 15's exercises check themselves: gate, ECR login, image URI, push policy, network."""
 
 import base64
 import json
@@ -7,7 +7,7 @@ import pytest
 
 from deploy.aws.names import DEFAULT_NAMES as names
 from deploy.models import policies
-from workbook import exercises
+from workbook import compare, exercises
 from workbook.checks import ch15
 from workbook.solutions import ch15 as solved
 
@@ -297,6 +297,119 @@ def test_push_policy_check_names_the_excess_or_the_gap(policy, expected):
     _wrong("15-4", policy, expected, repository_arn=REPO)
 
 
+# ---- 15-5: the service's --network-configuration (the AWS CLI's own parser) ----------------------
+
+NET = ch15.EXAMPLE_NETWORK
+SUBNETS, TASK_SG = list(NET.subnet_ids), NET.task_security_group_id
+NETWORK = {"subnets": SUBNETS, "security_group": TASK_SG}
+BOTH = ",".join(SUBNETS)
+
+
+def _shorthand(subnets=BOTH, groups=TASK_SG, public="ENABLED", extra=""):
+    """Return a learner function answering awsvpcConfiguration={...} with these parts."""
+    tail = f",assignPublicIp={public}" if public else ""
+    text = f"awsvpcConfiguration={{subnets=[{subnets}],securityGroups=[{groups}]{tail}{extra}}}"
+    return lambda subnets, security_group: text
+
+
+def test_network_solution_passes_and_is_the_reference():
+    """The stored answer passes; the CLI reads it as the package's networkConfiguration."""
+    assert _check("15-5", solved.network_configuration, **NETWORK).passed
+    text = solved.network_configuration(SUBNETS, TASK_SG)
+    read = ch15.cli_value("ecs", "create-service", "network-configuration", text)
+    assert read == ch15.reference_network(SUBNETS, TASK_SG)
+    assert text == ch15.network_argument(SUBNETS, TASK_SG)  # the chapter's fallback
+
+
+def test_network_as_json_passes_too():
+    """The CLI takes JSON for the same option: the check reads it the same way."""
+    answer = json.dumps(ch15.reference_network(SUBNETS, TASK_SG))
+    assert _check("15-5", lambda subnets, security_group: answer, **NETWORK).passed
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (_shorthand(subnets=SUBNETS[0]), "1 subnet(s): the service can place tasks in one "
+         "Availability Zone only"),
+        (_shorthand(public="DISABLED"), "assignPublicIp is DISABLED: in the default VPC's public "
+         "subnets without a NAT gateway"),
+        (_shorthand(public=""), "no assignPublicIp: ECS then uses DISABLED"),
+        (_shorthand(public="enabled"), "the exact words ENABLED or DISABLED"),
+        (_shorthand(groups=NET.alb_security_group_id), "the tasks need the task group"),
+        (_shorthand(subnets="subnet-1,subnet-2"), "are not the stack's"),
+        (_shorthand(extra=",vpc=vpc-1"), "awsvpcConfiguration has no field 'vpc'"),
+        (lambda subnets, security_group: f"subnets=[{','.join(subnets)}]",
+         "the value is awsvpcConfiguration={...}"),
+        (lambda subnets, security_group: "awsvpcConfiguration={subnets=[a,b]",
+         "the AWS CLI cannot read it"),
+        (lambda subnets, security_group: "--network-configuration awsvpcConfiguration={}",
+         "only the value"),
+        (lambda subnets, security_group: {"awsvpcConfiguration": {}}, "as one string"),
+        (lambda subnets, security_group: subnets[2], "your function raised IndexError"),
+    ],
+    ids=["one-subnet", "no-public-ip", "public-ip-left-out", "lower-case", "alb-group",
+         "other-subnets", "unknown-field", "no-awsvpc", "unparsable", "option-name", "dict",
+         "raises"],
+)  # fmt: skip
+def test_network_check_names_what_breaks(answer, expected):
+    """Each typical network mistake is named with what it breaks, as the compare cell says it."""
+    _wrong("15-5", answer, expected, **NETWORK)
+
+
+def test_one_subnet_and_no_public_ip_are_both_named():
+    """Two mistakes in one answer: both findings, each once."""
+    outcome = _wrong("15-5", _shorthand(subnets=SUBNETS[1], public="DISABLED"), "1 subnet(s)",
+                     **NETWORK)  # fmt: skip
+    assert len(outcome.messages) == 2 and "CannotPullContainerError" in outcome.messages[1]
+
+
+# ---- the by-hand ECS layer: the AWS CLI in the kernel, checked by compare ------------------------
+
+
+def test_shell_line_quotes_and_puts_one_option_per_line():
+    """The printed command is what a terminal takes: shorthand with braces is quoted."""
+    line = ch15.shell_line(["ecs", "create-service", "--enable-ecs-managed-tags", "--tags",
+                            "key=a,value=b", "--network-configuration", "x={subnets=[a]}"])  # fmt: skip
+    assert line.splitlines() == [
+        "aws ecs create-service \\",
+        "    --enable-ecs-managed-tags \\",
+        "    --tags key=a,value=b \\",
+        "    --network-configuration 'x={subnets=[a]}'",
+    ]
+
+
+@pytest.fixture
+def cli_env(ctx, monkeypatch):
+    """Export the test account for the AWS CLI, as the chapter's setup() does."""
+    for key, value in ctx.environment().items():
+        monkeypatch.setenv(key, value)
+    return ctx
+
+
+def test_cli_cluster_without_container_insights_is_named_by_compare(cli_env, capsys):
+    """A cluster made with the CLI but without --settings: compare names the missing setting."""
+    made = ch15.aws_cli(["ecs", "create-cluster", "--cluster-name", names.cluster,
+                         "--capacity-providers", "FARGATE", "FARGATE_SPOT",
+                         "--default-capacity-provider-strategy",
+                         "capacityProvider=FARGATE,weight=1,base=1",
+                         "--tags", "key=Project,value=ecs-workbook"])  # fmt: skip
+    assert capsys.readouterr().out.startswith("$ aws ecs create-cluster \\\n")
+    assert made["cluster"]["status"] == "ACTIVE"
+    found = compare.against_reference(cli_env, names, {"ecs": [names.cluster]})
+    assert [f.field for f in found.findings] == ["settings"], found
+    assert "containerInsights" in str(found)
+
+
+def test_cli_errors_raise_with_the_clis_message(cli_env):
+    """A command the service refuses raises CliError carrying what the CLI printed."""
+    with pytest.raises(ch15.CliError, match="ClusterNotFoundException"):
+        ch15.aws_cli(["ecs", "describe-services", "--cluster", "nope", "--services", "x"],
+                     show=False)  # fmt: skip
+    with pytest.raises(ch15.CliError, match=r"exited 255: Unknown options: --no-such-option$"):
+        ch15.aws_cli(["ecs", "create-cluster", "--no-such-option"], show=False)
+
+
 # ---- the whole chapter ---------------------------------------------------------------------------
 
 
@@ -309,8 +422,9 @@ def test_solutions_pass_twice_in_one_workbook(ctx, auth, capsys):
         work.check("15-2", ..., authorization_data=auth)
         work.check("15-3", ..., **context)
         work.check("15-4", ..., repository_arn=REPO)
-    assert work.summary() == "chapter 15: 4 exercises · 4 passed · 0 not done yet · 0 to fix"
-    assert capsys.readouterr().out.count("passed") == 8
+        work.check("15-5", ..., **NETWORK)
+    assert work.summary() == "chapter 15: 5 exercises · 5 passed · 0 not done yet · 0 to fix"
+    assert capsys.readouterr().out.count("passed") == 10
     assert ctx.client("ecr").describe_repositories()["repositories"] == []
 
 

@@ -1,16 +1,27 @@
-"""Chapter 15's exercises: the account gate, the ECR login token, the image URI, the push policy."""
+"""Chapter 15's exercises (gate, ECR token, image URI, push policy, the service's network).
+
+Also the helpers its by-hand ECS section uses: the AWS CLI run in the kernel, and the CLI's own
+reading of an option's value.
+"""
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
+import io
 import json
 import re
+import shlex
+from collections.abc import Sequence
 
 from deploy.aws.errors import InvalidInput
 from deploy.aws.names import StackNames
 from deploy.models import leastpriv, policies
-from deploy.resources import ecr
+from deploy.resources import ecr, ecs_spec
+from deploy.resources.outputs import AlbOutputs, NetworkOutputs
 from service.aws import AwsContext
+from workbook import compare
 from workbook.exercises import Exercise
 
 # ---- 15-1: the gate in front of billable work --------------------------------------------------
@@ -367,6 +378,150 @@ def check_push_policy(answer: object, repository_arn: str) -> list[str]:
     return problems
 
 
+# ---- the ECS layer by hand: the AWS CLI in the kernel --------------------------------------------
+
+
+class CliError(RuntimeError):
+    """An AWS CLI command exited with a non-zero status; the message is what it printed."""
+
+
+def shell_line(args: Sequence[str]) -> str:
+    """Return `aws <args>` as a terminal line, one option per line, quoted for the shell."""
+    parts, current = [], ["aws"]
+    for word in map(shlex.quote, args):
+        if word.startswith("--"):  # each option starts a line
+            parts.append(" ".join(current))
+            current = []
+        current.append(word)
+    parts.append(" ".join(current))
+    return " \\\n    ".join(parts)
+
+
+def aws_cli(args: Sequence[str], *, show: bool = True) -> dict:
+    """Print `aws <args>` as typed, run it with the AWS CLI's own driver here, return its JSON."""
+    from awscli.clidriver import create_clidriver  # the lab's CLI, loaded only when used
+
+    if show:
+        print("$", shell_line(args))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:  # the environment setup() exported picks the account, as for `!aws ...`
+            status = create_clidriver().main([*args, "--output", "json"])
+        except SystemExit as exc:  # argparse: an unknown command or option
+            status = exc.code
+    if status:
+        said = err.getvalue().strip()
+        if "usage:" in said:  # argparse's usage text: its last line names what was wrong
+            said = said.splitlines()[-1]
+        raise CliError(f"aws {' '.join(args[:2])} exited {status}: {said}")
+    return json.loads(out.getvalue() or "{}")
+
+
+@functools.cache
+def _cli_argument(service: str, operation: str, option: str):
+    """Return the AWS CLI's argument object for `aws SERVICE OPERATION --OPTION`."""
+    from awscli.clidriver import create_clidriver
+
+    commands = create_clidriver()._get_command_table()[service]._get_command_table()
+    return commands[operation].arg_table[option]
+
+
+def cli_value(service: str, operation: str, option: str, text: str) -> object:
+    """Return the API value the AWS CLI makes of `--option text` (shorthand or JSON)."""
+    argument, params = _cli_argument(service, operation, option), {}
+    try:
+        argument.add_to_params(params, text)
+    except Exception as exc:  # the CLI's own ParamError: its message shows where
+        raise ValueError(str(exc)) from exc
+    (value,) = params.values()  # keyed by the API's name for the option
+    return json.loads(json.dumps(value))  # plain dicts and lists, as the API returns them
+
+
+# ---- 15-5: the service's --network-configuration -------------------------------------------------
+
+# A network to check answers on where no stack exists (real AWS with the gate shut).
+EXAMPLE_NETWORK = NetworkOutputs(
+    vpc_id="vpc-0example",
+    subnet_ids=("subnet-0aaa1111example", "subnet-0bbb2222example"),
+    alb_security_group_id="sg-0alb0example",
+    task_security_group_id="sg-0task0example",
+)
+
+
+def reference_network(subnets: Sequence[str], security_group: str) -> dict:
+    """Return the package's networkConfiguration for these subnets and this task group."""
+    network = NetworkOutputs("vpc", tuple(subnets), "sg-alb", security_group)
+    return ecs_spec.service_settings(StackNames(), network, AlbOutputs("", "", ""))[
+        "networkConfiguration"
+    ]
+
+
+def network_argument(subnets: Sequence[str], security_group: str) -> str:
+    """Return the reference's --network-configuration in the CLI's shorthand (the fallback)."""
+    vpc = reference_network(subnets, security_group)["awsvpcConfiguration"]
+    return (
+        f"awsvpcConfiguration={{subnets=[{','.join(vpc['subnets'])}],"
+        f"securityGroups=[{','.join(vpc['securityGroups'])}],"
+        f"assignPublicIp={vpc['assignPublicIp']}}}"
+    )
+
+
+AWSVPC_FIELDS = ("subnets", "securityGroups", "assignPublicIp")
+
+
+def check_network(
+    answer: object, subnets: Sequence[str], security_group: str, names: StackNames
+) -> list[str]:
+    """Check a --network-configuration value as the CLI reads it, against the reference."""
+    if not isinstance(answer, str):
+        return [
+            "return the option's value as one string, as you would type it after "
+            "--network-configuration: awsvpcConfiguration={subnets=[...],...}"
+        ]
+    if answer.lstrip().startswith("--"):
+        return ["only the value: the command line already has --network-configuration before it"]
+    try:
+        have = cli_value("ecs", "create-service", "network-configuration", answer)
+    except ValueError as exc:
+        return [f"the AWS CLI cannot read it: {exc}"]
+    want = reference_network(subnets, security_group)
+    if not isinstance(have, dict) or set(have) != {"awsvpcConfiguration"}:
+        return [
+            f"the value is awsvpcConfiguration={{...}}, got the keys {sorted(have or {})}: a "
+            "Fargate task always gets its own network interface (awsvpc), and create-service "
+            "refuses a Fargate service without this block"
+        ]
+    cfg, ref = dict(have["awsvpcConfiguration"] or {}), want["awsvpcConfiguration"]
+    problems = [
+        f"awsvpcConfiguration has no field {key!r} (the fields are {', '.join(AWSVPC_FIELDS)}): "
+        "the CLI sends it and the request is refused as an unknown parameter"
+        for key in sorted(set(cfg) - set(AWSVPC_FIELDS))
+    ]
+    public = cfg.get("assignPublicIp")
+    if public is None:
+        cfg["assignPublicIp"] = "DISABLED"  # what ECS does when the field is left out
+        problems.append("no assignPublicIp: ECS then uses DISABLED")
+    elif public != public.upper() and public.upper() in ("ENABLED", "DISABLED"):
+        problems.append(
+            f"assignPublicIp is {public!r}: ECS takes the exact words ENABLED or DISABLED and "
+            "refuses any other spelling (InvalidParameterException)"
+        )
+        cfg["assignPublicIp"] = public.upper()
+    got = sorted(cfg.get("subnets") or [])
+    if len(got) == len(ref["subnets"]) and got != ref["subnets"]:
+        problems.append(
+            f"subnets {got} are not the stack's, {ref['subnets']}: use the ids the network step "
+            "found (the ALB routes only to targets in its own subnets' zones)"
+        )
+    cfg["subnets"] = got
+    mine = {"awsvpcConfiguration": {k: cfg.get(k) for k in AWSVPC_FIELDS}}
+    if mine != want:
+        explain = compare.EXPLAINERS[("ecs-service", "networkConfiguration")]
+        found = explain(mine, want, names.service, names)
+        problems += [p for p in found if not p.startswith("is {")]
+    return problems
+
+
 EXERCISES = [
     Exercise(
         "15-1",
@@ -393,5 +548,12 @@ EXERCISES = [
         "Write the identity policy that lets the CI principal push to this one repository "
         "(repository_arn) and do nothing else.",
         check_push_policy,
+    ),
+    Exercise(
+        "15-5",
+        "Complete network_configuration(subnets, security_group): the value of create-service's "
+        "--network-configuration, in the AWS CLI's shorthand, as the package's reference sets it.",
+        check_network,
+        args=("subnets", "security_group"),
     ),
 ]

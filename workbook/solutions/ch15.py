@@ -58,9 +58,20 @@ def push_policy(repository_arn: str) -> dict:
     }
 
 
+def network_configuration(subnets: list, security_group: str) -> str:
+    """15-5: both subnets, the task group, a public IP (no NAT in the default VPC's subnets)."""
+    return (
+        "awsvpcConfiguration={"
+        f"subnets=[{','.join(subnets)}],"
+        f"securityGroups=[{security_group}],"
+        "assignPublicIp=ENABLED}"
+    )
+
+
 SOLUTIONS = {
     "15-1": gate_function,
     "15-2": login,
     "15-3": image_uri,
     "15-4": push_policy,
+    "15-5": network_configuration,
 }
