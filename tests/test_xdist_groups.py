@@ -1,0 +1,44 @@
+"""Under `make test`'s `--dist loadgroup`, each container/bench group runs on one xdist worker."""
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_serial_folders_tests_stay_on_one_worker(tmp_path):
+    (tmp_path / "conftest.py").write_text(
+        textwrap.dedent(
+            f"""
+            import sys
+            sys.path.insert(0, {str(ROOT)!r})
+            import pytest
+            from tests import xdist_groups
+
+            @pytest.hookimpl(tryfirst=True)
+            def pytest_collection_modifyitems(config, items):
+                xdist_groups.group(config, items)
+            """
+        )
+    )
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    trivial = "\n".join(f"def test_{n}():\n    assert True\n" for n in range(8))
+    (bench / "test_slow.py").write_text(trivial)
+    (tmp_path / "test_free.py").write_text(trivial)
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-v",
+         "-p", "xdist.plugin", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},  # only xdist: starts faster
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    grouped = re.findall(r"\[(gw\d)\].*bench/test_slow\.py::test_\d@bench-test_slow", out.stdout)
+    assert len(grouped) == 8, out.stdout  # every test carries its group in its id ...
+    assert len(set(grouped)) == 1, grouped  # ... and all ran on the same worker
+    free = re.findall(r"\[(gw\d)\].*test_free\.py::test_\d\b(?!@)", out.stdout)
+    assert len(free) == 8 and len(set(free)) == 2  # ungrouped tests still spread out
