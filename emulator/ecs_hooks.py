@@ -4,7 +4,8 @@
 to the active `TaskRunner` (emulator.tasks) and StopTask ask it to stop a task it drives, and
 makes RegisterTaskDefinition refuse a Fargate cpu/memory pair Fargate has no size for (moto
 registers any) and RunTask in awsvpc mode without `securityGroups` use the VPC's default group,
-as ECS does (moto failed with a 500); it also adds IAM's SimulatePrincipalPolicy for roles
+as ECS does (moto failed with a 500); CreateService without `securityGroups` is accepted and
+stored as sent (its tasks get the default group through RunTask); it also adds IAM's SimulatePrincipalPolicy for roles
 (emulator.iam_simulate). emulator.moto_server installs them in every moto server it starts.
 localstack/README.md lists every extension.
 """
@@ -21,7 +22,7 @@ from moto.ec2.models import ec2_backends
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ecs.exceptions import EcsClientException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend as Ecs
-from moto.ecs.models import ecs_backends
+from moto.ecs.models import Service, ecs_backends
 
 if TYPE_CHECKING:
     from emulator.tasks import TaskRunner
@@ -151,6 +152,17 @@ def install_moto_extensions() -> None:
             return stop_task(self, cluster_str, task_str, reason)
 
         Ecs.run_task, Ecs.start_task, Ecs.stop_task = run_task_hook, start_task_hook, stop_task_hook
+        validate_network = Service._validate_network
+
+        def validate_network_hook(self: Any, network: dict[str, Any]) -> dict[str, Any]:
+            # CreateService without securityGroups: check it as ECS would run its tasks (in
+            # the VPC's default group; moto read `securityGroups` unconditionally, a 500), and
+            # keep the configuration as the caller sent it.
+            filled = with_default_security_group(self._account_id, self.region_name, network)
+            validate_network(self, filled)
+            return network
+
+        Service._validate_network = validate_network_hook
         _installed = True
 
 

@@ -1,4 +1,4 @@
-"""RunTask in awsvpc mode without security groups: the task gets its VPC's default group, as in ECS."""
+"""awsvpc without security groups: RunTask uses the VPC's default group and CreateService is accepted, as in ECS."""
 
 from __future__ import annotations
 
@@ -86,3 +86,34 @@ def test_an_unknown_subnet_is_named_in_ecs_wording(ctx, vpc):
     assert error["Code"] == "InvalidParameterException"
     assert "Error retrieving subnet information for [subnet-0000000000000dead]" in error["Message"]
     assert ctx.client("ecs").list_tasks(cluster=CLUSTER)["taskArns"] == []
+
+
+def _create_service(ctx: AwsContext, awsvpc: dict) -> dict:
+    return ctx.client("ecs").create_service(
+        cluster=CLUSTER,
+        serviceName="sg-less-service",
+        taskDefinition=FAMILY,
+        desiredCount=0,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": awsvpc},
+    )["service"]
+
+
+def test_a_service_without_security_groups_is_created_and_kept_as_sent(ctx, vpc):
+    _, subnet = vpc
+    service = _create_service(ctx, {"subnets": [subnet]})  # moto answered 500 before
+    assert service["status"] == "ACTIVE"
+    assert service["networkConfiguration"] == {"awsvpcConfiguration": {"subnets": [subnet]}}
+    # its tasks are started through RunTask with this configuration: the default group then
+    assert _eni_groups(ctx, _run(ctx, {"subnets": [subnet]})["tasks"][0]) == [
+        _default_group(ctx, vpc[0])
+    ]
+
+
+def test_a_service_on_an_unknown_subnet_is_refused_in_ecs_wording(ctx, vpc):
+    with pytest.raises(ClientError) as caught:
+        _create_service(ctx, {"subnets": ["subnet-0000000000000beef"]})
+    error = caught.value.response["Error"]
+    assert error["Code"] == "InvalidParameterException"
+    assert "Error retrieving subnet information for [subnet-0000000000000beef]" in error["Message"]
+    assert ctx.client("ecs").list_services(cluster=CLUSTER)["serviceArns"] == []
