@@ -192,6 +192,7 @@ def step_rules(config: dict, alarm: Any) -> StepScaling:
         metric="requests",  # any metric: the model checks only the name's kind
         datapoints=int(alarm.datapoints_to_alarm or alarm.evaluation_periods or 1),
         cooldown_s=float(config.get("Cooldown", DEFAULT_COOLDOWN)),
+        min_adjustment_magnitude=config.get("MinAdjustmentMagnitude"),
     )
 
 

@@ -125,15 +125,19 @@ class StepAdjustment:
     adjustment: float
 
 
-def percent_change(base: int, percent: float) -> int:
+def percent_change(base: int, percent: float, min_magnitude: int | None = None) -> int:
     """Return the tasks a PercentChangeInCapacity step adds (negative: removes), as AWS rounds."""
     # AWS: a fraction between 0 and 1 (or 0 and -1) becomes 1 (or -1); beyond that the change
     # is truncated toward zero (12.7 -> 12, -6.67 -> -6). The step-scaling page's "scaling
-    # adjustment types"; MinAdjustmentMagnitude (not modelled) can raise it further.
+    # adjustment types". MinAdjustmentMagnitude then raises a smaller change to that many
+    # tasks (its example: 25 % of 4 tasks is 1, with a minimum of 2 the service adds 2).
     change = base * percent / 100
     if 0 < abs(change) < 1:
-        return 1 if change > 0 else -1
-    return math.trunc(change)
+        change = 1 if change > 0 else -1
+    change = math.trunc(change)
+    if change and min_magnitude and abs(change) < min_magnitude:
+        change = min_magnitude if change > 0 else -min_magnitude
+    return change
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,7 @@ class StepScaling:
     metric: str = "cpu"
     datapoints: int = 1  # M of M one-minute datapoints
     cooldown_s: float = 300
+    min_adjustment_magnitude: int | None = None  # PercentChangeInCapacity only
 
     def __post_init__(self) -> None:
         _check_metric(self.metric)
@@ -160,6 +165,13 @@ class StepScaling:
         if not self.steps:
             raise ModelError("a step-scaling policy needs at least one step adjustment")
         require_int("datapoints", self.datapoints, minimum=1)
+        if self.min_adjustment_magnitude is not None:
+            require_int("min_adjustment_magnitude", self.min_adjustment_magnitude, minimum=1)
+            if self.adjustment_type != "PercentChangeInCapacity":
+                raise ModelError(
+                    "min_adjustment_magnitude applies only to PercentChangeInCapacity, "
+                    f"not {self.adjustment_type}"
+                )
 
     def breaches(self, value: float) -> bool:
         """Say whether a datapoint breaches the alarm's threshold."""
@@ -186,7 +198,7 @@ class StepScaling:
         if self.adjustment_type == "ExactCapacity":
             return int(step.adjustment)
         if self.adjustment_type == "PercentChangeInCapacity":
-            return base + percent_change(base, step.adjustment)
+            return base + percent_change(base, step.adjustment, self.min_adjustment_magnitude)
         return base + int(step.adjustment)
 
 

@@ -259,3 +259,26 @@ def test_percent_steps_round_as_aws_documents_and_exact_capacity_sets_the_count(
     assert [percent_change(10, p) for p in (127, -66.7, 0)] == [12, -6, 0]  # AWS's examples
     exact = StepScaling(70, (StepAdjustment(0, None, 4),), adjustment_type="ExactCapacity")
     assert exact.count(75, base=1) == 4
+
+
+def test_min_adjustment_magnitude_raises_a_small_percent_change_as_aws_documents():
+    assert percent_change(4, 25, min_magnitude=2) == 2  # AWS's example: 25 % of 4 -> 2
+    assert percent_change(10, -50, min_magnitude=2) == -5  # already larger: unchanged
+    assert percent_change(3, -10, min_magnitude=2) == -2  # -0.3 -> -1 -> at least -2
+    assert percent_change(4, 0, min_magnitude=2) == 0  # no change stays none
+    up = StepScaling(
+        70,
+        (StepAdjustment(0, None, 25),),
+        adjustment_type="PercentChangeInCapacity",
+        min_adjustment_magnitude=2,
+    )
+    assert up.count(80, base=4) == 6
+    with pytest.raises(ModelError, match="only to PercentChangeInCapacity, not ChangeInCapacity"):
+        StepScaling(70, (StepAdjustment(0, None, 1),), min_adjustment_magnitude=2)
+    with pytest.raises(ModelError, match="min_adjustment_magnitude"):
+        StepScaling(
+            70,
+            (StepAdjustment(0, None, 25),),
+            adjustment_type="PercentChangeInCapacity",
+            min_adjustment_magnitude=0,
+        )
