@@ -8,6 +8,7 @@ from pathlib import Path
 
 from deploy.aws.backend import Backend
 from deploy.aws.settings import DeploySettings
+from workbook import aws_shim
 
 ROOT = Path(__file__).resolve().parents[1]
 _exported: set[str] = set()  # what an earlier setup() in this kernel exported
@@ -25,9 +26,13 @@ def setup(backend: str = "moto") -> Backend:
     os.environ.update(env)
     _exported.clear()
     _exported.update(env)
-    bin_dir = str(Path(sys.executable).parent)
-    if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    # The kernel answers those `aws` calls itself (workbook/aws_shim.py: the CLI loaded once,
+    # about 0.1 s a command instead of a second); WORKBOOK_AWS_SHIM=0 keeps the plain CLI.
+    bin_dirs = [str(Path(sys.executable).parent)]
+    if os.environ.get("WORKBOOK_AWS_SHIM", "1") != "0":
+        bin_dirs.insert(0, str(aws_shim.start()))
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in bin_dirs]
+    os.environ["PATH"] = os.pathsep.join([*bin_dirs, *path])
     where = started.endpoint_url or "AWS's own endpoints"
     print(f"backend={started.kind} region={started.ctx.region} endpoint={where}")
     return started

@@ -7,10 +7,9 @@ reading of an option's value.
 from __future__ import annotations
 
 import base64
-import contextlib
 import functools
-import io
 import json
+import os
 import re
 import shlex
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ from deploy.models import leastpriv, policies
 from deploy.resources import ecr, ecs_spec
 from deploy.resources.outputs import AlbOutputs, NetworkOutputs
 from service.aws import AwsContext
-from workbook import compare
+from workbook import aws_shim, compare
 from workbook.exercises import Exercise
 
 # ---- 15-1: the gate in front of billable work --------------------------------------------------
@@ -399,22 +398,16 @@ def shell_line(args: Sequence[str]) -> str:
 
 def aws_cli(args: Sequence[str], *, show: bool = True) -> dict:
     """Print `aws <args>` as typed, run it with the AWS CLI's own driver here, return its JSON."""
-    from awscli.clidriver import create_clidriver  # the lab's CLI, loaded only when used
-
     if show:
         print("$", shell_line(args))
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:  # the environment setup() exported picks the account, as for `!aws ...`
-            status = create_clidriver().main([*args, "--output", "json"])
-        except SystemExit as exc:  # argparse: an unknown command or option
-            status = exc.code
+    # the environment setup() exported picks the account, as for `!aws ...`
+    status, out, err = aws_shim.run([*args, "--output", "json"], dict(os.environ), os.getcwd())
     if status:
-        said = err.getvalue().strip()
+        said = err.decode("utf-8", "replace").strip()
         if "usage:" in said:  # argparse's usage text: its last line names what was wrong
             said = said.splitlines()[-1]
         raise CliError(f"aws {' '.join(args[:2])} exited {status}: {said}")
-    return json.loads(out.getvalue() or "{}")
+    return json.loads(out or b"{}")
 
 
 @functools.cache

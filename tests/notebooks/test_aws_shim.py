@@ -1,0 +1,74 @@
+"""A chapter's `!aws ...` cells answered by the kernel's warm AWS CLI: same output, same codes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+
+from workbook import aws_shim
+
+# Each as a learner types it: a query as text, a JSON answer, an API error, a usage error.
+COMMANDS = [
+    ["sts", "get-caller-identity", "--query", "Account", "--output", "text"],
+    ["ecs", "list-clusters"],
+    ["ecs", "describe-services", "--cluster", "nope", "--services", "nope"],
+    ["ecs", "describe-services", "--no-such-option"],
+]
+
+
+def _shell(ctx, argv: list[str], aws: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **ctx.environment()}
+    return subprocess.run([aws, *argv], env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def shim_aws() -> str:
+    return str(aws_shim.start() / "aws")
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=["text", "json", "api-error", "usage-error"])
+def test_the_kernels_aws_answers_as_the_cli_does(ctx, shim_aws, argv):
+    real = _shell(ctx, argv, str(os.path.join(os.path.dirname(sys.executable), "aws")))
+    mine = _shell(ctx, argv, shim_aws)
+    assert (mine.returncode, mine.stdout) == (real.returncode, real.stdout)
+    assert bool(mine.stderr) == bool(real.stderr)  # errors still reach stderr
+    if real.returncode:
+        assert real.stderr.strip().splitlines()[-1] == mine.stderr.strip().splitlines()[-1]
+
+
+def test_the_shells_environment_and_directory_apply_and_the_kernels_come_back(ctx, tmp_path):
+    (tmp_path / "input.json").write_text('{"clusterName": "from-a-file"}')
+    env = {**os.environ, **ctx.environment(), "AWS_DEFAULT_OUTPUT": "text"}
+    before_env, before_cwd = dict(os.environ), os.getcwd()
+    code, out, err = aws_shim.run(
+        ["ecs", "create-cluster", "--cli-input-json", "file://input.json",
+         "--query", "cluster.clusterName"],
+        env, str(tmp_path),
+    )  # fmt: skip
+    assert (code, out.decode().strip(), err) == (0, "from-a-file", b"")
+    assert dict(os.environ) == before_env and os.getcwd() == before_cwd
+
+
+def test_without_the_kernel_the_small_aws_runs_the_real_cli(ctx, tmp_path):
+    script = tmp_path / "aws"
+    script.write_text(
+        aws_shim.CLIENT.format(python=sys.executable, socket_path=str(tmp_path / "gone.sock"))
+    )
+    script.chmod(0o755)
+    out = _shell(ctx, ["sts", "get-caller-identity", "--query", "Account"], str(script))
+    assert out.returncode == 0 and out.stdout.strip() == f'"{ctx.account_id}"'
+
+
+def test_the_kernels_debug_logging_stays_out_of_the_commands_output(ctx, caplog):
+    env = {**os.environ, **ctx.environment()}
+    with caplog.at_level(logging.DEBUG):  # a chapter that set up logging at DEBUG
+        code, out, err = aws_shim.run(["ecs", "list-clusters"], env, os.getcwd())
+    assert b"clusterArns" in out
+    assert code == 0 and err == b""
+    assert not [r for r in caplog.records if r.name.startswith(aws_shim.ISOLATED_LOGGERS)]
+    awscli = logging.getLogger("awscli")  # the driver sets its level and adds a handler
+    assert (awscli.level, awscli.handlers, awscli.propagate) == (logging.NOTSET, [], True)
