@@ -40,5 +40,5 @@ def test_a_serial_folders_tests_stay_on_one_worker(tmp_path):
     grouped = re.findall(r"\[(gw\d)\].*bench/test_slow\.py::test_\d@bench-test_slow", out.stdout)
     assert len(grouped) == 8, out.stdout  # every test carries its group in its id ...
     assert len(set(grouped)) == 1, grouped  # ... and all ran on the same worker
-    free = re.findall(r"\[(gw\d)\].*test_free\.py::test_\d\b(?!@)", out.stdout)
-    assert len(free) == 8 and len(set(free)) == 2  # ungrouped tests still spread out
+    free = re.findall(r"\[gw\d\].*test_free\.py::test_\d( |@)", out.stdout)
+    assert free == [" "] * 8  # ungrouped tests keep their ids (xdist may run them anywhere)
