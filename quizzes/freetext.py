@@ -11,6 +11,7 @@ from quizzes.textnorm import (
     FORWARD_NEGATIONS,
     MANY_PARTS,
     MASK,
+    NEGATIONS,
     clauses,
     content,
     governing,
@@ -20,6 +21,7 @@ from quizzes.textnorm import (
     sentences,
     tokens,
     typo_of,
+    units,
     verbal,
 )
 from quizzes.verdict import (
@@ -38,11 +40,17 @@ CLOSE_NEGATION = 3  # words before a phrase where its own negation may sit ("no 
 CLAIM_THRESHOLD = 0.8  # wrong claims need stronger evidence than points
 RUN_ON = 40  # words without any punctuation: not a sentence
 SWAP_PENALTY = 1.0  # an action given to the wrong one of a confused pair (quizzes/relations.py)
-# Confidence (calibrated on bench/grading_labels.yaml with bench/quiz_grading.py):
+# Confidence (calibrated on the tuning set of bench/quiz_grading.py):
 BOUNDARY_BAND = 0.05  # a score this close to a verdict's threshold is a coin flip
-LONG_ANSWER = 20  # content words from which an answer that is not good may be a paraphrase...
+LOW_BAND = 0.2  # ...and coverage this close under the partial line: thin answers split labels
+LONG_ANSWER = 25  # content words from which an answer that is not good may be a paraphrase...
 LONG_ANSWER_SPAN = 10  # ...and this many more make it likely
 LISTY_SHARE = 0.75  # share of an answer's words in list-like clauses that makes it a list
+# A denied key point (_denied_points) needs a denial of the fact, not a condition ("if X isn't
+# enough"), a story of a failure ("X couldn't start") or a point that is itself a lack.
+_HYPOTHETICAL = frozenset({"if", "unless", "when", "whether", "until"})
+_NARRATIVE = frozenset({"could", "did", "was", "were", "had"})
+_PRIVATIVE = frozenset({"lack", "miss", "absent"})  # stems of words that say "not there"
 _ATTRIBUTION = re.compile(
     r"\b(guide|myth|misconception|people (think|say|believe)|claims?|wrong|false|incorrect|"
     r"mistaken|not true|untrue|contrary)\b",
@@ -129,14 +137,18 @@ def find(
         where = {w: _where(w, key) for w in need}
         if sum(bool(v) for v in where.values()) / len(need) < threshold:
             continue
-        for start in range(max(1, len(clause) - window + 1)):
+        for start in range(max(1, len(clause))):  # to the end: the tightest may sit there
             stop = start + window
             got = {w for w, at in where.items() if any(start <= i < stop for i in at)}
             overlap = len(got) / len(need)
             ok = overlap >= (1.0 if len(need) <= short else threshold) and numbers <= got
-            if not ok or (best and best.overlap >= overlap):
+            if not ok or (best and best.overlap > overlap):
                 continue
             hits = sorted({i for w in got for i in where[w] if start <= i < stop})
+            # of equal matches the tightest: "if the new task never starts, the old task keeps
+            # serving" is not "the old task keeps serving" reaching back past "never"
+            if best and best.overlap == overlap and best.hi - best.lo <= hits[-1] - hits[0]:
+                continue
             cues = governing(clause, hits)
             # a forward cue ("no", "without") is the phrase's own over a list too: "no AMIs,
             # patching or capacity planning"
@@ -233,6 +245,7 @@ class Evidence:
     rejected: list[str]
     keywords: bool = False
     words: int = 0  # content words in the answer
+    inferred: tuple[str, ...] = ()  # claims the grader read off swaps and denials, not the rubric
 
 
 def _swap_claims(item: FreeTextItem, swapped: list[Swap]) -> list[WrongClaim]:
@@ -245,6 +258,42 @@ def _swap_claims(item: FreeTextItem, swapped: list[Swap]) -> list[WrongClaim]:
         doing = [pid for pid, cl in said if any(find(a, cl, strict=True) for a in sw.owner.does)]
         hit = (named or doing or [None])[0]
         out.append(WrongClaim(text=sw.text, penalty=SWAP_PENALTY, contradicts=hit))
+    return out
+
+
+def _privative(text: str) -> bool:
+    """Return True if a point says something is absent ("lacks CreateLogGroup", "no cache")."""
+    return any(t in NEGATIONS or t in _PRIVATIVE for t in tokens(text))
+
+
+def _denied_in_part(clause: list[str], m: Match) -> bool:
+    """Return True if a negation in the match's own comma part denies it (not a list's)."""
+    # "if new tasks never start, the old one keeps serving"; "things that aren't sensitive,
+    # ENV, PORT": the negation is another part's
+    part = next(((s, e) for s, e, _ in units(clause) if s <= m.lo and m.hi < e), None)
+    if part is None or not m.negated or clause[part[0]] in _HYPOTHETICAL:
+        return False  # "if stickiness isn't enough, ...": a condition, not a claim
+    cues = [j for j in governing(clause, [m.lo, m.hi]) if part[0] <= j < part[1]]
+    # "the role couldn't pull the image": a story of a failure, not a denial of the fact
+    return len(cues) % 2 == 1 and not any(clause[j - 1] in _NARRATIVE for j in cues if j)
+
+
+def _denied_points(item, answer_clauses, covered, threshold, skip) -> list[WrongClaim]:
+    """Turn each key point the answer only states negated ("no redeploy is needed") into a claim."""
+    top = max(p.weight for p in item.rubric.points)
+    out: list[WrongClaim] = []
+    for p in item.rubric.points:
+        if p.id in covered or p.weight < top or _privative(p.text):
+            continue
+        # phrasings only, and positive ones: a point's text describes it, often with its own
+        # "no" or "not", and a negative phrasing ("no cache") denied is a double negative
+        said = [
+            m
+            for ph in p.phrasings
+            if not _phrase(ph)[1] and (m := find(ph, answer_clauses, threshold, skip))
+        ]
+        if said and all(_denied_in_part(answer_clauses[m.clause], m) for m in said):
+            out.append(WrongClaim(text=f"denied: {p.text}", penalty=p.weight, contradicts=p.id))
     return out
 
 
@@ -280,12 +329,14 @@ def examine(item: FreeTextItem, answer: str, threshold: float = THRESHOLD) -> Ev
     seen: set[tuple[int, str]] = set()
     swapped: list[Swap] = []
     claimed = list(spans)
+    aside: list[Match] = []  # denied swaps: "the task role doesn't pull the image"
     for sw in swaps(cl, skip=reported):
         key = (sw.clause, sw.actor.name)
         if sw.negated:
             if key not in seen:
                 rejected.append(sw.text)
             seen.add(key)
+            aside.append(Match(sw.clause, 1.0, True, sw.lo, sw.hi))
             continue
         spans.append(Match(sw.clause, 1.0, False, sw.lo, sw.hi))
         if key in seen or any(
@@ -294,12 +345,14 @@ def examine(item: FreeTextItem, answer: str, threshold: float = THRESHOLD) -> Ev
             continue
         seen.add(key)
         swapped.append(sw)
-    made += _swap_claims(item, swapped)
     covered = _assign(rubric.points, _mask(cl, spans), threshold)
+    inferred = _swap_claims(item, swapped)
+    inferred += _denied_points(item, _mask(cl, spans + aside), covered, threshold, reported)
+    made += inferred
     keywords = looks_like_keywords(answer)
     if keywords:
         covered = []
-    return Evidence(covered, made, rejected, keywords, words)
+    return Evidence(covered, made, rejected, keywords, words, tuple(c.text for c in inferred))
 
 
 def _clamp(x: float) -> float:
@@ -311,7 +364,7 @@ def boundary_doubt(coverage: float, score: float, made: list[WrongClaim]) -> flo
     if contradicted_by(made) or (made and score <= 0.0):
         return 0.0  # decided by a wrong claim, not by a threshold
     if coverage < PARTIAL_COVERAGE:
-        margin = PARTIAL_COVERAGE - coverage
+        return _clamp(1.0 - (PARTIAL_COVERAGE - coverage) / LOW_BAND)
     elif made or score < GOOD_SCORE:
         margin = min(coverage - PARTIAL_COVERAGE, GOOD_SCORE - score if not made else 1.0)
     else:
@@ -327,9 +380,15 @@ def confidence_of(item: FreeTextItem, ev: Evidence, verdict: str) -> float:
     score = score_of(item, ev.covered, ev.made)
     # A long answer that matched little may say it in words the rubric does not list.
     unseen = 0.0 if verdict == "good" else _clamp((ev.words - LONG_ANSWER) / LONG_ANSWER_SPAN)
-    # Right points beside a claim that contradicts one: an interviewer could go either way.
-    conflict = _clamp((coverage - 0.1) / 0.2) if contradicted_by(ev.made) else 0.0
-    return round(1.0 - max(boundary_doubt(coverage, score, ev.made), unseen, conflict), 3)
+    # Right points beside a rubric claim that contradicts one: an interviewer could go either
+    # way. A swap or a denied key point (the grader's own reading) leaves no such doubt.
+    conflict = 0.0
+    if contradicted_by(ev.made) and not contradicted_by(
+        [c for c in ev.made if c.text in ev.inferred]
+    ):
+        conflict = _clamp((coverage - 0.1) / 0.2)
+    doubt = max(boundary_doubt(coverage, score, ev.made), unseen, conflict)
+    return round(1.0 - doubt, 3)
 
 
 def grade_free_text(item: FreeTextItem, answer: str, threshold: float = THRESHOLD) -> Grade:

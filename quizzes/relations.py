@@ -3,14 +3,16 @@
 Interview answers often name both roles, both security groups or both alarms and give each
 the other's job ("the task role pulls the image; the execution role is what your code uses").
 Matching words alone credits such an answer. This table says, for each confused pair, which
-actor does which action; `swaps` finds an action attributed to the other actor of its pair.
+actor does which action; `swaps` finds an action attributed to the other actor of its pair
+and, for pairs where that is never right, an actor denied its own action ("blocking mode
+never stalls the app").
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from quizzes.textnorm import BAR, STOPWORDS, negations_over, tokens
+from quizzes.textnorm import BAR, STOPWORDS, governing, tokens
 
 MAX_GAP = 8  # words between an actor and its action ("the task role [...] pulls the image")
 # Words before a mention that make it an object, not the one acting ("than the task role").
@@ -20,7 +22,7 @@ _JOINERS = frozenset({"and", "or", "nor"})
 _DETERMINERS = frozenset({"the", "a", "an", "its", "their", "our", "my", "your", "that", "this"})
 # Words before a mention AFTER the action that make it the doer: "pulled by the execution
 # role", "the API key goes in the environment block".
-_AGENT_MARKERS = frozenset({"by", "in", "into", "under"})
+_AGENT_MARKERS = frozenset({"by", "in", "into", "under", "to", "on"})
 _CONTRAST = frozenset({"not", "unlike", "instead", "rather"})  # "A, not B, does X": B is aside
 
 
@@ -39,7 +41,22 @@ class Relation:
 
     topic: str
     actors: tuple[Actor, Actor]
+    denials: bool = False  # denying an actor its own action is wrong too ("exec form: no signal")
 
+
+# What each ALB error code means, shared by the three pairs of codes interviews confuse.
+_BAD_RESPONSE = (
+    "malformed",
+    "crashed",
+    "connection refused",
+    "closed the connection",
+    "reset the connection",
+    "invalid response",
+)
+# not "timeout" alone: a 502 also comes from an app keep-alive shorter than the idle timeout;
+# not "no healthy targets": with every target unhealthy the ALB fails open
+_TIMEOUT = ("timed out", "times out", "took too long", "slower than", "too slow")
+_NO_TARGETS = ("no targets", "no registered targets", "empty target group", "nothing registered")
 
 RELATIONS: tuple[Relation, ...] = (
     Relation(
@@ -60,6 +77,7 @@ RELATIONS: tuple[Relation, ...] = (
                     "send logs",
                     "ship logs",
                     "push logs",
+                    "CreateLogGroup",
                     "CreateLogStream",
                     "PutLogEvents",
                     "GetAuthorizationToken",
@@ -222,6 +240,178 @@ RELATIONS: tuple[Relation, ...] = (
             ),
         ),
     ),
+    Relation(
+        "exec form vs shell form",
+        (
+            Actor(
+                "exec form",
+                ("exec form", "exec form cmd", "json array form", "array form", "exec syntax"),
+                (
+                    "receives sigterm",
+                    "receives the signal",
+                    "forwards the signal",
+                    "passes the signal",
+                    "trap sigterm",
+                    "handles sigterm",
+                    "shuts down gracefully",
+                    "graceful shutdown",
+                ),
+            ),
+            Actor(
+                "shell form",
+                ("shell form", "shell form cmd", "string form", "shell syntax"),
+                (
+                    "swallows",
+                    "never hears",
+                    "killed hard",
+                    "sh is pid 1",
+                    "shell is pid 1",
+                    "bin sh as pid 1",
+                ),
+            ),
+        ),
+        # no denials: "exec form has no shell to forward the signal" is right
+    ),
+    Relation(
+        "awslogs blocking vs non-blocking mode",
+        (
+            Actor(
+                "blocking mode",
+                ("blocking mode", "mode blocking", "blocking"),
+                (
+                    "stall",
+                    "stalls",
+                    "freeze",
+                    "hang",
+                    "back pressure",
+                    "never drops",
+                    "lose nothing",
+                ),
+            ),
+            Actor(
+                "non-blocking mode",
+                ("non blocking mode", "mode non blocking", "non blocking", "nonblocking"),
+                (
+                    "buffers in memory",
+                    "buffers the logs",
+                    "ring buffer",
+                    "max buffer size",
+                    "drops lines",
+                    "drops logs",
+                    "lose log",
+                    "lost log",
+                ),
+            ),
+        ),
+        denials=True,
+    ),
+    Relation(
+        "trust policy vs permission policy",
+        (
+            Actor(
+                "the trust policy",
+                ("trust policy", "trust relationship", "assume role policy"),
+                ("trusted principal", "service principal", "trusted entity", "ecs tasks amazonaws"),
+            ),
+            Actor(
+                "the permission policy",
+                ("permission policy", "permissions policy", "identity policy", "identity based"),
+                ("which actions", "what actions", "api calls", "actions and resources"),
+            ),
+        ),
+    ),
+    Relation(
+        "ALB 502 vs 504",
+        (
+            Actor("a 502", ("502", "bad gateway"), _BAD_RESPONSE),
+            Actor("a 504", ("504", "gateway timeout"), _TIMEOUT),
+        ),
+    ),
+    Relation(
+        "ALB 503 vs 504",
+        (
+            Actor("a 503", ("503", "service unavailable"), _NO_TARGETS),
+            Actor("a 504", ("504", "gateway timeout"), _TIMEOUT),
+        ),
+    ),
+    Relation(
+        "ALB 502 vs 503",
+        (
+            Actor("a 502", ("502", "bad gateway"), _BAD_RESPONSE),
+            Actor("a 503", ("503", "service unavailable"), _NO_TARGETS),
+        ),
+    ),
+    Relation(
+        "FARGATE vs FARGATE_SPOT",
+        (
+            Actor(
+                "FARGATE (on demand)",
+                # not bare "fargate": "Fargate is cheaper than EC2" is no claim about Spot
+                (
+                    "on demand",
+                    "fargate on demand",
+                    "regular fargate",
+                    "standard fargate",
+                    "plain fargate",
+                    "fargate capacity provider",
+                ),
+                ("guaranteed", "never interrupted"),
+            ),
+            Actor(
+                "FARGATE_SPOT",
+                ("fargate spot", "spot", "spot capacity", "spot tasks"),
+                (
+                    "cheaper",
+                    "discount",
+                    "interrupted",
+                    "interruption",
+                    "reclaim",
+                    "2 minute warning",
+                ),
+            ),
+        ),
+    ),
+    Relation(
+        "security groups vs network ACLs",
+        (
+            Actor(
+                "security groups",
+                ("security group", "sg", "sgs"),
+                ("stateful", "return traffic automatically", "allow rules only", "eni level"),
+            ),
+            Actor(
+                "network ACLs",
+                ("nacl", "network acl", "network access control list"),
+                ("stateless", "deny rules", "subnet level", "rule numbers"),
+            ),
+        ),
+        denials=True,
+    ),
+    Relation(
+        "target tracking vs step scaling",
+        (
+            Actor(
+                "target tracking",
+                ("target tracking", "target tracking policy", "target tracking scaling"),
+                (
+                    "thermostat",
+                    "holds the metric at the target",
+                    "keeps the metric near the target",
+                ),
+            ),
+            Actor(
+                "step scaling",
+                ("step scaling", "step scaling policy", "step policy"),
+                (
+                    "define the steps",
+                    "step adjustments",
+                    "alarms you create yourself",
+                    "create the alarms yourself",
+                ),
+            ),
+        ),
+        denials=True,
+    ),
 )
 
 
@@ -237,10 +427,13 @@ class Swap:
     lo: int
     hi: int
     negated: bool
+    denied: bool = False  # the answer denies the owner its own action
 
     @property
     def text(self) -> str:
-        """Say what was swapped, for feedback."""
+        """Say what was swapped (or denied), for feedback."""
+        if self.denied:
+            return f"denied: '{self.action}' is what {self.owner.name} does"
         return (
             f"swapped roles: '{self.action}' is what {self.owner.name} does, not {self.actor.name}"
         )
@@ -358,6 +551,16 @@ def _actions(clause: list[str], rel: Relation, named) -> list[tuple[int, str, li
     ]
 
 
+def _named(clause: list[str], rel: Relation) -> list[tuple[int, int, int]]:
+    """Return (actor index, start, end) of each mention, minus those inside a longer one."""
+    found = [
+        (k, s, e) for k, actor in enumerate(rel.actors) for s, e in mentions(clause, actor.names)
+    ]
+    # "blocking" inside "non-blocking", "fargate" inside "fargate spot": the longer name wins
+    inner = [m for m in found if any(o != m and o[1] <= m[1] and m[2] <= o[2] for o in found)]
+    return sorted((m for m in found if m not in inner), key=lambda m: m[1])
+
+
 def swaps(answer_clauses: list[list[str]], skip: frozenset[int] = frozenset()) -> list[Swap]:
     """Return every action the answer attributes to the wrong actor of a confused pair."""
     out: list[Swap] = []
@@ -365,29 +568,36 @@ def swaps(answer_clauses: list[list[str]], skip: frozenset[int] = frozenset()) -
         if ci in skip:
             continue
         for rel in RELATIONS:
-            named = sorted(
-                (
-                    (k, s, e)
-                    for k, actor in enumerate(rel.actors)
-                    for s, e in mentions(clause, actor.names)
-                ),
-                key=lambda m: m[1],
-            )
+            named = _named(clause, rel)
             if not named:
                 continue
             acts = _actions(clause, rel, named)
-            for owner, action, hits in acts:
-                doer = _doer(clause, hits, named)
-                if doer is None or doer[0] == owner:
-                    continue
-                key, s, e = doer
-                # the actor's own action in between makes it unclear: "the task role is what
-                # boto3 uses to fetch secrets"
-                if any(k == key and set(h) & set(range(e, hits[0])) for k, _, h in acts):
-                    continue
-                negated = negations_over(clause, hits) % 2 == 1
-                lo, hi = min(s, hits[0]), max(e - 1, hits[-1])
-                out.append(
-                    Swap(rel, rel.actors[key], rel.actors[owner], action, ci, lo, hi, negated)
-                )
+            out += [sw for act in acts if (sw := _swap(rel, ci, clause, named, acts, act))]
     return out
+
+
+def _swap(rel: Relation, ci: int, clause: list[str], named, acts, act) -> Swap | None:
+    """Return the Swap one action makes: a wrong doer, or (rel.denials) its owner denied it."""
+    owner, action, hits = act
+    doer = _doer(clause, hits, named)
+    if doer is None:
+        return None
+    key, s, e = doer
+    negated = _denied(clause, hits)
+    own = key == owner
+    if own and not (rel.denials and negated):
+        return None
+    # the actor's own action in between makes it unclear: "the task role is what boto3 uses
+    # to fetch secrets"
+    if not own and any(k == key and set(h) & set(range(e, hits[0])) for k, _, h in acts):
+        return None
+    lo, hi = min(s, hits[0]), max(e - 1, hits[-1])
+    actor, boss = rel.actors[key], rel.actors[owner]
+    if own:
+        return Swap(rel, actor, boss, action, ci, lo, hi, False, denied=True)
+    return Swap(rel, actor, boss, action, ci, lo, hi, negated)
+
+
+def _denied(clause: list[str], hits: list[int]) -> bool:
+    """Return True if a negation outside the action's own words ("never drop") denies it."""
+    return sum(j not in hits for j in governing(clause, hits)) % 2 == 1

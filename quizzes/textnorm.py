@@ -91,6 +91,10 @@ _SUBJECTS = frozenset(_words("it they we i you he she this there"))
 _JOINERS = frozenset({"and", "or", "nor"})
 _SUMMARIES = frozenset({"none", "nothing", "neither"})
 LIST_ITEM_WORDS = 3  # a comma-separated part this short (content words) continues a list
+SUBORDINATE_ITEM_WORDS = 2  # ...or this short after a subordinate clause ("if X, Y or Z")
+# Openers of a subordinate clause, and of examples (stemmed as `tokens` stems them).
+_SUBORDINATORS = frozenset(_words("if when unless sinc becaus although though whil until"))
+_EXAMPLES = frozenset(_words("like such includ eg"))
 MANY_PARTS = 5  # this many parts of a few words each is a list, verbs or not
 # Verbs an answer gives as instructions ("add that permission"): a part opening with one is
 # a sentence, not a list item (stemmed below, as `tokens` stems them).
@@ -368,12 +372,24 @@ def _list_item(words: list[str]) -> bool:
     return all(len(p) <= LIST_ITEM_WORDS for p in pieces)
 
 
+def _continues(clause: list[str], out, start: int, end: int) -> bool:
+    """Return True if the comma part at start..end continues the scope before it."""
+    words = clause[start:end]
+    if not out or not _list_item(words) or words[0] in _EXAMPLES:
+        return False  # "settings that aren't sensitive, like PORT": examples, not denied
+    # after "if X isn't ready," only a short list item continues: "if it has no curl, wget or
+    # python"; "if new tasks never get healthy, the old one keeps serving" is the main clause
+    head = next(clause[s] for s, _, _, sc in out if sc == out[-1][3])
+    short = words[0] in _JOINERS or sum(map(_content_word, words)) <= SUBORDINATE_ITEM_WORDS
+    return head not in _SUBORDINATORS or short
+
+
 def scopes(clause: list[str]) -> list[tuple[int, int, str, int]]:
     """Return the clause's units as (start, end, opener, scope): list items share a scope."""
     out: list[tuple[int, int, str, int]] = []
     scope = -1
     for start, end, opener in units(clause):
-        if not (opener == "bar" and out and _list_item(clause[start:end])):
+        if not (opener == "bar" and _continues(clause, out, start, end)):
             scope += 1
         out.append((start, end, opener, scope))
     return out

@@ -248,6 +248,25 @@ def test_negation_does_not_cross_into_the_next_clause_or_a_contrast():
     assert grade_free_text(item, "Install curl instead.").covered == ["p0"]
 
 
+def test_a_negation_in_an_if_clause_stops_at_its_comma():
+    item = make_item([("old task keeps serving", ["old task keeps serving"])], [])
+    g = grade_free_text(item, "If the new task never turns healthy, the old task keeps serving.")
+    assert g.covered == ["p0"]
+    # a short list item still shares the condition's negation
+    item = make_item([("python check", ["python"])], [])
+    assert (
+        grade_free_text(item, "If the image has no curl, wget or python, it fails.").covered == []
+    )
+
+
+def test_examples_after_a_negated_relative_clause_are_not_denied():
+    item = make_item([("environment for settings", ["port", "log_level"])], [])
+    g = grade_free_text(
+        item, "The environment block is for values that are not sensitive, like PORT or LOG_LEVEL."
+    )
+    assert g.covered == ["p0"]
+
+
 def test_a_positive_statement_with_a_negative_phrasing_is_credited():
     assert grade_free_text(CURL, "The slim image doesn't ship curl at all.").covered == ["p0"]
     assert grade_free_text(CURL, "Curl is not in the slim image, so install curl.").covered == [
@@ -388,6 +407,44 @@ SWAPS = {
         "The secrets block holds plain text values; the environment block holds the API key by "
         "its ARN.",
     ),
+    "exec form vs shell form": (
+        "Exec form is where uvicorn receives the SIGTERM; shell form swallows the signal.",
+        "Shell form is where uvicorn receives the SIGTERM; exec form swallows the signal.",
+    ),
+    "awslogs blocking vs non-blocking mode": (
+        "Blocking mode can stall the app; non-blocking mode buffers lines and may drop them.",
+        "Non-blocking mode can stall the app; blocking mode buffers lines and may drop them.",
+    ),
+    "trust policy vs permission policy": (
+        "The trust policy names the trusted principal; the permission policy lists which "
+        "actions it may call.",
+        "The permission policy names the trusted principal; the trust policy lists which "
+        "actions it may call.",
+    ),
+    "ALB 502 vs 504": (
+        "A 502 means the target sent a malformed response; a 504 means the target timed out.",
+        "A 502 means the target timed out; a 504 means the target sent a malformed response.",
+    ),
+    "ALB 503 vs 504": (
+        "A 503 means there are no registered targets; a 504 means the target timed out.",
+        "A 503 means the target timed out; a 504 means there are no registered targets.",
+    ),
+    "ALB 502 vs 503": (
+        "A 502 means the app sent a malformed response; a 503 means there are no healthy targets.",
+        "A 502 means there are no healthy targets; a 503 means the app sent a malformed response.",
+    ),
+    "FARGATE vs FARGATE_SPOT": (
+        "On-demand Fargate is guaranteed capacity; FARGATE_SPOT is cheaper and may be interrupted.",
+        "FARGATE_SPOT is guaranteed capacity; on-demand Fargate is cheaper and may be interrupted.",
+    ),
+    "security groups vs network ACLs": (
+        "Security groups are stateful; network ACLs are stateless.",
+        "Security groups are stateless; network ACLs are stateful.",
+    ),
+    "target tracking vs step scaling": (
+        "Target tracking works like a thermostat; step scaling makes you define the steps.",
+        "Step scaling works like a thermostat; target tracking makes you define the steps.",
+    ),
 }
 
 
@@ -420,6 +477,107 @@ def test_a_denied_swap_is_rightly_rejected():
     item = _pair_item(RELATIONS[0])
     g = grade_free_text(item, "The task role doesn't pull the image; the execution role does.")
     assert g.wrong_claims == [] and g.rejected_claims and "swapped roles" in g.rejected_claims[0]
+
+
+def _relation(topic):
+    return next(r for r in RELATIONS if r.topic == topic)
+
+
+@pytest.mark.parametrize(
+    ("topic", "answer"),
+    [
+        ("awslogs blocking vs non-blocking mode", "Blocking mode never stalls the app at all."),
+        (
+            "security groups vs network ACLs",
+            "Security groups are not stateful, you add return rules.",
+        ),
+    ],
+)
+def test_denying_an_actor_its_own_action_is_wrong(topic, answer):
+    g = grade_free_text(_pair_item(_relation(topic)), answer)
+    assert g.verdict == "wrong" and any(c.startswith("denied: '") for c in g.wrong_claims)
+
+
+def test_an_action_of_its_own_with_a_negation_word_is_not_denied():
+    # "no healthy targets" is the 503's own action, not a denial of it
+    item = _pair_item(_relation("ALB 502 vs 503"))
+    g = grade_free_text(item, "A 503 means there are no healthy targets behind the listener.")
+    assert g.wrong_claims == []
+
+
+def test_a_failure_story_about_a_role_is_not_a_denial():
+    item = _pair_item(RELATIONS[0])
+    g = grade_free_text(item, "The execution role couldn't pull the image, so I fixed its policy.")
+    assert not any(c.startswith("denied:") for c in g.wrong_claims)
+
+
+def test_names_inside_a_longer_name_are_not_mentions():
+    # "blocking" inside "non-blocking", "fargate" inside "fargate spot"
+    for topic, answer in [
+        (
+            "awslogs blocking vs non-blocking mode",
+            "Non-blocking mode buffers lines and drops them.",
+        ),
+        ("FARGATE vs FARGATE_SPOT", "FARGATE_SPOT is cheaper but can be interrupted."),
+    ]:
+        g = grade_free_text(_pair_item(_relation(topic)), answer)
+        assert g.wrong_claims == [], (topic, g.wrong_claims)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Fargate is cheaper than running EC2 hosts once you count the patching.",
+        "Target tracking creates its own alarms, and you leave them alone.",
+        "A 502 can come from an app keep-alive shorter than the ALB idle timeout.",
+        "In blocking mode the buffer fills and stdout writes stall.",
+        "Exec form has no shell in between, so nothing has to forward the signal.",
+        "A permission policy is attached to a principal such as a role.",
+    ],
+)
+def test_right_statements_near_a_confused_pair_are_not_swaps(answer):
+    g = grade_free_text(make_item([("anything", ["anything"])], []), answer)
+    assert g.wrong_claims == [], g.wrong_claims
+
+
+def test_a_permission_added_to_the_wrong_role_is_a_swap():
+    item = _pair_item(RELATIONS[0])
+    g = grade_free_text(item, "Grant logs:CreateLogGroup to the task role.")
+    assert g.verdict == "wrong" and "swapped roles" in g.wrong_claims[0]
+
+
+# --- a key point the answer denies ---
+
+_KEY = [
+    ("store the history outside the task (DynamoDB)", ["dynamodb", "external store"]),
+    ("stickiness is only a stopgap", ["stickiness"]),
+]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Stickiness keeps a user on one task, and DynamoDB isn't needed here.",
+        "Turn on stickiness; there's no need for an external store or anything.",
+    ],
+)
+def test_a_denied_key_point_is_wrong(answer):
+    g = grade_free_text(make_item(_KEY[:1] * 1 + _KEY[1:], []), answer)
+    assert g.verdict == "wrong" and g.contradicted == ["p0"], g.feedback
+
+
+def test_a_stated_key_point_with_a_negation_elsewhere_is_not_denied():
+    item = make_item(_KEY, [])
+    g = grade_free_text(
+        item, "If stickiness isn't enough, keep the history in DynamoDB so any task can serve it."
+    )
+    assert g.wrong_claims == [] and "p0" in g.covered
+
+
+def test_a_point_about_something_missing_is_not_denied_by_saying_it_is_missing():
+    item = make_item([("the role lacks CreateLogGroup", ["createloggroup"])], [])
+    g = grade_free_text(item, "The managed policy doesn't include CreateLogGroup.")
+    assert g.wrong_claims == []
 
 
 def test_the_issue_swapped_roles_answer_is_wrong(bank):
@@ -475,6 +633,26 @@ def test_right_points_beside_a_contradiction_are_unsure():
         "It counts failed tasks and goes back to the last completed deployment, after three "
         "failed health checks.",
     )
+    assert g.verdict == "wrong" and g.unsure
+
+
+def test_right_points_beside_a_swap_are_confidently_wrong():
+    # the grader's own reading of roles is specific evidence, unlike a rubric claim's words
+    item = make_item(
+        [("execution role pulls the image", ["pull the image"]),
+         ("task role for the app", ["your code"]),
+         ("two roles", ["two roles"])],
+        [],
+    )  # fmt: skip
+    g = grade_free_text(
+        item, "There are two roles. The task role pulls the image; your code uses the other one."
+    )
+    assert g.verdict == "wrong" and not g.unsure
+
+
+def test_coverage_just_under_the_partial_line_is_unsure():
+    item = make_item([(f"point {i}", [f"alpha{i}word"]) for i in range(9)], [])
+    g = grade_free_text(item, "It is alpha0word and alpha1word, I think.")
     assert g.verdict == "wrong" and g.unsure
 
 
