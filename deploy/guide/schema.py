@@ -1,11 +1,13 @@
-"""Define the shape of each guide data file (rollout, monday, cost_claims, walkthrough)."""
+"""Define the shape of each guide data file (the YAML files in deploy/guide)."""
 
 from __future__ import annotations
 
 import inspect
 import itertools
+import re
 import string
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -263,3 +265,81 @@ class Walkthrough(_Strict):
             if late:
                 raise ValueError(f"step {name!r} comes before {late}, which it needs")
         return steps
+
+
+# --- cli_commands.yaml -----------------------------------------------------------------------
+
+FILE_REF = re.compile(r"file://([\w./-]+)")
+
+
+def _unknown_placeholders(text: str, known: Iterable[str] | None) -> list[str]:
+    """Return the ${names} in `text` that are not `known` (shell `$(...)` and `$VAR` are allowed)."""
+    named = set(re.findall(r"\$\{(\w+)\}", text))
+    return [] if known is None else sorted(named - set(known))
+
+
+class CliCommand(_Strict):
+    """One distinct `aws ...` command of the guide: its status, the fix and how moto runs it."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    guide_line: int = Field(ge=1)
+    section: str = Field(min_length=1)  # the guide's `##` section the command is in
+    command: str = Field(pattern=r"^aws ")  # as the guide writes it
+    status: Literal["as-written", "with-fix", "real-aws-only"]
+    fix: str | None = None  # the command(s) to run instead; ${placeholders} from the stack
+    why: str = Field(min_length=1)
+    erratum: int | None = Field(None, ge=1)  # the docs/errata.md item, if one applies
+    # when the runner executes it on moto: on the applied stack, in the clean-up (destructive,
+    # after every `stack` command), after the clean-up (it creates what the clean-up removed),
+    # or never (it cannot run there; `why` says why)
+    when: Literal["stack", "cleanup", "after-cleanup", "never"] = "stack"
+    setup: str | None = None  # run first, to make the case the guide's command is for
+    broken: Literal["fails", "null"] | None = None  # how the guide's form goes wrong (checked)
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> CliCommand:
+        if self.status == "with-fix" and self.fix is None:
+            raise ValueError("a with-fix command needs its fix")
+        if self.status == "as-written" and self.fix is not None:
+            raise ValueError("an as-written command has no fix")
+        if self.broken and self.status == "as-written":
+            raise ValueError("an as-written command is not broken")
+        known = (info.context or {}).get("placeholders")
+        for text in (self.fix or "", self.setup or ""):
+            unknown = _unknown_placeholders(text, known)
+            if unknown:
+                raise ValueError(f"unknown placeholder(s) {unknown}; known: {sorted(known)}")
+        return self
+
+    @property
+    def runs(self) -> str:
+        """Return what the runner executes: the fix of a with-fix command, else the command."""
+        return self.fix if self.status == "with-fix" and self.fix else self.command
+
+
+class CliCommands(_Strict):
+    """cli_commands.yaml: the guide's AWS CLI commands, the values and files they need."""
+
+    source: str = Field(pattern=SOURCE)
+    guide_values: dict[str, str]  # the guide's stand-ins (<TASK_ARN>, ACCOUNT_ID) -> ${names}
+    files: dict[str, str]  # files the commands read (file://name), ${placeholders} filled
+    commands: list[CliCommand] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_and_known(self, info: ValidationInfo) -> CliCommands:
+        ids = [c.id for c in self.commands]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"command id(s) {repeated} appear more than once")
+        placeholders = (info.context or {}).get("placeholders")
+        for where, text in [*self.guide_values.items(), *self.files.items()]:
+            unknown = _unknown_placeholders(text, placeholders)
+            if unknown:
+                raise ValueError(f"{where}: unknown placeholder(s) {unknown}")
+        known = set(self.files) | set((info.context or {}).get("files", ()))
+        for entry in self.commands:
+            text = entry.runs if entry.when != "never" else ""
+            missing = sorted(set(FILE_REF.findall(text)) - known)
+            if missing:
+                raise ValueError(f"{entry.id} reads file(s) {missing} that files does not give")
+        return self
