@@ -42,3 +42,31 @@ def test_a_serial_folders_tests_stay_on_one_worker(tmp_path):
     assert len(set(grouped)) == 1, grouped  # ... and all ran on the same worker
     free = re.findall(r"\[gw\d\].*test_free\.py::test_\d( |@)", out.stdout)
     assert free == [" "] * 8  # ungrouped tests keep their ids (xdist may run them anywhere)
+
+
+def test_slow_tests_go_first_in_each_part_and_the_set_up_part_last():
+    from types import SimpleNamespace
+
+    from tests import xdist_groups
+
+    class Item(SimpleNamespace):
+        def get_closest_marker(self, name):
+            return name if name in self.marks else None
+
+        def iter_markers(self, name):
+            return []
+
+        def add_marker(self, marker):
+            self.marks = (*self.marks, "xdist_group")
+
+    def item(folder, *marks):
+        return Item(path=ROOT / "tests" / folder / "test_x.py", marks=marks, name=folder)
+
+    items = [item("deploy"), item("bench", "slow"), item("notebooks", "slow"), item("bench")]
+    items.append(item("service", "needs"))
+    xdist_groups.group(SimpleNamespace(option=SimpleNamespace()), items)
+    order = [(i.name, "slow" in i.marks) for i in items]
+    assert order == [
+        ("notebooks", True), ("deploy", False), ("bench", True), ("bench", False),
+        ("service", False),
+    ]  # fmt: skip
