@@ -31,9 +31,10 @@ def group(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if serial(item):
             item.add_marker(pytest.mark.xdist_group(group_of(item)))
-    # The set-up (system packages, base image) runs in the background meanwhile; in each
-    # part the tests marked slow go first, so no long one starts last and runs alone.
-    items.sort(key=lambda item: (needs_setup(item), item.get_closest_marker("slow") is None))
+    # The set-up (system packages, base image) runs in the background meanwhile. (Moving the
+    # slow tests to the front of each part was slower, 766 s against 703 s: the chapters
+    # then ran beside the set-up's builds.)
+    items.sort(key=needs_setup)  # stable: each part keeps its order
     if getattr(config.option, "loadgroup", False):  # an xdist worker under --dist loadgroup
         for item in items:
             suffix_group(item)

@@ -11,7 +11,6 @@ CHAPTERS = notebooks.select()
 
 
 @pytest.mark.notebooks
-@pytest.mark.slow
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_chapter_runs_and_checked_outputs_are_stable(path, tmp_path, kernel, exported_account):
     """Run All twice in one kernel: solutions injected, then as shipped; checked outputs repeat.
