@@ -51,8 +51,8 @@ emulator: install ## Run a moto server on 127.0.0.1:5000 for the CLI and noteboo
 	$(BIN)/workbook stack emulator --port 5000
 
 # The base image (podman) and the guide's PyTorch env (bench comparison) build in the background meanwhile.
-# --no-loadscope-reorder keeps tests/xdist_groups.py's order (xdist would put the largest
-# groups first, and the container group would wait for that set-up: 788 s against 703 s).
+# --no-loadscope-reorder keeps tests/xdist_groups.py's order: xdist would put the largest
+# groups first, so the container group would start by waiting for that set-up.
 test: ## Set up, then run every test (unit, API, deploy on moto, e2e, container); timed
 	@started=$$(date +%s.%N); \
 	$(MAKE) --no-print-directory install || exit $$?; \

@@ -31,9 +31,7 @@ def group(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if serial(item):
             item.add_marker(pytest.mark.xdist_group(group_of(item)))
-    # The set-up (system packages, base image) runs in the background meanwhile. (Moving the
-    # slow tests to the front of each part was slower, 766 s against 703 s: the chapters
-    # then ran beside the set-up's builds.)
+    # The set-up (system packages, base image) runs in the background meanwhile.
     items.sort(key=needs_setup)  # stable: each part keeps its order
     if getattr(config.option, "loadgroup", False):  # an xdist worker under --dist loadgroup
         for item in items:
