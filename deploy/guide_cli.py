@@ -23,6 +23,7 @@ from deploy.aws.cli import Outcome, run_lines, warm
 from deploy.aws.names import StackNames
 from deploy.guide import load
 from deploy.guide.schema import CliCommand, CliCommands
+from deploy.resources import ecr
 from service.aws import AwsContext
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,9 +116,6 @@ REGISTRABLE = (
 )  # fmt: skip
 
 
-MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
-
-
 class Values(dict):
     """The placeholder values; a file system id is looked up when first named (a command makes it)."""
 
@@ -176,10 +174,7 @@ def _moto_extras(ctx: AwsContext, names: StackNames) -> None:
     service = service["services"][0]
     taskdef = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
     tag = taskdef["taskDefinition"]["containerDefinitions"][0]["image"].rsplit(":", 1)[1]
-    manifest = {"schemaVersion": 2, "mediaType": MANIFEST_TYPE, "config": {}, "layers": []}
-    ctx.client("ecr").put_image(
-        repositoryName=names.repository, imageManifest=json.dumps(manifest), imageTag=tag
-    )
+    ecr.record_image(ctx, names, tag)  # what `docker push` did
     ecs.run_task(
         cluster=names.cluster,
         taskDefinition=service["taskDefinition"],
