@@ -42,6 +42,8 @@ def test_the_kernels_aws_answers_as_the_cli_does(ctx, shim_aws, argv):
 
 def test_the_shells_environment_and_directory_apply_and_the_kernels_come_back(ctx, tmp_path):
     (tmp_path / "input.json").write_text('{"clusterName": "from-a-file"}')
+    import awscli  # noqa: F401  (importing it adds AWS_DATA_PATH to the kernel's environment)
+
     env = {**os.environ, **ctx.environment(), "AWS_DEFAULT_OUTPUT": "text"}
     before_env, before_cwd = dict(os.environ), os.getcwd()
     code, out, err = aws_shim.run(
