@@ -198,14 +198,14 @@ def sample_pdf(pages: int = PDF_PAGES) -> bytes:
 
 def chat_load(proc, base: str, quick: bool) -> dict:
     """Drive /chat (library questions) with wrk after a warm-up; return its summary figures."""
-    runs, seconds = (1, 3.0) if quick else (5, 8.0)
+    runs, seconds = (1, 2.0) if quick else (5, 8.0)
     bodies = ", ".join(
         "'" + json.dumps({"session_id": "library", "message": q}) + "'" for q in QUESTIONS
     )
     with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp:
         script = Path(tmp) / "chat.lua"
         script.write_text(WRK_LUA % {"bodies": bodies})
-        wrk_run(base, 1.0 if quick else 3.0, script)  # warm-up
+        wrk_run(base, 1.0 if quick else 3.0, script)  # warm-up (wrk takes whole seconds)
         peak, stop = [0.0], threading.Event()
         watcher = threading.Thread(target=watch_rss, args=(proc.pid, stop, peak), daemon=True)
         watcher.start()

@@ -19,7 +19,9 @@ CMD = "python -m bench.run --only probe"
 
 
 def _problems_note(out: Outcome, severity: str) -> str:
-    names = [f"{v.category}: {v.name}" for v in out.verdicts if v.severity == severity]
+    names = [
+        f"{v.category}: {v.name} ({v.reason[:90]})" for v in out.verdicts if v.severity == severity
+    ]
     more = f" (+{len(names) - 4} more)" if len(names) > 4 else ""
     return "; ".join(names[:4]) + more
 
