@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -74,3 +75,26 @@ def test_the_kernels_debug_logging_stays_out_of_the_commands_output(ctx, caplog)
     assert not [r for r in caplog.records if r.name.startswith(aws_shim.ISOLATED_LOGGERS)]
     awscli = logging.getLogger("awscli")  # the driver sets its level and adds a handler
     assert (awscli.level, awscli.handlers, awscli.propagate) == (logging.NOTSET, [], True)
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [b"{not json", b'{"argv": ["sts"]}'],  # unreadable JSON; a request missing env and cwd
+    ids=["bad-json", "missing-fields"],
+)
+def test_a_broken_request_fails_as_a_command_and_the_kernel_keeps_serving(
+    ctx, shim_aws, request_bytes
+):
+    import socket
+    import struct
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(60)
+        sock.connect(str(Path(shim_aws).parent.parent / "cli.sock"))
+        sock.sendall(struct.pack("!I", len(request_bytes)) + request_bytes)
+        code, n_out, n_err = struct.unpack("!iII", aws_shim._exact(sock, 12))
+        err = aws_shim._exact(sock, n_err).decode()
+    assert (code, n_out) == (255, 0)
+    assert err.startswith("workbook aws shim: ") and len(err.strip()) > len("workbook aws shim:")
+    after = _shell(ctx, ["sts", "get-caller-identity", "--query", "Account"], shim_aws)
+    assert after.returncode == 0 and after.stdout.strip() == f'"{ctx.account_id}"'
