@@ -1,17 +1,14 @@
 """Chapter 15's walk-through: the guide's order, the cost before each step, checkpoints, teardown."""
 
 import dataclasses
-import json
-import os
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from deploy import checkpoints, stack, walkthrough
+from deploy.aws import cli
 from deploy.aws.errors import ConfirmationRequired
 from deploy.aws.names import DEFAULT_NAMES as N
 from deploy.guide import GUIDE_DIR, GuideDataError
@@ -27,7 +24,7 @@ class Walked:
     before: dict[str, str]  # each step's checkpoint message, run before that step
     reports: list[walkthrough.StepReport]
     again: list[walkthrough.StepReport]  # a second walk over the applied stack
-    cli: dict[str, int]  # each checkpoint command's exit status on the applied stack
+    cli: dict[str, int | None]  # each checkpoint command's exit status on the applied stack
     teardown: stack.TeardownReport
     after: dict[str, str]  # each checkpoint's message once the stack is torn down
 
@@ -38,24 +35,7 @@ def _failure(ctx, name: str) -> str:
     return str(failed.value)
 
 
-# One Python runs every command through the AWS CLI's own driver: one start-up, not fourteen.
-_RUN_ALL = """
-import json, sys
-from awscli.clidriver import create_clidriver
-
-
-def status(args):
-    try:
-        return create_clidriver().main([*args, "--output", "json"])
-    except SystemExit as exc:  # argparse: an unknown command or option
-        return exc.code
-
-
-print(json.dumps([status(args) for args in json.load(sys.stdin)]))
-"""
-
-
-def _cli_status(ctx) -> dict[str, int]:
+def _cli_status(ctx, tmp: Path) -> dict[str, int | None]:
     """Return each checkpoint command's exit status, run with the AWS CLI against `ctx`."""
     runnable = [
         command
@@ -63,16 +43,16 @@ def _cli_status(ctx) -> dict[str, int]:
         for command in walkthrough.commands(name, ctx, N)
         if "<" not in command  # a value the learner copies from an earlier output
     ]
-    args = [shlex.split(command)[1:] for command in runnable]  # without the leading "aws"
-    done = subprocess.run(
-        [sys.executable, "-c", _RUN_ALL], input=json.dumps(args), capture_output=True,
-        text=True, check=True, timeout=120, env={**os.environ, **ctx.environment()},
-    )  # fmt: skip
-    return dict(zip(runnable, json.loads(done.stdout.splitlines()[-1]), strict=True))
+    cli.warm({shlex.split(command)[1] for command in runnable})  # loaded once, forked per command
+    env = ctx.environment()
+    return {
+        command: cli.run_line(command + " --output json", env, tmp, timeout=60).exit_code
+        for command in runnable
+    }
 
 
 @pytest.fixture(scope="module")
-def walked(moto_backend) -> Walked:
+def walked(moto_backend, tmp_path_factory) -> Walked:
     """Walk the stack once on a fresh account, step by step, and record everything on the way."""
     # Everything is captured here: other modules' tests may empty the account between ours.
     moto_backend.reset()
@@ -82,10 +62,10 @@ def walked(moto_backend) -> Walked:
         before[name] = _failure(ctx, name)
         reports.append(walkthrough.run_step(ctx, N, name, options=OPTIONS))
     again = walkthrough.walk(ctx, N, options=OPTIONS)
-    cli = _cli_status(ctx)
+    statuses = _cli_status(ctx, tmp_path_factory.mktemp("walk-cli"))
     report = stack.teardown(ctx, N, yes=True)
     after = {name: _failure(ctx, name) for name in walkthrough.order()}
-    return Walked(before, reports, again, cli, report, after)
+    return Walked(before, reports, again, statuses, report, after)
 
 
 # ---------------------------------------------------------------- the order
