@@ -268,6 +268,23 @@ def start_lab(
     """Apply the stack, tune it to AWS's minimum health settings, start the plane, wait healthy."""
     from deploy import local_plane
 
+    outputs = apply_lab(ctx, names, good_tag)
+    plane = local_plane.start(ctx, names, mode, clock, network_rules=True)
+    lab = Lab(ctx, names, outputs, plane)
+    try:
+        # The lab's own revision: the reference task with AWS-minimum container checks.
+        register_variant(
+            lab, lambda td: taskdef.container(td)["healthCheck"].update(CONTAINER_CHECK)
+        )
+        lab.wait_healthy()
+    except BaseException:
+        lab.stop()
+        raise
+    return lab
+
+
+def apply_lab(ctx: AwsContext, names: StackNames, good_tag: str) -> dict:
+    """Apply the stack the drills break, at AWS's minimum health settings; return its outputs."""
     stack.apply(ctx, names, target=("iam", "ecr", "logs", "alb"))
     internet_route(ctx, network.find_default_vpc(ctx))
     if good_tag not in {t for i in ecr.images(ctx, names) for t in i["tags"]}:
@@ -283,18 +300,7 @@ def start_lab(
     ctx.client("ecs").update_service(
         cluster=names.cluster, service=names.service, healthCheckGracePeriodSeconds=GRACE_S
     )
-    plane = local_plane.start(ctx, names, mode, clock, network_rules=True)
-    lab = Lab(ctx, names, outputs, plane)
-    try:
-        # The lab's own revision: the reference task with AWS-minimum container checks.
-        register_variant(
-            lab, lambda td: taskdef.container(td)["healthCheck"].update(CONTAINER_CHECK)
-        )
-        lab.wait_healthy()
-    except BaseException:
-        lab.stop()
-        raise
-    return lab
+    return outputs
 
 
 def reset(lab: Lab) -> list[str]:

@@ -204,12 +204,31 @@ def lab(moto_backend: Backend) -> Iterator[drills.Lab]:
 
 @pytest.mark.xdist_group("faults")
 @pytest.mark.parametrize("fault_id", list(drills.FAULTS))
-def test_the_solutions_diagnose_live_evidence_and_their_fix_passes(lab, fault_id):
-    """On the real plane: the stored diagnosis names the fault, the stored fix passes 12-2."""
+def test_each_faults_symptom_shows_and_the_solutions_diagnose_and_fix_it(lab, fault_id):
+    """On the real plane: the fault shows its own symptom, the stored diagnosis names it from
+    that live evidence, and the stored fix passes 12-2 (cause gone, service healthy, ALB 200).
+
+    Each fault's own fix (the chapter's reset): tests/emulator/test_faults.py, and below.
+    """
     drills.reset(lab)
     drill = lab.inject(drills.FAULTS[fault_id])
     evidence = lab.wait_for(drill)
+    # no other fault's signature is what the learner sees, and only this cause is there
+    others = [f.id for f in drills.FAULTS.values() if f.id != fault_id and f.shows(evidence)]
+    assert not others, f"{fault_id} also looks like {others}: {evidence}"
+    assert list(lab.broken()) == [fault_id]
     diagnosis = solved.diagnose(evidence)
     assert diagnosis == fault_id
     outcome = _check("12-2", solved.fix, lab=lab, diagnosis=diagnosis, drill=drill)
     assert outcome.passed, outcome
+    assert not lab.broken()
+
+
+@pytest.mark.xdist_group("faults")
+def test_the_chapters_reset_undoes_a_fault_on_the_plane_and_waits_for_a_healthy_service(lab):
+    """A symptom showing (tasks stopping), the reset's own fix, then a healthy service."""
+    drills.reset(lab)
+    lab.wait_for(lab.inject(drills.FAULTS["secret-unreadable"]))
+    assert drills.reset(lab) == ["secret-unreadable"]
+    assert not lab.broken() and not lab.problems()
+    assert lab.get("/health") == 200
