@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 MINUTE = 60  # AWS seconds: the period of ECS's and ELB's metrics
 ECS_NAMESPACE, ELB_NAMESPACE = "AWS/ECS", "AWS/ApplicationELB"
 CPU_UNITS_PER_VCPU = 1024
+PACE_CHECK_S = 0.25  # real seconds: how soon a waiting minute sees a fast-forward
 _LEDGER = threading.Lock()  # guards each CloudWatch backend's `published_until`
 
 
@@ -70,7 +71,11 @@ def record_published(cloudwatch: Any, end: datetime) -> None:
 
 
 class Timeline:
-    """AWS time on a clock: minute k covers [start + k min, start + (k + 1) min)."""
+    """AWS time on a clock: minute k covers [start + k min, start + (k + 1) min).
+
+    `fast_forward(scale)` runs the minutes from now on at another scale (a stretch where only
+    minutes have to pass, such as the 15 low datapoints before a scale-in); the label says so.
+    """
 
     def __init__(self, clock: Clock, after: datetime | None = None) -> None:
         self.clock = clock
@@ -81,16 +86,27 @@ class Timeline:
         # An earlier plane's minutes may lie ahead of the wall clock: start after them.
         self.start = max(wall, after) if after is not None else wall
         self.after_earlier = self.start > wall
-        self._real0 = clock.now()
+        # (AWS seconds since start, clock reading, real seconds per AWS second) at the last
+        # change of pace: one tuple, swapped whole, so the publishing thread never sees half.
+        self._anchor = (0.0, clock.now(), clock.scale)
+
+    @property
+    def scale(self) -> float:
+        """Return the real seconds one AWS second takes now."""
+        return self._anchor[2]
 
     @property
     def label(self) -> str:
         """Name the clock the timestamps run on."""
         if not self.clock.compressed and not self.after_earlier:
-            return "real time"
-        if not self.clock.compressed:
-            return "real time; timestamps are AWS time, after an earlier plane's minutes"
-        return f"{self.clock.label}; timestamps are AWS time, ahead of the wall clock"
+            label = "real time"
+        elif not self.clock.compressed:
+            label = "real time; timestamps are AWS time, after an earlier plane's minutes"
+        else:
+            label = f"{self.clock.label}; timestamps are AWS time, ahead of the wall clock"
+        if self.scale != self.clock.scale:
+            label += f"; fast-forwarded to 1 AWS second = {self.scale:g} s"
+        return label
 
     def minute_start(self, k: int) -> datetime:
         """Return the timestamp of minute k."""
@@ -98,12 +114,23 @@ class Timeline:
 
     def minute_ends_at(self, k: int) -> float:
         """Return the clock reading (real seconds) at which minute k is over."""
-        return self._real0 + self.clock.seconds(MINUTE * (k + 1))
+        aws0, real0, scale = self._anchor
+        return real0 + (MINUTE * (k + 1) - aws0) * scale
+
+    def aws_seconds(self) -> float:
+        """Return the AWS seconds since the timeline's start."""
+        aws0, real0, scale = self._anchor
+        return aws0 + (self.clock.now() - real0) / scale
 
     def now(self) -> datetime:
         """Return the AWS time now (naive UTC)."""
-        aws_seconds = (self.clock.now() - self._real0) / self.clock.scale
-        return self.start + timedelta(seconds=aws_seconds)
+        return self.start + timedelta(seconds=self.aws_seconds())
+
+    def fast_forward(self, scale: float) -> None:
+        """From now on, run AWS time at `scale` real seconds per AWS second (the clock's: back)."""
+        if not scale > 0:
+            raise ValueError(f"a timeline's scale must be a positive number, not {scale!r}")
+        self._anchor = (self.aws_seconds(), self.clock.now(), scale)
 
 
 class RequestCounter:
@@ -198,7 +225,7 @@ class MetricsPublisher:
     def _loop(self) -> None:
         assert self.timeline is not None
         k = 0
-        while not self._stopping.wait(max(0.0, self.timeline.minute_ends_at(k) - self.clock.now())):
+        while not self._wait_minute_end(k):
             try:
                 self.publish(k)
             except Exception:  # moto reset under it: the next minute starts afresh
@@ -212,6 +239,13 @@ class MetricsPublisher:
                 except Exception:
                     log.exception("metrics: a listener failed on minute %d", k)
             k += 1
+
+    def _wait_minute_end(self, k: int) -> bool:
+        """Wait until minute k is over, in short steps (the pace may change); True: stopping."""
+        while (left := self.timeline.minute_ends_at(k) - self.clock.now()) > 0:
+            if self._stopping.wait(min(left, PACE_CHECK_S)):
+                return True
+        return self._stopping.is_set()
 
     def _cloudwatch(self) -> Any:
         from moto.cloudwatch.models import cloudwatch_backends

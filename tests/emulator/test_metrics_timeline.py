@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -93,3 +94,42 @@ def test_the_record_only_moves_forward_and_a_moto_reset_forgets_it():
 def test_an_aware_start_is_refused_naming_the_problem():
     with pytest.raises(ValueError, match="`after` must be naive UTC"):
         Timeline(Clock(), after=datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class SetClock(Clock):
+    """A clock whose reading the test sets (real seconds)."""
+
+    reading: list = field(default_factory=lambda: [100.0])
+
+    def now(self) -> float:
+        return self.reading[0]
+
+
+def test_a_fast_forward_runs_the_minutes_after_it_at_the_new_pace_and_says_so():
+    clock = SetClock(scale=0.02)  # 1 AWS minute = 1.2 s
+    timeline = Timeline(clock)
+    assert timeline.minute_ends_at(0) == pytest.approx(101.2)
+    clock.reading[0] = 101.2
+    assert timeline.now() == timeline.minute_start(1)
+    timeline.fast_forward(0.01)  # from here 1 AWS minute = 0.6 s
+    assert timeline.minute_ends_at(1) == pytest.approx(101.8)
+    assert timeline.minute_ends_at(10) == pytest.approx(101.2 + 10 * 0.6)
+    assert "fast-forwarded to 1 AWS second = 0.01 s" in timeline.label
+    clock.reading[0] = 101.5
+    assert timeline.now() == timeline.minute_start(1) + timedelta(seconds=30)
+    timeline.fast_forward(clock.scale)  # back to the clock's own pace
+    assert timeline.minute_ends_at(2) == pytest.approx(101.5 + 90 * 0.02)
+    assert "fast-forwarded" not in timeline.label
+    with pytest.raises(ValueError, match="scale must be a positive number"):
+        timeline.fast_forward(0)
+
+
+def test_a_minute_already_waited_on_ends_at_the_new_pace():
+    metrics = MetricsPublisher(clock=Clock())  # real time: minute 0 ends in a minute
+    metrics.timeline = Timeline(metrics.clock)
+    waiter = threading.Thread(target=metrics._wait_minute_end, args=(0,), daemon=True)
+    waiter.start()
+    metrics.timeline.fast_forward(0.0001)  # the minute is over at once
+    waiter.join(10)  # far less than the minute it waited for at first
+    assert not waiter.is_alive()
