@@ -36,9 +36,10 @@ is later.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -131,6 +132,15 @@ class Timeline:
         if not scale > 0:
             raise ValueError(f"a timeline's scale must be a positive number, not {scale!r}")
         self._anchor = (self.aws_seconds(), self.clock.now(), scale)
+
+    @contextlib.contextmanager
+    def fast_forwarded(self, scale: float) -> Iterator[None]:
+        """Run the minutes at `scale` inside the block, at the clock's own pace after it."""
+        self.fast_forward(scale)
+        try:
+            yield
+        finally:
+            self.fast_forward(self.clock.scale)
 
 
 class RequestCounter:

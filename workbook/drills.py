@@ -303,11 +303,17 @@ def apply_lab(ctx: AwsContext, names: StackNames, good_tag: str) -> dict:
     return outputs
 
 
-def reset(lab: Lab) -> list[str]:
-    """Undo every fault whose cause is still there, wait for a healthy service; return them."""
+def undo(lab: Lab) -> list[str]:
+    """Apply each fault's own fix where its cause is still there; return those faults."""
     undone = list(lab.broken())  # a rolled-back revision counts: nothing was fixed
     for fault_id in undone:
         FAULTS[fault_id].fix(lab)
     lab.marks.clear()  # what the faults remembered is spent
+    return undone
+
+
+def reset(lab: Lab) -> list[str]:
+    """Undo every fault whose cause is still there, wait for a healthy service; return them."""
+    undone = undo(lab)
     lab.wait_healthy()
     return undone

@@ -1,4 +1,7 @@
-"""Each troubleshooting fault, injected on a process-mode data plane, shows its real symptom and is fixed.
+"""Each troubleshooting fault's inputs, and each fault as the only cause its own fix removes.
+
+The symptoms on a process-mode data plane, and the stored solutions' fixes there:
+tests/notebooks/test_exercises_ch12.py.
 
 The first tests pin each input a fault relies on, one bad input at a time, through the same
 paths the agent uses: Fargate's size table at RegisterTaskDefinition, the execution role's
@@ -21,7 +24,9 @@ from emulator.task_firewall import Firewall, admits
 from emulator.task_inputs import SecretError, ecr_reachable, resolve_secret, role_allows
 from workbook import drills
 
-pytestmark = pytest.mark.xdist_group("faults")  # one plane and stack for the whole module
+# One stack for the module (its fixture resets the worker's moto), on the worker that runs the
+# chapter 12 fault plane, so neither empties the other's moto mid-module.
+pytestmark = pytest.mark.xdist_group("faults")
 GOOD_TAG = "c0de123"
 TRUST = {
     "Version": "2012-10-17",
@@ -304,9 +309,7 @@ def test_each_fault_is_its_only_cause_and_its_own_fix_removes_it(stack_only, fau
     tests/notebooks/test_exercises_ch12.py.
     """
     fault = drills.FAULTS[fault_id]
-    for left in stack_only.broken():  # what a failed test before this one left behind
-        drills.FAULTS[left].fix(stack_only)
-    stack_only.marks.clear()
+    drills.undo(stack_only)  # what a failed test before this one left behind
     stack_only.inject(fault)
     assert list(stack_only.broken()) == [fault_id]
     fault.fix(stack_only)

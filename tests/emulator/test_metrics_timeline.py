@@ -123,6 +123,10 @@ def test_a_fast_forward_runs_the_minutes_after_it_at_the_new_pace_and_says_so():
     assert "fast-forwarded" not in timeline.label
     with pytest.raises(ValueError, match="scale must be a positive number"):
         timeline.fast_forward(0)
+    with pytest.raises(RuntimeError), timeline.fast_forwarded(0.01):  # the block fails...
+        assert timeline.scale == 0.01
+        raise RuntimeError
+    assert timeline.scale == clock.scale  # ...and the clock's own pace is back all the same
 
 
 def test_a_minute_already_waited_on_ends_at_the_new_pace():

@@ -172,11 +172,8 @@ def test_load_scales_out_and_idle_scales_in_with_aws_activities_and_metrics(scal
     assert sent.ok > 0 and sent.ok == sent.sent  # no failed request while it scaled out
 
     # Only the 15 low minutes have to pass now: they run fast-forwarded (no traffic to keep up).
-    svc.metrics.timeline.fast_forward(METRICS_CLOCK.scale / 4)
-    try:
+    with svc.metrics.timeline.fast_forwarded(METRICS_CLOCK.scale / 4):
         svc.wait(lambda s: s["desiredCount"] == 1 and s["runningCount"] == 1, "a scale-in to 1")
-    finally:
-        svc.metrics.timeline.fast_forward(METRICS_CLOCK.scale)
 
     activities = svc.activities()
     assert [a["Description"] for a in activities] == [
