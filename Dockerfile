@@ -50,6 +50,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PORT=8080 \
     DATA_DIR=/app/data \
     LIBRARY_DIR=/app/notes \
+    LIBRARY_INDEX_DIR=/app/library-index \
     GIT_SHA=${GIT_SHA} \
     APP_VERSION=${VERSION}
 RUN groupadd --system --gid 10001 app \
@@ -58,7 +59,10 @@ WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY --chown=root:root notes/ /app/notes/
 COPY --chown=root:root service/ /app/service/
-RUN mkdir -p /app/data && chown app:app /app/data
+# Index the notes now, so a task starts without doing it (the service checks the index still
+# matches the notes); then the data directory the app user writes.
+RUN python -m service.library /app/library-index \
+    && mkdir -p /app/data && chown app:app /app/data
 # The task definition mounts empty bind volumes here (its root file system is read-only). For a
 # path declared as a VOLUME, ECS on Fargate starts the volume from the image's directory, so
 # /app/data stays owned by the app user and /tmp stays world-writable (AWS: "Bind mount

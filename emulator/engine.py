@@ -19,6 +19,7 @@ its `mode`, and callers print it with what they report.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import shutil
@@ -33,6 +34,8 @@ from typing import Protocol
 
 from deploy.podman import RUN_FLAGS
 
+log = logging.getLogger("emulator.engine")
+
 ROOT = Path(__file__).resolve().parents[1]
 PROCESS, PODMAN, DOCKER = "process", "podman", "docker"
 MODES = (PROCESS, PODMAN, DOCKER)
@@ -45,9 +48,11 @@ SERVICE_IMAGE_ENV = {
     "PORT": "8080",
     "DATA_DIR": "/app/data",
     "LIBRARY_DIR": "/app/notes",
+    "LIBRARY_INDEX_DIR": "/app/library-index",
 }
-# Where the image keeps what the service reads; process mode maps these container paths.
-IMAGE_PATHS = {"/app/notes": ROOT / "notes"}
+# Where the image keeps what the service reads; process mode maps these container paths
+# (the notes' index is built there once, as the image build does: `prebuild`).
+IMAGE_PATHS = {"/app/notes": ROOT / "notes", "/app/library-index": ROOT / "build" / "library-index"}
 # <account>.dkr.ecr.<region>.amazonaws.com/<name>[:<tag>|@<digest>]
 ECR_URI = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
@@ -266,6 +271,17 @@ class ProcessEngine:
     def __init__(self, service_repository: str, python: str = sys.executable) -> None:
         self.service_repository = service_repository
         self.python = python
+        self._indexed = threading.Lock()  # one build of the image's notes index at a time
+
+    def prebuild_index(self) -> None:
+        """Index the image's notes into its /app/library-index once, as the image build does."""
+        from service.library import prebuild
+
+        with self._indexed:
+            try:
+                prebuild(IMAGE_PATHS["/app/notes"], IMAGE_PATHS["/app/library-index"])
+            except OSError as exc:  # the task then indexes at start-up, as without the index
+                log.warning("cannot prebuild the notes index", extra={"error": str(exc)})
 
     def resolve(self, image: ImageRef, held: EcrImage | None) -> str:
         """Accept the service image (present in ECR when named by an ECR URI); refuse others."""
@@ -331,6 +347,7 @@ class ProcessEngine:
     def start(self, spec: ContainerSpec) -> Running:
         """Start the service image's command (or the task's) as a local process."""
         argv = [*(spec.entry_point or []), *(spec.command or SERVICE_COMMAND)]
+        self.prebuild_index()
         return ProcessContainer(
             spec,
             self._python(argv),

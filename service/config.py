@@ -77,6 +77,8 @@ class Settings(AwsSettings):
     # State: local disk by default; S3 + DynamoDB when named (chapter 11).
     data_dir: Path = Field(Path("data"), validation_alias="DATA_DIR")
     library_dir: Path = Field(REPO_DIR / "notes", validation_alias="LIBRARY_DIR")
+    # The index the image build made of those notes (used only while it matches them).
+    library_index_dir: Path | None = Field(None, validation_alias="LIBRARY_INDEX_DIR")
     document_bucket: str | None = Field(None, validation_alias="DOCUMENT_BUCKET")
     chat_history_table: str | None = Field(None, validation_alias="CHAT_HISTORY_TABLE")
     history_ttl_days: int = Field(30, ge=1, validation_alias="HISTORY_TTL_DAYS")

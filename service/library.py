@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import shutil
+import sys
 import threading
 import time
 import uuid
@@ -53,29 +54,62 @@ def library_chunks(library_dir: Path) -> list[Document]:
     return chunks
 
 
-def load_library(
-    library_dir: Path, cache_root: Path, embeddings_name: str = "hashing"
-) -> tuple[FaissStore, bool]:
-    """Return the library's store and whether it came from the cache (building it if not)."""
+def build_index(library_dir: Path, embeddings_name: str = "hashing") -> FaissStore:
+    """Return a new index of the notes (chunked and embedded now)."""
     from service.rag.embeddings import get_embeddings
-    from service.rag.errors import IndexLoadError
-    from service.rag.ingest import SUPPORTED_SUFFIXES
     from service.rag.vectorstore import FaissStore
 
-    embeddings = get_embeddings(embeddings_name)
-    key = content_hash(library_dir, SUPPORTED_SUFFIXES, embeddings_name)
-    cached = cache_root / key
-    if cached.is_dir():
-        try:
-            return FaissStore.load(cached, embeddings), True
-        except IndexLoadError as exc:
-            log.warning("library cache unreadable, rebuilding", extra={"error": str(exc)})
-    chunks = library_chunks(library_dir)
-    store = FaissStore.empty(embeddings)
-    if chunks:
+    store = FaissStore.empty(get_embeddings(embeddings_name))
+    if chunks := library_chunks(library_dir):
         store.add_documents(chunks)
+    return store
+
+
+def library_key(library_dir: Path, embeddings_name: str = "hashing") -> str:
+    """Return the key an index of these notes is stored under (their content hash)."""
+    from service.rag.ingest import SUPPORTED_SUFFIXES
+
+    return content_hash(library_dir, SUPPORTED_SUFFIXES, embeddings_name)
+
+
+def load_library(
+    library_dir: Path,
+    cache_root: Path,
+    embeddings_name: str = "hashing",
+    prebuilt: Path | None = None,
+) -> tuple[FaissStore, str]:
+    """Return the library's store and its source: "prebuilt", "cache" or "built" (then cached).
+
+    `prebuilt` is the image's own index (LIBRARY_INDEX_DIR, built with the image); it is used
+    only when it was built from these very notes, as the cache under DATA_DIR is.
+    """
+    from service.rag.embeddings import get_embeddings
+    from service.rag.errors import IndexLoadError
+    from service.rag.vectorstore import FaissStore
+
+    key = library_key(library_dir, embeddings_name)
+    for source, root in (("prebuilt", prebuilt), ("cache", cache_root)):
+        if root is None or not (root / key).is_dir():
+            continue
+        try:
+            return FaissStore.load(root / key, get_embeddings(embeddings_name)), source
+        except IndexLoadError as exc:
+            log.warning(f"library {source} index unreadable", extra={"error": str(exc)})
+    store = build_index(library_dir, embeddings_name)
     _save_cache(store, cache_root, key)
-    return store, False
+    return store, "built"
+
+
+def prebuild(library_dir: Path, dest: Path, embeddings_name: str = "hashing") -> Path:
+    """Build the notes' index under dest/<key>, as the image build does; return its directory.
+
+    An index already there for the same notes is kept; older ones are removed.
+    """
+    key = library_key(library_dir, embeddings_name)
+    if not (dest / key).is_dir():
+        dest.mkdir(parents=True, exist_ok=True)
+        _save_cache(build_index(library_dir, embeddings_name), dest, key)
+    return dest / key
 
 
 def _save_cache(store: FaissStore, cache_root: Path, key: str) -> None:
@@ -97,10 +131,17 @@ def _save_cache(store: FaissStore, cache_root: Path, key: str) -> None:
 class Library:
     """The notes library: indexed (or read from its cache) once at start-up, then read-only."""
 
-    def __init__(self, library_dir: Path, cache_root: Path, embeddings: str = "hashing") -> None:
+    def __init__(
+        self,
+        library_dir: Path,
+        cache_root: Path,
+        embeddings: str = "hashing",
+        prebuilt: Path | None = None,
+    ) -> None:
         self.library_dir = library_dir
         self.cache_root = cache_root
         self.embeddings = embeddings
+        self.prebuilt = prebuilt  # the image's index (LIBRARY_INDEX_DIR), if it has one
         self.state = "loading"  # then "ready", "missing: ..." or "error: ..." (shown by /ready)
         self._store: FaissStore | None = None
         self._loaded = threading.Event()
@@ -113,14 +154,16 @@ class Library:
                 self.state = f"missing: LIBRARY_DIR {self.library_dir} is not a directory"
                 log.warning("library directory missing", extra={"path": str(self.library_dir)})
                 return
-            store, cached = load_library(self.library_dir, self.cache_root, self.embeddings)
+            store, source = load_library(
+                self.library_dir, self.cache_root, self.embeddings, self.prebuilt
+            )
             store.embeddings  # noqa: B018 - fit the IDF now, so searches never mutate the store
             self._store, self.state = store, "ready"
             log.info(
                 "library loaded",
                 extra={
                     "chunks": len(store),
-                    "from_cache": cached,
+                    "source": source,
                     "ms": round((time.perf_counter() - started) * 1000),
                 },
             )
@@ -142,3 +185,28 @@ class Library:
         if self._store is None:
             raise NotReadyError(f"the notes library is unavailable ({self.state})")
         return self._store
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the notes' index into a directory: `python -m service.library DEST` (image build)."""
+    import argparse
+
+    from service.server import load_settings
+
+    parser = argparse.ArgumentParser(
+        prog="python -m service.library",
+        description="Index LIBRARY_DIR's notes into DEST/<content hash> (LIBRARY_INDEX_DIR).",
+    )
+    parser.add_argument("dest", type=Path, help="directory the index goes under")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    if not settings.library_dir.is_dir():
+        print(f"error: LIBRARY_DIR {settings.library_dir} is not a directory", file=sys.stderr)
+        return 2
+    built = prebuild(settings.library_dir, args.dest, settings.embeddings)
+    print(f"indexed {settings.library_dir} into {built}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -38,7 +38,10 @@ class Runtime:
             staging=settings.data_dir / "staging",
         )
         self.library = Library(
-            settings.library_dir, settings.data_dir / "library", settings.embeddings
+            settings.library_dir,
+            settings.data_dir / "library",
+            settings.embeddings,
+            prebuilt=settings.library_index_dir,
         )
         self.chat = ChatService(settings, self.sessions, self.library)
         self.parser = Sandbox()  # the PDF parser's children, stopped with the app

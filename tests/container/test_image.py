@@ -59,8 +59,8 @@ def test_upload_and_chat_through_the_container(container):
     assert reply["citations"][0]["source"] == "zebra.md"
 
 
-def test_library_answers_from_the_notes(container):
-    _, base = container
+def test_library_answers_from_the_notes_with_the_index_built_into_the_image(container):
+    name, base = container
     wait_http(base + "/health")
     for _ in range(100):  # the library indexes in the background; /ready says when
         try:
@@ -72,6 +72,10 @@ def test_library_answers_from_the_notes(container):
         base + "/chat", {"session_id": "library", "message": "What does the circuit breaker do?"}
     )
     assert reply["citations"], reply
+    out = podman("logs", name)
+    logs = out.stdout + out.stderr
+    loaded = [json.loads(ln) for ln in logs.splitlines() if '"library loaded"' in ln]
+    assert loaded and loaded[0]["source"] == "prebuilt", loaded  # not indexed at start-up
 
 
 def test_runs_as_non_root(container):
