@@ -33,8 +33,33 @@ COPY requirements/service.txt /tmp/requirements.txt
 RUN uv venv /opt/venv \
     && uv pip install --python /opt/venv/bin/python --require-hashes -r /tmp/requirements.txt
 
-# --- runtime: the venv, the service code and the study notes, nothing else -----------
+# --- runtime: the venv, the service code, the study notes and their index, nothing else ----
 FROM ${PYTHON_IMAGE} AS runtime
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    ENV=production \
+    PORT=8080 \
+    DATA_DIR=/app/data \
+    LIBRARY_DIR=/app/notes \
+    LIBRARY_INDEX_DIR=/app/library-index
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+COPY --chown=root:root notes/ /app/notes/
+COPY --chown=root:root service/ /app/service/
+# Index the notes now, so no task spends its start-up doing it (the service uses this index
+# only while it matches the notes, and indexes them itself otherwise).
+RUN python -m service.library /app/library-index
+RUN mkdir -p /app/data && chown app:app /app/data
+# The task definition mounts empty bind volumes here (its root file system is read-only). For a
+# path declared as a VOLUME, ECS on Fargate starts the volume from the image's directory, so
+# /app/data stays owned by the app user and /tmp stays world-writable (AWS: "Bind mount
+# examples for Amazon ECS", exposing a path from a Dockerfile).
+VOLUME ["/app/data", "/tmp"]
+# What changes with every commit comes last: a RUN after an ARG is rebuilt when its value
+# changes, so declared at the top these would redo the layers above on every build.
 ARG GIT_SHA=unknown
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="ecs-workbook RAG service" \
@@ -43,31 +68,8 @@ LABEL org.opencontainers.image.title="ecs-workbook RAG service" \
       org.opencontainers.image.revision="${GIT_SHA}" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="MIT"
-ENV PATH=/opt/venv/bin:$PATH \
-    PYTHONUNBUFFERED=1 \
-    PYTHONDONTWRITEBYTECODE=1 \
-    ENV=production \
-    PORT=8080 \
-    DATA_DIR=/app/data \
-    LIBRARY_DIR=/app/notes \
-    LIBRARY_INDEX_DIR=/app/library-index \
-    GIT_SHA=${GIT_SHA} \
+ENV GIT_SHA=${GIT_SHA} \
     APP_VERSION=${VERSION}
-RUN groupadd --system --gid 10001 app \
-    && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app
-WORKDIR /app
-COPY --from=build /opt/venv /opt/venv
-COPY --chown=root:root notes/ /app/notes/
-COPY --chown=root:root service/ /app/service/
-# Index the notes now, so a task starts without doing it (the service checks the index still
-# matches the notes); then the data directory the app user writes.
-RUN python -m service.library /app/library-index \
-    && mkdir -p /app/data && chown app:app /app/data
-# The task definition mounts empty bind volumes here (its root file system is read-only). For a
-# path declared as a VOLUME, ECS on Fargate starts the volume from the image's directory, so
-# /app/data stays owned by the app user and /tmp stays world-writable (AWS: "Bind mount
-# examples for Amazon ECS", exposing a path from a Dockerfile).
-VOLUME ["/app/data", "/tmp"]
 USER 10001:10001
 EXPOSE 8080
 # The slim image has no curl or wget: probe /health with the Python that is already there.
