@@ -108,7 +108,7 @@ def test_sigterm_stops_it_cleanly(container):
 
 def test_image_holds_only_what_the_service_needs(image):
     listing = podman("run", "--rm", *RUN_FLAGS, image, "ls", "-A", "/app").stdout.split()
-    assert sorted(listing) == ["data", "notes", "service"]
+    assert sorted(listing) == ["data", "library-index", "notes", "service"]
     tree = podman(
         "run", "--rm", *RUN_FLAGS, image, "sh", "-c",
         "find / -xdev \\( -name .git -o -name '.env' -o -name tests -path '/app/*' "
