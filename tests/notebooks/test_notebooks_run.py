@@ -8,6 +8,10 @@ from tests.notebooks.twice import checked_differences, doubled, halves, printed
 from workbook import exercises, notebooks
 
 CHAPTERS = notebooks.select()
+# The data-plane chapters join the kernel's own emulator when it has one (JupyterLab, `make
+# lab`) and start a private one beside a shared emulator. Chapter 09 runs the learner's way, on
+# its own emulator (a second Run All once failed only there); 07, 08 and 12 take the other path.
+OWN_EMULATOR = {"09"}
 
 
 @pytest.mark.notebooks
@@ -26,7 +30,7 @@ def test_chapter_runs_and_checked_outputs_are_stable(path, tmp_path, kernel, exp
     try:
         result = notebooks.run_chapter(
             doubled(path, where), tmp_path / "out", kernel=kernel,
-            shared_emulator=True, parameters={"SOLUTIONS": True},
+            shared_emulator=path.name[:2] not in OWN_EMULATOR, parameters={"SOLUTIONS": True},
         )  # fmt: skip
     finally:
         shutil.rmtree(where, ignore_errors=True)
