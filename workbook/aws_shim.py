@@ -51,6 +51,7 @@ sys.exit(code)
 """
 
 _LOCK = threading.Lock()  # one command at a time: the CLI writes to sys.stdout
+_LOADER = None  # botocore's parsed JSON data (endpoints, service models), shared by every run
 _started: Path | None = None
 
 
@@ -79,9 +80,9 @@ def start() -> Path:
 def _serve(server: socket.socket) -> None:
     """Load the AWS CLI, then answer each connection with one run of it (daemon thread)."""
     with _LOCK:  # the first command waits for this instead of loading it itself
-        from awscli.clidriver import create_clidriver
-
-        create_clidriver()._get_command_table()  # imports the commands' modules
+        driver = _driver()
+        driver._get_command_table()  # imports the commands' modules
+        _LOADER.load_data_with_path("endpoints")  # what every command's client resolves with
     while True:
         conn, _ = server.accept()
         with conn:
@@ -108,8 +109,6 @@ def _exact(conn: socket.socket, n: int) -> bytes:
 
 def run(argv: list[str], env: dict[str, str], cwd: str) -> tuple[int, bytes, bytes]:
     """Run `aws argv` with the AWS CLI's driver in this process; return (code, stdout, stderr)."""
-    from awscli.clidriver import create_clidriver  # loaded once, then warm
-
     # Importing awscli adds its data folder to AWS_DATA_PATH in os.environ: keep it.
     env = {**env, **{k: v for k, v in os.environ.items() if k == "AWS_DATA_PATH"}}
     out, err = _buffer(), _buffer()
@@ -123,10 +122,29 @@ def run(argv: list[str], env: dict[str, str], cwd: str) -> tuple[int, bytes, byt
         _isolated_logging(),
     ):
         try:
-            code = create_clidriver().main(list(argv))
+            code = _driver().main(list(argv))
         except SystemExit as exc:  # argparse: an unknown command or option
             code = exc.code if isinstance(exc.code, int) else 255
     return int(code or 0), out.buffer.getvalue(), err.buffer.getvalue()
+
+
+def _driver():
+    """Return a new CLI driver: a session of its own (this command's environment), shared data.
+
+    Each command needs a new botocore session, since its environment names its account, but a
+    new session would parse botocore's JSON again (the endpoints file alone, ~0.1 s a command).
+    The loader holding that parsed data depends only on AWS_DATA_PATH, which stays the one the
+    CLI set at import, so every session here shares the first one's.
+    """
+    global _LOADER
+    from awscli.clidriver import create_clidriver  # loaded once, then warm
+
+    driver = create_clidriver()
+    if _LOADER is None:
+        _LOADER = driver.session.get_component("data_loader")
+    else:
+        driver.session.register_component("data_loader", _LOADER)
+    return driver
 
 
 def _buffer() -> io.TextIOWrapper:

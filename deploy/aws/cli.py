@@ -64,6 +64,8 @@ def warm(services: Iterable[str]) -> None:
     from awscli.clidriver import create_clidriver
 
     _DRIVER = _DRIVER or create_clidriver()
+    # botocore's endpoints file, which every child's client would otherwise parse again
+    _DRIVER.session.get_component("data_loader").load_data_with_path("endpoints")
     table = _DRIVER._get_command_table()
     for service in services:
         if service in table and hasattr(table[service], "_get_command_table"):

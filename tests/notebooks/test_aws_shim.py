@@ -98,3 +98,34 @@ def test_a_broken_request_fails_as_a_command_and_the_kernel_keeps_serving(
     assert err.startswith("workbook aws shim: ") and len(err.strip()) > len("workbook aws shim:")
     after = _shell(ctx, ["sts", "get-caller-identity", "--query", "Account"], shim_aws)
     assert after.returncode == 0 and after.stdout.strip() == f'"{ctx.account_id}"'
+
+
+def test_each_command_gets_its_own_session_on_data_parsed_once(ctx, monkeypatch):
+    sessions = []
+    real = aws_shim._driver
+
+    def recording():
+        driver = real()
+        sessions.append(driver.session)
+        return driver
+
+    monkeypatch.setattr(aws_shim, "_LOADER", None)  # as in a new kernel
+    monkeypatch.setattr(aws_shim, "_driver", recording)
+    regions = []
+    for region in ("eu-west-1", "us-east-1", "eu-west-1"):
+        env = {
+            **os.environ,
+            **ctx.environment(),
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+        }
+        code, out, err = aws_shim.run(
+            ["ec2", "describe-availability-zones", "--query", "AvailabilityZones[0].RegionName"],
+            env, os.getcwd(),
+        )  # fmt: skip
+        assert code == 0, err
+        regions.append(out.decode().strip().strip('"'))
+    assert regions == ["eu-west-1", "us-east-1", "eu-west-1"]  # each command's own region
+    assert len({id(s) for s in sessions}) == 3  # a session per command: its own environment
+    loaders = {id(s.get_component("data_loader")) for s in sessions}
+    assert loaders == {id(aws_shim._LOADER)}  # one parse of botocore's JSON for all of them
