@@ -26,47 +26,83 @@ ACCESS_KEY_ID = SECRET_ACCESS_KEY = "testing"
 
 
 @functools.cache
-def _managed_policy_args() -> tuple[tuple[str, dict], ...]:
-    """Return every AWS managed policy's constructor arguments, parsed once per process."""
+def _managed_policy_fields() -> tuple[tuple[dict, str], ...]:
+    """Return each AWS managed policy's fixed fields and document, parsed once per process.
+
+    The fields are what moto's constructor sets apart from the account, the partition and the
+    mutable state; the id is drawn once here, so a policy keeps it across resets and accounts,
+    as an AWS managed policy's id is one everywhere.
+    """
     from moto.iam import models
 
-    parsed = json.loads(models.aws_managed_policies_data)
-    return tuple(
-        (
-            name,
-            {
-                "default_version_id": d.get("DefaultVersionId"),
-                "path": d.get("Path"),
-                "document": json.dumps(d.get("Document")),
-                "create_date": datetime.fromisoformat(d["CreateDate"]),
-                "update_date": datetime.fromisoformat(d["UpdateDate"]),
-            },
-        )
-        for name, d in parsed.items()
-    )
+    out = []
+    for name, d in json.loads(models.aws_managed_policies_data).items():
+        version = d.get("DefaultVersionId") or "v1"
+        fields = {
+            "name": name,
+            "description": "",
+            "id": models.random_policy_id(),
+            "path": d.get("Path") or "/",
+            "default_version_id": version,
+            "next_version_num": int(version.lstrip("v")) + 1,
+            "create_date": datetime.fromisoformat(d["CreateDate"]),
+            "update_date": datetime.fromisoformat(d["UpdateDate"]),
+        }
+        out.append((fields, json.dumps(d.get("Document"))))
+    return tuple(out)
 
 
 def _load_managed_policies_once() -> None:
-    """Make moto's IAM parse its ~1,300 AWS managed policies once per process, not per reset.
+    """Make moto's IAM backends build their ~1,600 AWS managed policies from one parse.
 
-    An emulator extension: moto re-parses the whole policy file each time an account's IAM
-    backend is made (every reset, ~1 s), which made each test's reset the slowest part.
-    The policies and their documents are the same; only the parsing is shared.
+    An emulator extension: moto re-parses the whole policy file, and draws a random id per
+    policy, each time an IAM backend is made (every reset, several times), which made each
+    test's reset the slowest part. The objects are built from fields parsed once: the same
+    classes, fields and documents as moto's constructor gives, each backend its own objects.
     """
     from moto.iam import models
     from moto.settings import load_iam_aws_managed_policies
+    from moto.utilities.utils import get_partition
 
     def init_aws_policies(self: models.IAMBackend) -> list[models.ManagedPolicy]:
         if not load_iam_aws_managed_policies():
             return []
-        return [
-            models.AWSManagedPolicy(
-                name, account_id=self.account_id, region=self.region_name, **args
-            )
-            for name, args in _managed_policy_args()
-        ]
+        partition = get_partition(self.region_name)
+        made = []
+        for fields, document in _managed_policy_fields():
+            policy = models.AWSManagedPolicy.__new__(models.AWSManagedPolicy)  # tracked by moto
+            policy.__dict__.update(fields)
+            policy.account_id, policy.partition = self.account_id, partition
+            policy.attachment_count, policy.tags = 0, {}
+            policy.versions = [
+                models.PolicyVersion(
+                    policy.arn, document, True, fields["default_version_id"], fields["update_date"]
+                )
+            ]
+            made.append(policy)
+        return made
 
     models.IAMBackend._init_aws_policies = init_aws_policies
+
+
+def _look_up_access_keys_in_made_backends() -> None:
+    """Make moto look an access key up only in the IAM backends that exist.
+
+    An emulator extension: moto looks in every partition's IAM backend of every account, and
+    so makes the six it never uses (aws-cn, aws-us-gov, ...) on the first request after each
+    reset, each with its managed policies. A backend not made yet holds no access key, so
+    skipping it gives the same answer.
+    """
+    from moto.iam import models
+
+    def get_account_id_from(access_key: str) -> str:
+        for account_id, account in list(models.iam_backends.items()):
+            for partition in list(account.keys()):  # the dict's own keys: made backends only
+                if access_key in account[partition].access_keys:
+                    return account_id
+        return models.DEFAULT_ACCOUNT_ID
+
+    models.get_account_id_from = get_account_id_from
 
 
 def install_extensions() -> None:
@@ -75,6 +111,7 @@ def install_extensions() -> None:
     from emulator.ecs_hooks import install_moto_extensions
 
     _load_managed_policies_once()
+    _look_up_access_keys_in_made_backends()
     install_moto_extensions()
     scaling_activities.install()
 

@@ -16,7 +16,7 @@ from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.ecs.models import EC2ContainerServiceBackend as Ecs
 
 from deploy.models import policies
-from emulator import scaling_activities
+from emulator import moto_server, scaling_activities
 from emulator.moto_server import ACCESS_KEY_ID, SECRET_ACCESS_KEY, MotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,3 +140,52 @@ def test_a_second_server_installs_nothing_twice():
         assert served is scaling_activities._describe_scaling_activities
     finally:
         first.stop()
+
+
+def test_managed_policies_are_the_objects_motos_constructor_makes():
+    from moto.iam import models
+
+    MotoServer().stop()  # installs the extensions in this process
+    for partition in ("aws", "aws-cn"):
+        backend = models.IAMBackend(partition, "123456789012")
+        assert len(backend.managed_policies) > 1000  # the AmazonECS... policies among them
+        for ours in backend.aws_managed_policies:
+            theirs = models.AWSManagedPolicy(
+                ours.name, account_id="123456789012", region=partition,
+                default_version_id=ours.default_version_id, path=ours.path,
+                document=ours.versions[0].document, create_date=ours.create_date,
+                update_date=ours.update_date,
+            )  # fmt: skip
+            assert {**vars(ours), "id": None, "versions": None} == {
+                **vars(theirs),
+                "id": None,
+                "versions": None,
+            }
+            assert [vars(v) for v in ours.versions] == [vars(v) for v in theirs.versions]
+    again = models.IAMBackend("aws", "123456789012").managed_policies
+    assert again is not backend.managed_policies  # each backend its own (attachments count)
+    arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+    assert again[arn] is not models.IAMBackend("aws", "123456789012").managed_policies[arn]
+
+
+def test_an_access_key_finds_its_account_without_making_other_partitions(endpoint):
+    from moto.iam import models
+
+    iam = _client(endpoint, "iam")
+    iam.create_user(UserName="ci")
+    key = iam.create_access_key(UserName="ci")["AccessKey"]
+    as_user = boto3.client(
+        "sts", region_name="us-east-1", endpoint_url=endpoint,
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+    )  # fmt: skip
+    assert as_user.get_caller_identity()["Arn"] == "arn:aws:iam::123456789012:user/ci"
+    server = MotoServer()  # the same lookup, in this process, where its backends can be seen
+    try:
+        moto_server.reset(server.endpoint_url)
+        ecs = _client(server.endpoint_url, "ecs")
+        for _ in range(3):  # any request: each looks its access key up
+            ecs.list_clusters()
+        made = {p for account in models.iam_backends.values() for p in account}
+        assert made == {"aws"}  # not aws-cn, aws-us-gov, ... after every reset
+    finally:
+        server.stop()
