@@ -156,6 +156,9 @@ def run_chapter(
                 progress_bar=False,
                 log_output=False,
                 execution_timeout=timeout,
+                # Written once at the end (failed or not), not after every cell: rewriting the
+                # whole notebook per cell made a long chapter's saves quadratic.
+                request_save_on_cell_execute=False,
             )
     except Exception as exc:  # papermill raises PapermillExecutionError for a failing cell
         status = "failed"

@@ -2,6 +2,7 @@
 
 import shutil
 
+import nbformat
 import pytest
 
 from tests.notebooks.twice import checked_differences, doubled, halves, printed
@@ -70,3 +71,22 @@ def test_select_filters_by_number_and_name():
     """'03' and 'iam' both pick chapter 03."""
     assert [p.name[:2] for p in notebooks.select(["03"])] == ["03"]
     assert [p.name[:2] for p in notebooks.select(["iam"])] == ["03"]
+
+
+def test_a_failing_chapter_is_reported_with_its_first_error_and_its_output_kept(tmp_path, kernel):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": kernel, "language": "python", "display_name": kernel}
+    params = nbformat.v4.new_code_cell("BACKEND = 'moto'\nSOLUTIONS = False")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell("print('before')"),
+        nbformat.v4.new_code_cell("raise ValueError('the third cell fails')"),
+        nbformat.v4.new_code_cell("print('never')"),
+    ]
+    path = tmp_path / "99_broken.ipynb"
+    nbformat.write(nb, path)
+    result = notebooks.run_chapter(path, tmp_path / "out", kernel=kernel)
+    assert (result.status, result.error) == ("failed", "ValueError: the third cell fails")
+    ran = printed(nbformat.read(result.output, as_version=4).cells)
+    assert "before" in ran and "never" not in ran  # written once, at the failure
