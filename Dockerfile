@@ -21,7 +21,8 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     UV_SYSTEM_CERTS=1
 # uv comes from the package index as a wheel, checked against the sha256 of its linux x86_64
 # and aarch64 wheels; no other tool is fetched. Dependabot does not see this pin: bump the
-# version and both hashes together (`pip download uv==X --platform ...`, then `pip hash`).
+# version and both hashes together (`pip download uv==X --platform ...`, then `pip hash`),
+# here and in compose/moto.Dockerfile (tests/test_supply_chain.py keeps the two equal).
 RUN echo "uv==0.13.9" \
         "--hash=sha256:d7f459fe4fd247d830351c75686d3996ace3c6f3f728eb0e85a30b7ada0cef19" \
         "--hash=sha256:5435c5ce14a56431208ca0996416d310f1598e8c2c8ba707688985a16bb82dbe" \

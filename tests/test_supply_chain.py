@@ -158,6 +158,18 @@ def test_the_base_image_and_uv_are_pinned_and_ci_builds_on_the_same_digest():
     assert dockerfile_problems((ROOT / "Dockerfile").read_text(), _ci_image()) == []
 
 
+def _uv_pin(text: str) -> str:
+    """Return the RUN line that installs uv (its version and wheel hashes), normalised."""
+    return next(a for i, a in _instructions(text) if i == "RUN" and "uv==" in a)
+
+
+def test_the_compose_moto_image_pins_uv_as_the_service_image_does():
+    # Dependabot bumps neither: the two pins are bumped together, by hand.
+    assert _uv_pin((ROOT / "compose/moto.Dockerfile").read_text()) == _uv_pin(
+        (ROOT / "Dockerfile").read_text()
+    )
+
+
 def test_a_base_image_pinned_by_tag_only_is_reported():
     text = (ROOT / "Dockerfile").read_text()
     loose = text.replace(f"ARG PYTHON_IMAGE={_ci_image()}", "ARG PYTHON_IMAGE=python:3.12-slim")
