@@ -2,10 +2,11 @@
 
 Run: python -m bench.quiz_grading  (writes bench/results/quiz_grading.json)
 Two sets: the tuning set the grader was tuned on, bench/grading_labels.yaml,
-bench/grading_tuning2.yaml and bench/grading_tuning3/answers.yaml (the held-out set retired
-on 2026-12-05; reported as such, together and per file, with their disagreements), and
-bench/grading_heldout/answers.yaml, written blind and never
-tuned on, when it exists (aggregate figures only, never per-answer results). Reported:
+bench/grading_tuning2.yaml, bench/grading_tuning3/answers.yaml and
+bench/grading_tuning4/answers.yaml (held-out sets retired on 2026-12-05 and 2026-12-06;
+reported as such, together and per file, with their disagreements), and
+bench/grading_heldout/answers.yaml, written blind and never tuned on, when it exists
+(aggregate figures only, never per-answer results). Reported:
 agreement of the grader's verdict with the label, agreement of its confident verdicts, the
 share it marks unsure, wrong or negated answers graded good, strong answers graded good, and
 the grading latency per answer.
@@ -34,8 +35,9 @@ from quizzes.schema import FreeTextItem
 ROOT = Path(__file__).resolve().parents[1]
 TUNING = ROOT / "bench" / "grading_labels.yaml"
 TUNING2 = ROOT / "bench" / "grading_tuning2.yaml"  # more items, the held-out set's kinds
-TUNING3 = ROOT / "bench" / "grading_tuning3" / "answers.yaml"  # the retired held-out set
-TUNING_SETS = (TUNING, TUNING2, TUNING3)
+TUNING3 = ROOT / "bench" / "grading_tuning3" / "answers.yaml"  # held-out until 2026-12-05
+TUNING4 = ROOT / "bench" / "grading_tuning4" / "answers.yaml"  # held-out until 2026-12-06
+TUNING_SETS = (TUNING, TUNING2, TUNING3, TUNING4)
 HELDOUT = ROOT / "bench" / "grading_heldout" / "answers.yaml"
 BANK = ROOT / "quizzes" / "bank"
 SECTIONS = ROOT / "quizzes" / "sections.yaml"
@@ -282,7 +284,7 @@ def figures(report: dict) -> list[Figure]:
         ]  # fmt: skip
     figs += _set_figures(tune, "tuning set", goals=False)
     figs += [
-        Figure(AREA, f"  agreement, {Path(name).name}, tuning set", None, "", f["agreement"], [],
+        Figure(AREA, f"  agreement, {_short(name)}, tuning set", None, "", f["agreement"], [],
                CMD, f"{f['answers']} answers over {f['items']} items; tuned on, not a result",
                True)
         for name, f in tune.get("by_file", {}).items()
@@ -292,6 +294,12 @@ def figures(report: dict) -> list[Figure]:
                [], CMD, report["model_answers_good"], True)
     )  # fmt: skip
     return figs
+
+
+def _short(name: str) -> str:
+    """Name a tuning file by its folder when it is a set's answers.yaml (grading_tuning4)."""
+    path = Path(name)
+    return path.parent.name if path.name == "answers.yaml" else path.name
 
 
 def _fraction(text: str) -> float | None:

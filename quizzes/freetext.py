@@ -18,6 +18,7 @@ from quizzes.textnorm import (
     is_negation,
     list_like,
     prose_ratio,
+    segments,
     sentences,
     tokens,
     typo_of,
@@ -37,13 +38,23 @@ MIN_PROSE = 0.1  # function-word share below which a long clause is a keyword li
 MAX_POINTS_PER_CLAUSE = 4
 WORDS_PER_POINT = 6  # a clause earns one point, plus one per 6 words, at most 4
 CLOSE_NEGATION = 3  # words before a phrase where its own negation may sit ("no need for")
+NUMBER_REACH = 3  # a wrong claim's figure must sit this close to its other words
+_JOINED = frozenset({"and", "or", "but"})  # ...with no joiner between them
+# A claim that says which of two comes first or wins, or gives a figure, needs its words in its
+# order (stems).
+_DIRECTED = frozenset({"overrid", "win", "precedenc", "befor", "after", "than", "first"})
 CLAIM_THRESHOLD = 0.8  # wrong claims need stronger evidence than points
 RUN_ON = 40  # words without any punctuation: not a sentence
+MAX_LIST_ITEMS = 9  # a spoken list holds 7 ± 2 items: a longer one is a dump of terms
+LIST_SCORE_CAP = 0.69  # a keyword list scores at most the top of the partial band
 SWAP_PENALTY = 1.0  # an action given to the wrong one of a confused pair (quizzes/relations.py)
 # Confidence (calibrated on the tuning set of bench/quiz_grading.py):
 BOUNDARY_BAND = 0.05  # a score this close to a verdict's threshold is a coin flip
 LOW_BAND = 0.2  # ...and coverage this close under the partial line: thin answers split labels
+# Doubts kept are those that mark verdicts less often right than the rest (bench/quiz_grading.py
+# calibration); a few right points beside a contradicted one proved no doubt (0.86 agreement).
 LONG_ANSWER = 25  # content words from which an answer that is not good may be a paraphrase...
+LONG_PARTIAL = 12  # ...or, graded partial, may hold the rest in words the rubric does not list
 LONG_ANSWER_SPAN = 10  # ...and this many more make it likely
 LISTY_SHARE = 0.75  # share of an answer's words in list-like clauses that makes it a list
 # A denied key point (_denied_points) needs a denial of the fact, not a condition ("if X isn't
@@ -51,9 +62,17 @@ LISTY_SHARE = 0.75  # share of an answer's words in list-like clauses that makes
 _HYPOTHETICAL = frozenset({"if", "unless", "when", "whether", "until"})
 _NARRATIVE = frozenset({"could", "did", "was", "were", "had"})
 _PRIVATIVE = frozenset({"lack", "miss", "absent"})  # stems of words that say "not there"
+# "wrong" deep in a sentence does not report a claim: "a 502 means the health check path is
+# wrong" is the learner's own diagnosis, "the sub claim" a token's field; "The 53% is wrong",
+# "it's wrong that X", "X is a myth", "the guide says X", "the claim that X" report one.
 _ATTRIBUTION = re.compile(
-    r"\b(guide|myth|misconception|people (think|say|believe)|claims?|wrong|false|incorrect|"
-    r"mistaken|not true|untrue|contrary)\b",
+    r"\b(guide|myth|misconception|people (think|say|believe)|claims? that|claimed|not true|"
+    r"untrue|contrary|"
+    r"(wrong|false|incorrect|mistaken) (to (say|think|assume|believe)|that|idea|belief)|"
+    r"(that|this|it|which)('s| is| was) (wrong|false|incorrect|mistaken)|"
+    r"(saying|to say|thinking|the idea)\b.*\b(is|are|was) (wrong|false|incorrect|mistaken)|"
+    r"^\W*([\w%$.]+\W+){1,4}?(is|are|was) (wrong|false|incorrect|mistaken)|"
+    r"(wrong|false|incorrect|mistaken)ly)\b",
     re.I,
 )
 
@@ -110,16 +129,47 @@ def _where(want: str, clause: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(i for i, t in enumerate(clause) if _same(want, t))
 
 
+def _in_order(want: tuple[str, ...], where: dict, start: int, stop: int) -> bool:
+    """Return True if the phrasing's words found in start..stop can be read in its order."""
+    at = -1
+    for w in want:
+        inside = [i for i in where[w] if start <= i < stop]
+        if inside:
+            later = [i for i in inside if i > at]
+            if not later:
+                return False
+            at = later[0]
+    return True
+
+
+def _numbers_bound(clause: tuple[str, ...], hits: list[int]) -> bool:
+    """Return True if a claim's figures are its own: next to its other words, in one part."""
+    # "30 s by default, up to 120" and "30 s by default and 120 at most" give 120 to no default
+    return BAR not in clause[hits[0] : hits[-1]] and all(
+        any(
+            h != n
+            and abs(h - n) <= NUMBER_REACH
+            and not _JOINED & set(clause[min(h, n) + 1 : max(h, n)])
+            for h in hits
+        )
+        for n in hits
+        if clause[n][0].isdigit()
+    )
+
+
 def find(
     phrasing: str,
     answer_clauses: list[list[str]],
     threshold: float = THRESHOLD,
     skip: frozenset[int] = frozenset(),
     strict: bool = False,
+    *,
+    listed: bool = False,
 ):
     """Return the best Match of a phrasing in the answer's clauses (minus `skip`), or None.
 
     strict (for wrong claims): phrasings of up to 4 words must match in full.
+    listed: the answer is a keyword list; read its clauses even though they are not prose.
     """
     short, threshold = (4, max(threshold, CLAIM_THRESHOLD)) if strict else (2, threshold)
     want, _ = _phrase(phrasing)
@@ -130,7 +180,7 @@ def find(
     window = max(6, 2 * len(need) + 2)
     best: Match | None = None
     for ci, clause in enumerate(answer_clauses):
-        if ci in skip or not _is_prose(clause):
+        if ci in skip or not (listed or _is_prose(clause)):
             continue
         # where each wanted word occurs in the clause
         key = tuple(clause)
@@ -145,6 +195,12 @@ def find(
             if not ok or (best and best.overlap > overlap):
                 continue
             hits = sorted({i for w in got for i in where[w] if start <= i < stop})
+            if strict and numbers and not _numbers_bound(key, hits):
+                continue  # "30 s by default, up to 120" does not say "120 by default"
+            # "the block wins over the file" does not say "the file wins", nor "8 GB is 0.04"
+            # "0.04 per GB"
+            if strict and (_DIRECTED & need or numbers) and not _in_order(want, where, start, stop):
+                continue
             # of equal matches the tightest: "if the new task never starts, the old task keeps
             # serving" is not "the old task keeps serving" reaching back past "never"
             if best and best.overlap == overlap and best.hi - best.lo <= hits[-1] - hits[0]:
@@ -162,21 +218,29 @@ def find(
 
 
 def _matched(
-    phrasings, answer_clauses, threshold, skip=frozenset(), per_clause=False, strict=False
+    phrasings,
+    answer_clauses,
+    threshold,
+    skip=frozenset(),
+    per_clause=False,
+    strict=False,
+    listed=False,
+    lacking=False,
 ):
     """Return (asserting matches, denied?) for phrasings, comparing polarity with each.
 
     per_clause: look for the best match in every clause, not only the best overall.
+    lacking: the point says a thing is missing, so its bare term denied states it too.
     """
     asserted, denied = [], False
     every = range(len(answer_clauses))
     skips = [frozenset(every) - {ci} for ci in every] if per_clause else [skip]
     for p in phrasings:
         for sk in skips:
-            m = find(p, answer_clauses, threshold, sk, strict)
+            m = find(p, answer_clauses, threshold, sk, strict, listed=listed)
             if m is None:
                 continue
-            if asserts(m, _phrase(p)[1]):
+            if asserts(m, _phrase(p)[1]) or (lacking and not _phrase(p)[1]):
                 asserted.append(m)
             else:
                 denied = True
@@ -198,16 +262,26 @@ def _capacity(clause: list[str]) -> int:
     return min(MAX_POINTS_PER_CLAUSE, 1 + words // WORDS_PER_POINT)
 
 
-def _assign(points, answer_clauses: list[list[str]], threshold: float) -> list[str]:
-    """Credit points, heaviest first, each to a clause that states it and has room left."""
-    room = [_capacity(c) for c in answer_clauses]
+def _assign(
+    points, answer_clauses: list[list[str]], threshold: float, listed: bool = False
+) -> list[str]:
+    """Credit points, heaviest first, each to a clause that states it and has room left.
+
+    listed: a keyword list, whose every item may name one point.
+    """
+    room = [len(segments(c)) if listed else _capacity(c) for c in answer_clauses]
     covered = []
     for p in sorted(points, key=lambda p: -p.weight):
         where = sorted(
             {
                 m.clause
                 for m in _matched(
-                    [p.text, *p.phrasings], answer_clauses, threshold, per_clause=True
+                    [p.text, *p.phrasings],
+                    answer_clauses,
+                    threshold,
+                    per_clause=True,
+                    listed=listed,
+                    lacking=_lacking(p.text),
                 )[0]
             }
         )
@@ -261,6 +335,11 @@ def _swap_claims(item: FreeTextItem, swapped: list[Swap]) -> list[WrongClaim]:
     return out
 
 
+def _lacking(text: str) -> bool:
+    """Return True if a point is that something is missing ("role lacks CreateLogGroup")."""
+    return "lack" in tokens(text)  # not "missing": "PassRole is the usual missing permission"
+
+
 def _privative(text: str) -> bool:
     """Return True if a point says something is absent ("lacks CreateLogGroup", "no cache")."""
     return any(t in NEGATIONS or t in _PRIVATIVE for t in tokens(text))
@@ -303,7 +382,9 @@ def examine(item: FreeTextItem, answer: str, threshold: float = THRESHOLD) -> Ev
     # Clauses, each flagged when its sentence reports someone else's claim ("the guide says
     # X, which is wrong"): such a claim is not the learner's own.
     flagged = [
-        (c, bool(_ATTRIBUTION.search(s))) for s in sentences(answer or "") for c in clauses(s)
+        (c, bool(_ATTRIBUTION.search(s.strip())))
+        for s in sentences(answer or "")
+        for c in clauses(s)
     ]
     cl = [c for c, _ in flagged]
     words = len(content([t for c in cl for t in c]))
@@ -345,13 +426,17 @@ def examine(item: FreeTextItem, answer: str, threshold: float = THRESHOLD) -> Ev
             continue
         seen.add(key)
         swapped.append(sw)
-    covered = _assign(rubric.points, _mask(cl, spans), threshold)
+    masked = _mask(cl, spans)
+    covered = _assign(rubric.points, masked, threshold)
     inferred = _swap_claims(item, swapped)
     inferred += _denied_points(item, _mask(cl, spans + aside), covered, threshold, reported)
     made += inferred
     keywords = looks_like_keywords(answer)
     if keywords:
-        covered = []
+        # A list names things without explaining them: each item may earn its point (the
+        # verdict is at most partial); a dump longer than anyone would say earns nothing.
+        items = sum(len(segments(c)) for c in cl)
+        covered = [] if items > MAX_LIST_ITEMS else _assign(rubric.points, masked, threshold, True)
     return Evidence(covered, made, rejected, keywords, words, tuple(c.text for c in inferred))
 
 
@@ -372,22 +457,23 @@ def boundary_doubt(coverage: float, score: float, made: list[WrongClaim]) -> flo
     return _clamp(1.0 - margin / BOUNDARY_BAND)
 
 
-def confidence_of(item: FreeTextItem, ev: Evidence, verdict: str) -> float:
+def confidence_of(item: FreeTextItem, ev: Evidence) -> float:
     """Return how sure the offline grader is of its verdict (0..1; low: ask the learner)."""
-    if not ev.words or ev.keywords:
+    if not ev.words:
         return 1.0
+    verdict, _ = verdict_of(item, ev.covered, ev.made, listed=ev.keywords)
+    if ev.keywords:
+        # names without explanations: once they name a quarter of the rubric, partial or
+        # wrong is the interviewer's call
+        named = coverage_of(item, ev.covered) >= PARTIAL_COVERAGE and not ev.made
+        return 0.0 if named else 1.0
     coverage = coverage_of(item, ev.covered)
     score = score_of(item, ev.covered, ev.made)
-    # A long answer that matched little may say it in words the rubric does not list.
-    unseen = 0.0 if verdict == "good" else _clamp((ev.words - LONG_ANSWER) / LONG_ANSWER_SPAN)
-    # Right points beside a rubric claim that contradicts one: an interviewer could go either
-    # way. A swap or a denied key point (the grader's own reading) leaves no such doubt.
-    conflict = 0.0
-    if contradicted_by(ev.made) and not contradicted_by(
-        [c for c in ev.made if c.text in ev.inferred]
-    ):
-        conflict = _clamp((coverage - 0.1) / 0.2)
-    doubt = max(boundary_doubt(coverage, score, ev.made), unseen, conflict)
+    # An answer that said more than it matched may say the rest in words the rubric does not
+    # list: a partial one from a dozen content words on, a wrong one from two dozen.
+    long = {"partial": LONG_PARTIAL, "wrong": LONG_ANSWER}.get(verdict)
+    unseen = 0.0 if long is None else _clamp((ev.words - long) / LONG_ANSWER_SPAN)
+    doubt = max(boundary_doubt(coverage, score, ev.made), unseen)
     return round(1.0 - doubt, 3)
 
 
@@ -400,14 +486,14 @@ def grade_free_text(item: FreeTextItem, answer: str, threshold: float = THRESHOL
         note = "This reads like a list of keywords; answer in sentences, as in an interview."
     else:
         note = ""
-    verdict, _ = verdict_of(item, ev.covered, ev.made)
     return _grade(
         item,
         ev.covered,
         ev.made,
         ev.rejected,
         note=note,
-        confidence=confidence_of(item, ev, verdict),
+        confidence=confidence_of(item, ev),
+        listed=ev.keywords,
     )
 
 
@@ -429,12 +515,20 @@ def contradicted_by(made: list[WrongClaim]) -> list[str]:
     return list(dict.fromkeys(c.contradicts for c in made if c.contradicts))
 
 
-def verdict_of(item: FreeTextItem, covered: list[str], made: list[WrongClaim]) -> tuple[str, float]:
-    """Return (verdict, score) by the one rule both graders share."""
+def verdict_of(
+    item: FreeTextItem, covered: list[str], made: list[WrongClaim], *, listed: bool = False
+) -> tuple[str, float]:
+    """Return (verdict, score) by the one rule both graders share (listed: a keyword list)."""
     score = score_of(item, covered, made)
     verdict = rubric_verdict(
-        coverage_of(item, covered), score, len(made), contradicted=bool(contradicted_by(made))
+        coverage_of(item, covered),
+        score,
+        len(made),
+        contradicted=bool(contradicted_by(made)),
+        listed=listed,
     )
+    if listed:
+        score = min(score, LIST_SCORE_CAP)  # in the band of its verdict, at most partial
     return verdict, score
 
 
@@ -444,9 +538,17 @@ def claims_named(item: FreeTextItem, texts: list[str]) -> list[WrongClaim]:
 
 
 def _grade(
-    item, covered, made, rejected, *, note: str, confidence: float = 1.0, grader: str = "offline"
+    item,
+    covered,
+    made,
+    rejected,
+    *,
+    note: str,
+    confidence: float = 1.0,
+    grader: str = "offline",
+    listed: bool = False,
 ) -> Grade:
-    verdict, score = verdict_of(item, covered, made)
+    verdict, score = verdict_of(item, covered, made, listed=listed)
     texts = [c.text for c in made]
     return Grade(
         item_id=item.id,

@@ -21,8 +21,8 @@ _OBJECT_MARKERS |= frozenset({"vs", "versus", "with", "into", "on", "for"})
 _JOINERS = frozenset({"and", "or", "nor"})
 _DETERMINERS = frozenset({"the", "a", "an", "its", "their", "our", "my", "your", "that", "this"})
 # Words before a mention AFTER the action that make it the doer: "pulled by the execution
-# role", "the API key goes in the environment block".
-_AGENT_MARKERS = frozenset({"by", "in", "into", "under", "to", "on"})
+# role", "the API key goes in the environment block", "the app writes with the task role".
+_AGENT_MARKERS = frozenset({"by", "in", "into", "under", "to", "on", "with"})
 _CONTRAST = frozenset({"not", "unlike", "instead", "rather"})  # "A, not B, does X": B is aside
 
 
@@ -73,6 +73,7 @@ RELATIONS: tuple[Relation, ...] = (
                     "fetch the secrets",
                     "read the secrets",
                     "inject the secrets",
+                    "injects",
                     "write the logs",
                     "send logs",
                     "ship logs",
@@ -95,6 +96,12 @@ RELATIONS: tuple[Relation, ...] = (
                     "the sdk",
                     "the app calls",
                     "the application calls",
+                    "the app writes",
+                    "the app reads",
+                    "dynamodb",
+                    "putitem",
+                    "efs client",
+                    "clientmount",
                 ),
             ),
         ),
@@ -311,7 +318,15 @@ RELATIONS: tuple[Relation, ...] = (
             Actor(
                 "the trust policy",
                 ("trust policy", "trust relationship", "assume role policy"),
-                ("trusted principal", "service principal", "trusted entity", "ecs tasks amazonaws"),
+                (
+                    "trusted principal",
+                    "service principal",
+                    "trusted entity",
+                    "ecs tasks amazonaws",
+                    "sub claim",
+                    "which repo and branch",
+                    "which repository and branch",
+                ),
             ),
             Actor(
                 "the permission policy",
@@ -397,6 +412,9 @@ RELATIONS: tuple[Relation, ...] = (
                     "thermostat",
                     "holds the metric at the target",
                     "keeps the metric near the target",
+                    "target value",
+                    "manages the alarms",
+                    "creates the alarms for you",
                 ),
             ),
             Actor(
@@ -407,6 +425,8 @@ RELATIONS: tuple[Relation, ...] = (
                     "step adjustments",
                     "alarms you create yourself",
                     "create the alarms yourself",
+                    "your own alarm",
+                    "define the alarm",
                 ),
             ),
         ),
@@ -527,7 +547,8 @@ def _doer(clause, hits, named) -> tuple[int, int, int] | None:
     after = [m for m in named if m[1] > hi]
     if after:
         key, s, e = after[0]
-        if _marker(clause, s) in _AGENT_MARKERS and s - hi <= MAX_GAP:
+        # "base 1 on FARGATE, the rest on Spot": a comma ends the action's reach too
+        if _marker(clause, s) in _AGENT_MARKERS and s - hi <= MAX_GAP and BAR not in clause[hi:s]:
             return key, s, e
     return None
 

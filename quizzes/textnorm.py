@@ -95,6 +95,7 @@ SUBORDINATE_ITEM_WORDS = 2  # ...or this short after a subordinate clause ("if X
 # Openers of a subordinate clause, and of examples (stemmed as `tokens` stems them).
 _SUBORDINATORS = frozenset(_words("if when unless sinc becaus although though whil until"))
 _EXAMPLES = frozenset(_words("like such includ eg"))
+_RELATIVES = frozenset(_words("that which who"))  # openers of a relative clause
 MANY_PARTS = 5  # this many parts of a few words each is a list, verbs or not
 # Verbs an answer gives as instructions ("add that permission"): a part opening with one is
 # a sentence, not a list item (stemmed below, as `tokens` stems them).
@@ -380,6 +381,10 @@ def _continues(clause: list[str], out, start: int, end: int) -> bool:
     # after "if X isn't ready," only a short list item continues: "if it has no curl, wget or
     # python"; "if new tasks never get healthy, the old one keeps serving" is the main clause
     head = next(clause[s] for s, _, _, sc in out if sc == out[-1][3])
+    if head in _RELATIVES:
+        # "things that aren't sensitive, PORT, LOG_LEVEL": the items name the things, the
+        # relative clause's denial is not theirs; "that has no curl, or wget" still shares it
+        return words[0] in _JOINERS
     short = words[0] in _JOINERS or sum(map(_content_word, words)) <= SUBORDINATE_ITEM_WORDS
     return head not in _SUBORDINATORS or short
 

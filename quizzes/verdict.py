@@ -16,8 +16,8 @@ _BANDS: dict[str, tuple[float, float]] = {
     "good": (0.7, 1.0),
 }
 # Below this confidence a grader says "unsure" and the learner rates the answer. Calibrated
-# on bench/grading_labels.yaml (bench/quiz_grading.py): confident verdicts agree >= 0.92 with
-# the labels and at most 20 % of answers are unsure.
+# on the tuning sets of bench/quiz_grading.py, aiming at issue 14's goals: confident verdicts
+# agree >= 0.92 with the labels and at most 20 % of answers are unsure.
 UNSURE_BELOW = 0.5
 
 
@@ -108,16 +108,27 @@ def verdict_for(
 
 
 GOOD_SCORE = 0.7  # a rubric answer at or above this score (and no wrong claim) is good
-PARTIAL_COVERAGE = 0.3  # below this share of the rubric's weight covered it is wrong
+# Below this share of the rubric's weight covered it is wrong: one point of four (or a
+# weight-2 point of seven) is a thin answer, partial, as the tuning sets label it.
+PARTIAL_COVERAGE = 0.25
+# A keyword list explains nothing: at best partial, when it names most of the rubric's points.
+LIST_PARTIAL_COVERAGE = 0.5
 
 
 def rubric_verdict(
-    coverage: float, score: float, wrong_claims: int, contradicted: bool = False
+    coverage: float,
+    score: float,
+    wrong_claims: int,
+    contradicted: bool = False,
+    *,
+    listed: bool = False,
 ) -> Verdict:
     """Verdict for a rubric answer: little right, or a key point contradicted -> wrong."""
     # coverage: share of rubric weight covered; score: coverage minus penalties.
     if contradicted or coverage < PARTIAL_COVERAGE or (wrong_claims and score <= 0.0):
         return "wrong"  # a key point got wrong, little right, or the wrong claims outweigh it
+    if listed:  # names without sentences: never good
+        return "partial" if coverage >= LIST_PARTIAL_COVERAGE and not wrong_claims else "wrong"
     if wrong_claims:
         return "partial"
     return "good" if score >= GOOD_SCORE else "partial"

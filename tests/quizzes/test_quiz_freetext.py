@@ -3,7 +3,7 @@
 import pytest
 
 from quizzes.freetext import checklist, find, grade_free_text, looks_like_keywords
-from quizzes.relations import RELATIONS
+from quizzes.relations import RELATIONS, swaps
 from quizzes.schema import FreeTextItem
 from quizzes.textnorm import clauses, tokens, typo_of
 from quizzes.verdict import UNSURE_BELOW
@@ -47,8 +47,10 @@ def test_keyword_stuffing_is_not_rewarded(item):
     assert looks_like_keywords(stuffed)
     g = grade_free_text(item, stuffed)
     assert g.verdict == "wrong" and "list of keywords" in g.feedback
+    # a list naming the right things explains none of them: partial at best, never good
     listed = "failed tasks, 50%, desired count, minimum 3, previous deployment, rollback enabled"
-    assert grade_free_text(item, listed).verdict == "wrong"
+    g = grade_free_text(item, listed)
+    assert g.verdict == "partial" and g.score < 0.7 and "list of keywords" in g.feedback
 
 
 def test_denied_wrong_claim_is_not_penalised(item):
@@ -617,12 +619,14 @@ def test_a_long_answer_that_matched_little_is_unsure(item):
 
 
 def test_a_verdict_on_a_boundary_is_unsure():
-    item = make_item([(f"point {i}", [f"alpha{i}word"]) for i in range(10)], [])
+    item = make_item([(f"point {i}", [f"alpha{i}word"]) for i in range(12)], [])
     g = grade_free_text(item, "It is alpha0word, alpha1word and alpha2word, I think.")
-    assert g.verdict == "partial" and g.score == 0.3 and g.unsure
+    assert g.verdict == "partial" and g.score == 0.25 and g.unsure
 
 
-def test_right_points_beside_a_contradiction_are_unsure():
+def test_right_points_beside_a_contradiction_are_confidently_wrong():
+    # calibrated on the tuning sets: such verdicts agree with the labels more often than most,
+    # so asking the learner to rate them spent the unsure budget where it helped least
     points = [
         ("counts failed tasks", ["failed tasks"]),
         ("rolls back", ["last completed deployment"]),
@@ -633,7 +637,29 @@ def test_right_points_beside_a_contradiction_are_unsure():
         "It counts failed tasks and goes back to the last completed deployment, after three "
         "failed health checks.",
     )
-    assert g.verdict == "wrong" and g.unsure
+    assert g.verdict == "wrong" and not g.unsure
+
+
+def test_a_partial_answer_longer_than_it_matched_is_unsure():
+    item = make_item([(f"point {i}", [f"gamma{i}term"]) for i in range(4)], [])
+    short = grade_free_text(item, "It is gamma0term and gamma1term.")
+    assert short.verdict == "partial" and not short.unsure
+    longer = (
+        "It is gamma0term and gamma1term, and besides that the service keeps its tasks spread "
+        "over zones, drains them before stopping, and the pipeline checks each image first."
+    )
+    g = grade_free_text(item, longer)
+    assert g.verdict == "partial" and g.unsure and "rate your answer" in g.feedback
+
+
+def test_a_keyword_list_graded_partial_is_unsure():
+    item = make_item([(f"point {i}", [f"delta{i}term"]) for i in range(4)], [])
+    g = grade_free_text(item, "delta0term, delta1term, delta2term, other, things.")
+    assert g.verdict == "partial" and g.unsure  # names only: the learner rates it
+    g = grade_free_text(item, "delta0term, other, things, more, stuff.")
+    assert g.verdict == "wrong" and g.unsure  # names a quarter: still the interviewer's call
+    g = grade_free_text(item, "other, things, more, stuff, words.")
+    assert g.verdict == "wrong" and not g.unsure  # names nothing of the rubric
 
 
 def test_right_points_beside_a_swap_are_confidently_wrong():
@@ -662,3 +688,112 @@ def test_checklist_marks_what_the_grader_saw(item):
     assert [text for text, _ in marks] == [p.text for p in item.rubric.points]
     assert [seen for _, seen in marks] == [True, False, False]
     assert all(seen is None for _, seen in checklist(item))
+
+
+# --- the partial line, keyword lists by what they name, reported claims ---
+
+
+def test_one_point_of_four_is_partial_not_wrong():
+    item = make_item([(f"point {i}", [f"beta{i}term"]) for i in range(4)], [])
+    g = grade_free_text(item, "Mostly it comes down to beta2term, as far as I know.")
+    assert g.covered == ["p2"] and g.verdict == "partial"
+
+
+def test_a_keyword_list_is_graded_by_the_points_it_names():
+    item = make_item(
+        [("lifecycle policy", ["lifecycle policy"]), ("keep ten images", ["last 10 images"]),
+         ("rollback window", ["rollback window"]), ("storage price", ["0.10 per gb"])],
+        [],
+    )  # fmt: skip
+    named = "Lifecycle policy, last 10 images, rollback window, immutable tags."
+    g = grade_free_text(item, named)
+    assert g.verdict == "partial" and g.covered == ["p0", "p1", "p2"] and g.score < 0.7
+    thin = "ECR, images, tags, lifecycle policy, scanning, repositories."
+    assert grade_free_text(item, thin).verdict == "wrong"  # one point of four: nothing said
+    # more items than anyone would say out loud is a dump of terms, whatever it names
+    dump = named + " Tags, pushes, pulls, layers, digests, scans, regions."
+    assert grade_free_text(item, dump).verdict == "wrong"
+
+
+def test_a_denial_still_reaches_across_a_keyword_list():
+    item = make_item([("uses a lifecycle policy", ["lifecycle policy"])], [])
+    g = grade_free_text(item, "Not lifecycle policy, replication, scanning, or tagging.")
+    assert g.covered == []
+
+
+def test_wrong_deep_in_a_sentence_does_not_hide_a_swap():
+    # "wrong" describes the image name here, not someone else's claim the learner rejects
+    item = make_item([("execution role pulls the image", ["pull the image"])], [])
+    own = "The task role is what pulls the image from ECR, unless the image name is wrong."
+    assert grade_free_text(item, own).verdict == "wrong"
+    reported = "Saying the task role pulls the image from ECR is wrong."
+    assert grade_free_text(item, reported).wrong_claims == []
+    rejected = "That claim is wrong: the task role pulls the image."
+    assert grade_free_text(item, rejected).wrong_claims == []
+
+
+def test_a_token_claim_is_not_a_reported_claim():
+    item = make_item([("trust policy checks the repo", ["trust policy"])], [])
+    g = grade_free_text(item, "The token's sub claim is checked by the permission policy.")
+    assert any("trust policy" in c for c in g.wrong_claims) and g.verdict == "wrong"
+
+
+# --- more ways to say each role's action ---
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "At start-up the task role reads the key from Secrets Manager and injects it.",
+        "The service writes its chat turns to DynamoDB with the execution role.",
+        "For the EFS volume, the execution role needs the EFS client permissions.",
+        "Step scaling takes a target value and manages the alarms for you.",
+        "Target tracking is where you set up your own alarm and the step sizes.",
+        "The permission policy is where you restrict which repo and branch may deploy.",
+    ],
+)
+def test_more_phrasings_of_a_role_swap_are_caught(answer):
+    assert swaps(clauses(answer)), answer
+
+
+def test_an_action_does_not_reach_a_name_past_a_comma():
+    # "literal value" belongs to the environment block; the secrets block after the comma is
+    # the next item's home, not the doer of the first
+    answer = "LOG_LEVEL is a literal value, the API key goes into the secrets block."
+    assert swaps(clauses(answer)) == []
+
+
+def test_a_claims_figure_must_be_its_own():
+    item = make_item(
+        [("keeps copies", ["copies"])], [("keeps 5 copies by default", ["5 by default"])]
+    )
+    assert grade_free_text(item, "It keeps 5 copies by default.").wrong_claims
+    # the default is another figure: 5 belongs to the next part, or is too far to be the default
+    assert grade_free_text(item, "It keeps 2 copies by default, 5 at most.").wrong_claims == []
+    assert grade_free_text(item, "By default it keeps 2 copies and up to 5.").wrong_claims == []
+    assert grade_free_text(item, "It keeps 2 copies by default and 5 at most.").wrong_claims == []
+    rate = make_item([("prices", ["price"])], [("memory at the CPU rate", ["0.04 per gb"])])
+    assert grade_free_text(rate, "The price is 0.04 per GB of memory.").wrong_claims
+    assert grade_free_text(rate, "The price of 8 GB is 0.04 plus 0.3.").wrong_claims == []
+
+
+def test_a_claim_of_which_one_wins_keeps_its_order():
+    item = make_item([("flag first", ["flag"])], [("the cache wins", ["cache takes precedence"])])
+    assert grade_free_text(item, "The cache takes precedence over the flag.").wrong_claims
+    assert grade_free_text(item, "The flag takes precedence over the cache.").wrong_claims == []
+
+
+def test_items_after_a_relative_clause_are_not_its_denial():
+    item = make_item([("plain settings such as the log level", ["log level"])], [])
+    answer = "Plain entries hold the values that aren't secret, the log level, the port and flags."
+    assert grade_free_text(item, answer).covered == ["p0"]
+    # a list the negation itself heads is still denied, item by item
+    assert grade_free_text(item, "It never sets the port, the log level or flags.").covered == []
+
+
+def test_a_point_that_something_lacks_is_stated_by_denying_it():
+    item = make_item([("the role lacks s3:GetObject", ["s3:getobject"])], [])
+    g = grade_free_text(item, "The execution role doesn't have s3:GetObject on the env file.")
+    assert g.covered == ["p0"]
+    other = make_item([("the role has s3:GetObject", ["s3:getobject"])], [])
+    assert grade_free_text(other, "The role doesn't have s3:GetObject.").covered == []

@@ -104,7 +104,15 @@ def test_rubric_verdict_rules():
     assert rubric_verdict(1.0, 1.0, 0) == "good"
     assert rubric_verdict(1.0, 0.8, 1) == "partial"  # a wrong claim caps it
     assert rubric_verdict(1.0, 0.8, 1, contradicted=True) == "wrong"  # a key point got wrong
-    assert rubric_verdict(0.29, 0.29, 0) == "wrong" and rubric_verdict(0.5, 0.5, 0) == "partial"
+    assert rubric_verdict(0.24, 0.24, 0) == "wrong" and rubric_verdict(0.5, 0.5, 0) == "partial"
+    # one point of four is a thin answer, not a wrong one
+    assert rubric_verdict(0.25, 0.25, 0) == "partial"
+
+
+def test_a_keyword_list_is_at_best_partial():
+    assert rubric_verdict(1.0, 1.0, 0, listed=True) == "partial"  # names, nothing explained
+    assert rubric_verdict(0.4, 0.4, 0, listed=True) == "wrong"  # names too little
+    assert rubric_verdict(1.0, 0.8, 1, listed=True) == "wrong"  # and a wrong claim besides
 
 
 def test_an_unsure_grade_waits_for_the_learner():

@@ -1,10 +1,21 @@
 """The grading benchmark reports its tuning set file by file and as a whole."""
 
-from bench.quiz_grading import TUNING, TUNING2, TUNING3, TUNING_SETS, evaluate, read_labels
+from bench.quiz_grading import (
+    HELDOUT,
+    TUNING,
+    TUNING2,
+    TUNING3,
+    TUNING4,
+    TUNING_SETS,
+    evaluate,
+    figures,
+    read_labels,
+)
 
 
 def test_the_tuning_set_is_reported_whole_and_per_file():
-    assert TUNING_SETS == (TUNING, TUNING2, TUNING3)  # the retired held-out set is tuning data
+    assert TUNING_SETS == (TUNING, TUNING2, TUNING3, TUNING4)  # retired held-out sets are tuning
+    assert HELDOUT not in TUNING_SETS
     report = evaluate(labels=[TUNING, TUNING2], heldout=None, quick=True)
     tuning = report["tuning"]
     by_file = tuning["by_file"]
@@ -13,3 +24,9 @@ def test_the_tuning_set_is_reported_whole_and_per_file():
     assert tuning["answers"] == sum(f["answers"] for f in by_file.values())
     assert by_file["bench/grading_tuning2.yaml"]["answers"] == len(read_labels(TUNING2))
     assert report["heldout"] is None  # none given: nothing of it is graded or shown
+
+
+def test_each_tuning_file_has_its_own_figure():
+    names = [f.name for f in figures(evaluate(heldout=None, quick=True))]
+    assert len(names) == len(set(names))  # two sets' answers.yaml are told apart by folder
+    assert any("grading_tuning4" in n for n in names)

@@ -73,23 +73,23 @@ def test_llm_low_confidence_makes_the_grade_unsure(item):
 
 
 def test_llm_score_on_a_verdict_line_is_unsure_even_when_the_model_is_sure(item):
-    ten = item.model_copy(
+    twelve = item.model_copy(
         update={
             "rubric": item.rubric.model_copy(
                 update={
                     "points": [
                         item.rubric.points[0].model_copy(update={"id": f"p{i}", "weight": 1.0})
-                        for i in range(10)
+                        for i in range(12)
                     ]
                 }
             )
         }
     )
     sure = json_reply(covered=["p0", "p1", "p2"], confidence=1.0)
-    g = grade_with_llm(ten, "Three of the ten points.", sure)
-    assert g.verdict == "partial" and g.score == 0.3 and g.unsure
-    clear = json_reply(covered=["p0", "p1", "p2", "p3", "p4"], confidence=1.0)
-    g = grade_with_llm(ten, "Half of the points.", clear)
+    g = grade_with_llm(twelve, "Three of the twelve points.", sure)
+    assert g.verdict == "partial" and g.score == 0.25 and g.unsure
+    clear = json_reply(covered=[f"p{i}" for i in range(6)], confidence=1.0)
+    g = grade_with_llm(twelve, "Half of the points.", clear)
     assert g.verdict == "partial" and not g.unsure and g.confidence >= UNSURE_BELOW
 
 

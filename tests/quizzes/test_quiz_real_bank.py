@@ -50,3 +50,29 @@ def test_every_interview_question_has_one_full_model_answer(real_bank):
         assert 150 <= words <= 300, f"Q{q} ({it.id}): model answer has {words} words"
         assert 2 <= len(it.follow_ups) <= 3, f"Q{q} ({it.id}): {len(it.follow_ups)} follow-ups"
         assert all(ref in real_bank.items for ref in it.follow_ups), it.id
+
+
+@pytest.mark.parametrize(
+    ("item_id", "answer"),
+    [
+        (
+            "logs-002",
+            "IAM is fine, the managed policy already has CreateLogGroup; check the region.",
+        ),
+        (
+            "ecs-cluster-018",
+            "Fargate caches the image after the first pull, so CUDA costs nothing.",
+        ),
+        ("docker-020", "Exec or shell, the CMD form doesn't matter; SIGTERM reaches uvicorn."),
+        (
+            "ecs-service-003",
+            "It makes ECS ignore failed checks at start, and 60 seconds is plenty.",
+        ),
+        ("troubleshooting-020", "Check the target health, then disable the circuit breaker."),
+        ("costs-002", "About $75: $55 compute, $16 ALB, and public IPs are free."),
+        ("ecs-cluster-021", "LATEST is 1.4.0, and running tasks are upgraded automatically."),
+    ],
+)
+def test_common_misconceptions_make_the_answer_wrong(real_bank, item_id, answer):
+    g = grade_free_text(real_bank.get(item_id), answer)
+    assert g.wrong_claims and g.verdict == "wrong", g.covered
