@@ -34,6 +34,15 @@ WHY = {
         "stack code itself is well inside the goal; see the per-module rows for where it goes."
     ),
     "`make test` wall time": (
+        "525 s on 2026-12-06 (2,355 tests, a clean clone on an otherwise idle machine; 786 s at "
+        "the day's start, also CI's figure for the previous landing). Found with py-spy and a "
+        "per-test CPU plugin; the tests' CPU fell from about 1,010 s to 710 s: moto made ~10 "
+        "IAM backends per reset, each building 1,600 managed policies with random ids (now 2, "
+        "from fields parsed once); each `!aws` command re-parsed botocore's endpoints file (now "
+        "once per kernel); papermill rewrote the whole notebook after every cell; each "
+        "process-mode task indexed the notes (now built with the image); the compose moto "
+        "image installed with pip (now uv); the project's modules were compiled in every "
+        "process (now once); a Chromium launch per browser test. Before: "
         "766 s on 2026-12-05 (2,313 tests, a clean clone; 788 s before the scheduling fix below, "
         "on the same machine). That day's finding: since pytest 9.2, xdist's groups were "
         "silently split over the workers (each worker built the image and brought compose up "
@@ -64,7 +73,10 @@ WHY = {
         "with compare.against_reference before the walk-through goes on."
     ),
     "all chapters executed": (
-        "one run (192 s on 2026-12-05, started as a test run ended; 173 s on 2026-12-04 on an "
+        "one run (134 s on 2026-12-06 on an idle machine, after chapter 09's fast-forward of its "
+        "quiet minutes, one parse of botocore's files per kernel for `!aws`, moto's cheaper "
+        "resets and one save of each executed notebook; 192 s on 2026-12-05, started as a test "
+        "run ended; 173 s on 2026-12-04 on an "
         "idle machine). Since 2026-12-05 a chapter's `!aws` cells are answered by the "
         "kernel's warm AWS CLI (workbook/aws_shim.py) instead of a CLI start-up each; chapter "
         "07's CLI cells went from 12.6 s to 7.7 s, but this single run shows no overall gain "
@@ -137,6 +149,12 @@ WHY = {
         "set held out before (now bench/grading_tuning4/) measured 0.226 under the old doubts "
         "against 0.189 on the tuning set then: answers written by someone else trip the "
         "doubts more often, and the thresholds leave room for that."
+    ),
+    "  strong answers graded good, held-out set": (
+        "0.894 on the new set, measured once (59 of 66; 0.98 on the tuning set): a full answer "
+        "in its own words, ordered its own way, that says one or two of the rubric's points "
+        "in words none of their phrasings covers is graded below good; the 41 rubric additions of "
+        "2026-12-06 came from the tuning misses, so they help only the items those touched."
     ),
     "  wrong or negated answers graded good, held-out set": (
         "5 of 135 on the new held-out set (measured once); 3 of 389 on the tuning set after "
