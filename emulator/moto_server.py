@@ -89,9 +89,9 @@ def _look_up_access_keys_in_made_backends() -> None:
     """Make moto look an access key up only in the IAM backends that exist.
 
     An emulator extension: moto looks in every partition's IAM backend of every account, and
-    so makes the six it never uses (aws-cn, aws-us-gov, ...) on the first request after each
-    reset, each with its managed policies. A backend not made yet holds no access key, so
-    skipping it gives the same answer.
+    so makes the five the workbook never uses (aws-cn, aws-us-gov, ...) on the first request
+    after each reset, each with its managed policies. A backend not made yet holds no access
+    key, so skipping it gives the same answer.
     """
     from moto.iam import models
 
