@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -106,10 +107,23 @@ def prebuild(library_dir: Path, dest: Path, embeddings_name: str = "hashing") ->
     An index already there for the same notes is kept; older ones are removed.
     """
     key = library_key(library_dir, embeddings_name)
-    if not (dest / key).is_dir():
-        dest.mkdir(parents=True, exist_ok=True)
-        _save_cache(build_index(library_dir, embeddings_name), dest, key)
-    return dest / key
+    target = dest / key
+    if target.is_dir():
+        return target
+    dest.mkdir(parents=True, exist_ok=True)
+    staging = dest / f".{key}.{uuid.uuid4().hex}.tmp"
+    try:
+        build_index(library_dir, embeddings_name).save(staging)
+        # Never replaced once there: another process may be loading it. If one put the same
+        # index there meanwhile, the rename fails and this copy goes.
+        with contextlib.suppress(OSError):
+            os.rename(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for old in dest.iterdir():  # indexes of notes as they were before
+        if old.is_dir() and old.name != key and not old.name.startswith("."):
+            shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
 def _save_cache(store: FaissStore, cache_root: Path, key: str) -> None:

@@ -29,6 +29,27 @@ def test_a_prebuilt_index_of_the_same_notes_is_used_and_nothing_is_cached(notes_
     assert prebuild(notes_dir, tmp_path / "image-index") == built  # kept, not rebuilt
 
 
+def test_a_prebuild_racing_another_keeps_the_first_index_whole(notes_dir, tmp_path, monkeypatch):
+    from service import library
+
+    real, other = library.build_index, []
+
+    def meanwhile(*args):
+        store = real(*args)
+        if not other:  # another process finishes the same index while this one builds
+            monkeypatch.setattr(library, "build_index", real)
+            done = prebuild(notes_dir, tmp_path / "image-index")
+            other.append((done, done.stat().st_ino))
+        return store
+
+    monkeypatch.setattr(library, "build_index", meanwhile)
+    built = prebuild(notes_dir, tmp_path / "image-index")
+    assert other == [(built, built.stat().st_ino)]  # the first one's, never swapped out
+    assert [p.name for p in (tmp_path / "image-index").iterdir()] == [built.name]  # no staging
+    store, source = load_library(notes_dir, tmp_path / "cache", prebuilt=tmp_path / "image-index")
+    assert source == "prebuilt" and len(store) > 0
+
+
 def test_a_prebuilt_index_of_other_notes_is_not_used(notes_dir, tmp_path):
     notes = tmp_path / "notes"
     shutil.copytree(notes_dir, notes)
