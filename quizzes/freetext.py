@@ -6,6 +6,11 @@ from functools import lru_cache
 
 from quizzes.relations import Swap, mentions, swaps
 from quizzes.schema import CHAPTERS, FreeTextItem, WrongClaim
+from quizzes.scoring import (
+    confidence_of,
+    contradicted_by,
+    verdict_of,
+)
 from quizzes.textnorm import (
     BAR,
     FORWARD_NEGATIONS,
@@ -25,13 +30,7 @@ from quizzes.textnorm import (
     units,
     verbal,
 )
-from quizzes.verdict import (
-    GOOD_SCORE,
-    PARTIAL_COVERAGE,
-    UNSURE_BELOW,
-    Grade,
-    rubric_verdict,
-)
+from quizzes.verdict import UNSURE_BELOW, Grade
 
 THRESHOLD = 0.75  # share of a phrasing's content words that must appear close together
 MIN_PROSE = 0.1  # function-word share below which a long clause is a keyword list
@@ -46,16 +45,7 @@ _DIRECTED = frozenset({"overrid", "win", "precedenc", "befor", "after", "than", 
 CLAIM_THRESHOLD = 0.8  # wrong claims need stronger evidence than points
 RUN_ON = 40  # words without any punctuation: not a sentence
 MAX_LIST_ITEMS = 9  # a spoken list holds 7 ± 2 items: a longer one is a dump of terms
-LIST_SCORE_CAP = 0.69  # a keyword list scores at most the top of the partial band
 SWAP_PENALTY = 1.0  # an action given to the wrong one of a confused pair (quizzes/relations.py)
-# Confidence (calibrated on the tuning set of bench/quiz_grading.py):
-BOUNDARY_BAND = 0.05  # a score this close to a verdict's threshold is a coin flip
-LOW_BAND = 0.2  # ...and coverage this close under the partial line: thin answers split labels
-# Doubts kept are those that mark verdicts less often right than the rest (bench/quiz_grading.py
-# calibration); a few right points beside a contradicted one proved no doubt (0.86 agreement).
-LONG_ANSWER = 25  # content words from which an answer that is not good may be a paraphrase...
-LONG_PARTIAL = 12  # ...or, graded partial, may hold the rest in words the rubric does not list
-LONG_ANSWER_SPAN = 10  # ...and this many more make it likely
 LISTY_SHARE = 0.75  # share of an answer's words in list-like clauses that makes it a list
 # A denied key point (_denied_points) needs a denial of the fact, not a condition ("if X isn't
 # enough"), a story of a failure ("X couldn't start") or a point that is itself a lack.
@@ -440,43 +430,6 @@ def examine(item: FreeTextItem, answer: str, threshold: float = THRESHOLD) -> Ev
     return Evidence(covered, made, rejected, keywords, words, tuple(c.text for c in inferred))
 
 
-def _clamp(x: float) -> float:
-    return max(0.0, min(1.0, x))
-
-
-def boundary_doubt(coverage: float, score: float, made: list[WrongClaim]) -> float:
-    """Return 0..1: how close the verdict sits to the line between two verdicts."""
-    if contradicted_by(made) or (made and score <= 0.0):
-        return 0.0  # decided by a wrong claim, not by a threshold
-    if coverage < PARTIAL_COVERAGE:
-        return _clamp(1.0 - (PARTIAL_COVERAGE - coverage) / LOW_BAND)
-    elif made or score < GOOD_SCORE:
-        margin = min(coverage - PARTIAL_COVERAGE, GOOD_SCORE - score if not made else 1.0)
-    else:
-        margin = score - GOOD_SCORE
-    return _clamp(1.0 - margin / BOUNDARY_BAND)
-
-
-def confidence_of(item: FreeTextItem, ev: Evidence) -> float:
-    """Return how sure the offline grader is of its verdict (0..1; low: ask the learner)."""
-    if not ev.words:
-        return 1.0
-    verdict, _ = verdict_of(item, ev.covered, ev.made, listed=ev.keywords)
-    if ev.keywords:
-        # names without explanations: once they name a quarter of the rubric, partial or
-        # wrong is the interviewer's call
-        named = coverage_of(item, ev.covered) >= PARTIAL_COVERAGE and not ev.made
-        return 0.0 if named else 1.0
-    coverage = coverage_of(item, ev.covered)
-    score = score_of(item, ev.covered, ev.made)
-    # An answer that said more than it matched may say the rest in words the rubric does not
-    # list: a partial one from a dozen content words on, a wrong one from two dozen.
-    long = {"partial": LONG_PARTIAL, "wrong": LONG_ANSWER}.get(verdict)
-    unseen = 0.0 if long is None else _clamp((ev.words - long) / LONG_ANSWER_SPAN)
-    doubt = max(boundary_doubt(coverage, score, ev.made), unseen)
-    return round(1.0 - doubt, 3)
-
-
 def grade_free_text(item: FreeTextItem, answer: str, threshold: float = THRESHOLD) -> Grade:
     """Grade an answer offline: covered points, wrong claims (negation-aware), verdict, feedback."""
     ev = examine(item, answer, threshold)
@@ -495,41 +448,6 @@ def grade_free_text(item: FreeTextItem, answer: str, threshold: float = THRESHOL
         confidence=confidence_of(item, ev),
         listed=ev.keywords,
     )
-
-
-def coverage_of(item: FreeTextItem, covered: list[str]) -> float:
-    """Return the share of rubric weight covered (0..1)."""
-    total = sum(p.weight for p in item.rubric.points)
-    return sum(p.weight for p in item.rubric.points if p.id in covered) / total
-
-
-def score_of(item: FreeTextItem, covered: list[str], made: list[WrongClaim]) -> float:
-    """Return weight covered minus penalties, over total weight, clamped to 0..1."""
-    total = sum(p.weight for p in item.rubric.points)
-    penalty = sum(c.penalty for c in made)
-    return max(0.0, min(1.0, coverage_of(item, covered) - penalty / total))
-
-
-def contradicted_by(made: list[WrongClaim]) -> list[str]:
-    """Return the rubric point ids the wrong claims contradict."""
-    return list(dict.fromkeys(c.contradicts for c in made if c.contradicts))
-
-
-def verdict_of(
-    item: FreeTextItem, covered: list[str], made: list[WrongClaim], *, listed: bool = False
-) -> tuple[str, float]:
-    """Return (verdict, score) by the one rule both graders share (listed: a keyword list)."""
-    score = score_of(item, covered, made)
-    verdict = rubric_verdict(
-        coverage_of(item, covered),
-        score,
-        len(made),
-        contradicted=bool(contradicted_by(made)),
-        listed=listed,
-    )
-    if listed:
-        score = min(score, LIST_SCORE_CAP)  # in the band of its verdict, at most partial
-    return verdict, score
 
 
 def claims_named(item: FreeTextItem, texts: list[str]) -> list[WrongClaim]:

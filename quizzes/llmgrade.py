@@ -6,7 +6,7 @@ unseen, and it says so by marking the grade unsure. A chat model (Ollama, Groq, 
 Bedrock through LangChain's `init_chat_model`) reads meaning instead. It is kept to the
 rubric: it returns the ids of the points covered, the rubric's wrong claims made or denied
 and how sure it is; the verdict and score come from the rule both graders share
-(`freetext.verdict_of`), and a low confidence, or a score near a verdict's line, makes the
+(`scoring.verdict_of`), and a low confidence, or a score near a verdict's line, makes the
 grade unsure, as offline.
 
 `LLMGrader` is what a session, the CLI (`--grader llm`) and the widgets take: it grades with
@@ -28,17 +28,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field, ValidationError
 
 from quizzes.errors import GradingError, QuizError
-from quizzes.freetext import (
-    boundary_doubt,
-    claims_named,
-    contradicted_by,
-    coverage_of,
-    feedback,
-    grade_free_text,
-    score_of,
-    verdict_of,
-)
+from quizzes.freetext import claims_named, feedback, grade_free_text
 from quizzes.schema import FreeTextItem
+from quizzes.scoring import boundary_doubt, contradicted_by, coverage_of, score_of, verdict_of
 from quizzes.verdict import UNSURE_BELOW, Grade
 
 if TYPE_CHECKING:
