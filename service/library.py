@@ -107,37 +107,45 @@ def prebuild(library_dir: Path, dest: Path, embeddings_name: str = "hashing") ->
     An index already there for the same notes is kept; older ones are removed.
     """
     key = library_key(library_dir, embeddings_name)
-    target = dest / key
-    if target.is_dir():
-        return target
-    dest.mkdir(parents=True, exist_ok=True)
-    staging = dest / f".{key}.{uuid.uuid4().hex}.tmp"
-    try:
-        build_index(library_dir, embeddings_name).save(staging)
-        # Never replaced once there: another process may be loading it. If one put the same
-        # index there meanwhile, the rename fails and this copy goes.
-        with contextlib.suppress(OSError):
-            os.rename(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    for old in dest.iterdir():  # indexes of notes as they were before
-        if old.is_dir() and old.name != key and not old.name.startswith("."):
-            shutil.rmtree(old, ignore_errors=True)
-    return target
+    if not (dest / key).is_dir():
+        dest.mkdir(parents=True, exist_ok=True)
+        # Never replaced once there: another process may be loading it.
+        _store_index(build_index(library_dir, embeddings_name), dest, key, replace=False)
+    return dest / key
 
 
 def _save_cache(store: FaissStore, cache_root: Path, key: str) -> None:
     """Save the index as cache_root/<key> (whole directory swapped in), drop older caches."""
-    staging = cache_root / f".{key}.{uuid.uuid4().hex}.tmp"
     try:
-        store.save(staging)
-        shutil.rmtree(cache_root / key, ignore_errors=True)  # an unreadable cache, if any
-        os.replace(staging, cache_root / key)
+        _store_index(store, cache_root, key, replace=True)  # an unreadable cache, if any, goes
     except OSError as exc:  # a read-only or full disk only costs the next start some time
         log.warning("cannot cache the library index", extra={"error": str(exc)})
+    _drop_others(cache_root, key)
+
+
+def _store_index(store: FaissStore, root: Path, key: str, *, replace: bool) -> None:
+    """Save the index as root/<key> through a staging directory, then drop other keys' indexes.
+
+    With `replace` False an index already at root/<key> (the same notes, put there meanwhile
+    by another process) is kept and this one discarded.
+    """
+    staging = root / f".{key}.{uuid.uuid4().hex}.tmp"
+    try:
+        store.save(staging)
+        if replace:
+            shutil.rmtree(root / key, ignore_errors=True)
+            os.replace(staging, root / key)
+        else:
+            with contextlib.suppress(OSError):  # a non-empty directory is there: keep it
+                os.rename(staging, root / key)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    for old in cache_root.iterdir() if cache_root.is_dir() else []:
+    _drop_others(root, key)
+
+
+def _drop_others(root: Path, key: str) -> None:
+    """Remove the indexes of notes as they were before (every key but this one)."""
+    for old in root.iterdir() if root.is_dir() else []:
         if old.is_dir() and old.name != key and not old.name.startswith("."):
             shutil.rmtree(old, ignore_errors=True)
 

@@ -127,15 +127,6 @@ def wait_described(ctx: AwsContext, arn: str, check, what: str, limit: float = W
         time.sleep(0.05)
 
 
-def wait_for(check, what: str, limit: float = WAIT_LIMIT) -> None:
-    """Wait until `check()` is true (pytest.fail naming `what` after `limit` seconds)."""
-    deadline = time.monotonic() + limit
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.05)
-
-
 def stopped(ctx: AwsContext, arn: str, limit: float = WAIT_LIMIT) -> dict:
     """Wait for lastStatus STOPPED and return the task as describe-tasks shows it."""
     return wait_described(ctx, arn, lambda t: t["lastStatus"] == "STOPPED", "STOPPED", limit)
@@ -168,8 +159,10 @@ def test_run_task_serves_health_then_stop_task_stops_it_gracefully(
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as resp:
         assert resp.status == 200
     # The notes' index was built once, as the image build does, not by the task at start-up.
+    from tests.emulator.conftest import wait_for  # that module imports this one
+
     log = runner.log_path(arn)
-    wait_for(lambda: '"library loaded"' in log.read_text(), "the library to load")
+    wait_for(lambda: '"library loaded"' in log.read_text(), "the library to load", WAIT_LIMIT)
     loaded = [json.loads(ln) for ln in log.read_text().splitlines() if '"library loaded"' in ln]
     assert [e["source"] for e in loaded] == ["prebuilt"], loaded
 
