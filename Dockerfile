@@ -36,6 +36,11 @@ RUN uv venv /opt/venv \
 
 # --- runtime: the venv, the service code, the study notes and their index, nothing else ----
 FROM ${PYTHON_IMAGE} AS runtime
+# Declared before the RUN steps on purpose: buildah (podman) leaves an ARG's value out of the
+# cache key of LABEL and ENV, so with no RUN after it an image built for one commit was reused,
+# with that commit's labels, for another. A RUN after an ARG has its value in its key.
+ARG GIT_SHA=unknown
+ARG VERSION=0.1.0
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -59,10 +64,6 @@ RUN mkdir -p /app/data && chown app:app /app/data
 # /app/data stays owned by the app user and /tmp stays world-writable (AWS: "Bind mount
 # examples for Amazon ECS", exposing a path from a Dockerfile).
 VOLUME ["/app/data", "/tmp"]
-# What changes with every commit comes last: a RUN after an ARG is rebuilt when its value
-# changes, so declared at the top these would redo the layers above on every build.
-ARG GIT_SHA=unknown
-ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="ecs-workbook RAG service" \
       org.opencontainers.image.description="FastAPI + LangChain + FAISS RAG service deployed by the workbook" \
       org.opencontainers.image.source="https://github.com/your-org/ecs-workbook" \
