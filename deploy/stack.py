@@ -100,6 +100,7 @@ class StackResult:
 
     changes: list[Change] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    by_step: dict[str, list[Change]] = field(default_factory=dict)  # each module's own changes
 
     @property
     def changed(self) -> list[Change]:
@@ -123,6 +124,7 @@ def _run(
         done = getattr(MODULES[name], verb)(ctx, names, **inputs, **options.get(name, {}))
         result.changes += done.changes
         result.outputs[name] = done.outputs
+        result.by_step[name] = list(done.changes)
     return result
 
 

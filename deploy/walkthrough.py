@@ -16,10 +16,9 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from deploy import release, stack
+from deploy import checkpoints, release, stack
 from deploy.aws.errors import ConfirmationRequired, DeployError
 from deploy.aws.names import StackNames
-from deploy.checkpoints import CHECKS
 from deploy.checkpoints import CheckpointFailed as CheckpointFailed  # check raises it
 from deploy.guide import GUIDE_DIR, load
 from deploy.guide.schema import WalkStep, Walkthrough
@@ -189,10 +188,12 @@ class CheckResult:
     seen: tuple[str, ...]
 
 
-def check(ctx: AwsContext, names: StackNames, name: str) -> CheckResult:
-    """Run step `name`'s checkpoint: describe what it made; raise CheckpointFailed if wrong."""
+def check(
+    ctx: AwsContext, names: StackNames, name: str, options: dict[str, dict] | None = None
+) -> CheckResult:
+    """Run step `name`'s checkpoint: plan it, describe what it made; raise CheckpointFailed."""
     step(name)
-    return CheckResult(name, tuple(CHECKS[name](ctx, names)))
+    return CheckResult(name, tuple(checkpoints.check(ctx, names, name, options)))
 
 
 # --- one step, and the walk --------------------------------------------------------------------
@@ -235,7 +236,7 @@ def run_step(
     applied = stack.apply(ctx, names, target=name, options=options, yes=True)
     if wanted.wait_stable:
         release.wait_stable(ctx, names, timeout=timeout, delay=delay)
-    return StepReport(name, priced, tuple(applied.changed), check(ctx, names, name))
+    return StepReport(name, priced, tuple(applied.changed), check(ctx, names, name, options))
 
 
 def walk(

@@ -12,7 +12,7 @@ from deploy.aws import cli
 from deploy.aws.errors import ConfirmationRequired
 from deploy.aws.names import DEFAULT_NAMES as N
 from deploy.guide import GUIDE_DIR, GuideDataError
-from deploy.resources import secrets
+from deploy.resources import network, secrets
 
 OPTIONS = stack.stack_options(image="0123abc")
 
@@ -84,7 +84,7 @@ def test_every_step_comes_after_what_it_needs():
 
 
 def test_every_step_has_a_checkpoint_check():
-    assert set(checkpoints.CHECKS) == set(walkthrough.order())
+    assert set(checkpoints.DESCRIBE) == set(walkthrough.order())
 
 
 def test_the_order_table_sets_each_step_beside_the_package_and_says_why_it_moved():
@@ -197,8 +197,33 @@ def test_report_lines_tell_the_step_story(walked, ctx):
 def test_a_checkpoint_names_a_wrong_setting_not_only_a_missing_resource(ctx):
     walkthrough.run_step(ctx, N, "logs")
     ctx.client("logs").put_retention_policy(logGroupName=N.log_group, retentionInDays=1)
-    with pytest.raises(walkthrough.CheckpointFailed, match="retention 1 days, not 14"):
+    with pytest.raises(
+        walkthrough.CheckpointFailed,
+        match="log-group /ecs/llmopstdlive: retention_days is 1, not 14",
+    ):
         walkthrough.check(ctx, N, "logs")
+
+
+def test_a_checkpoint_names_each_field_its_plan_would_change(ctx):
+    for name in ("ecr", "network"):
+        walkthrough.run_step(ctx, N, name)
+    ctx.client("ecr").put_image_tag_mutability(
+        repositoryName=N.repository, imageTagMutability="MUTABLE"
+    )
+    with pytest.raises(walkthrough.CheckpointFailed, match="tag_mutability is 'MUTABLE', not"):
+        walkthrough.check(ctx, N, "ecr")
+    group = network.describe(ctx, N)["task_security_group"]["id"]
+    ctx.client("ec2").authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080,
+             "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+        ],
+    )  # fmt: skip
+    with pytest.raises(walkthrough.CheckpointFailed) as failed:
+        walkthrough.check(ctx, N, "network")
+    assert f"{N.task_security_group}: revoke" in str(failed.value)
+    assert "0.0.0.0/0" in str(failed.value)
 
 
 def test_on_real_aws_each_step_needs_a_yes_and_shows_its_price_first(ctx):
