@@ -400,11 +400,6 @@ def scopes(clause: list[str]) -> list[tuple[int, int, str, int]]:
     return out
 
 
-def negations_over(clause: list[str], hits: list[int]) -> int:
-    """Count the negation cues that govern the words at `hits` (odd: the words are denied)."""
-    return len(governing(clause, hits))
-
-
 def governing(clause: list[str], hits: list[int]) -> list[int]:
     """Return the positions of the negation cues that govern the words at `hits`."""
     # A predicate cue ("not", "never", "nothing") governs its scope, before or after it,
