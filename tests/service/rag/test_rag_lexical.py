@@ -4,7 +4,7 @@ from langchain_core.documents import Document
 
 from service.rag.embeddings import HashingEmbeddings
 from service.rag.fusion import RRF_K, rrf
-from service.rag.lexical import Bm25Index, term_weights
+from service.rag.lexical import TITLE_WEIGHT, Bm25Index, term_weights
 from service.rag.spelling import Speller, correct, unknown_names
 from service.rag.vectorstore import FaissStore
 
@@ -102,3 +102,16 @@ def test_hybrid_search_returns_cosine_and_fused_scores_best_first():
     fused = [f for _, _, f in ranked]
     assert fused == sorted(fused, reverse=True)
     assert -1.0 <= ranked[0][1] <= 1.0
+
+
+def test_a_stores_section_heading_counts_four_times_and_the_note_title_once():
+    # What chapter 01 says: the chunk's heading line once, then TITLE_WEIGHT more.
+    doc = Document(
+        "Glossary > Cooldowns\nA cooldown is a wait.",
+        metadata={"section": "Cooldowns", "headings": "Glossary > Cooldowns"},
+    )
+    store = FaissStore.empty(HashingEmbeddings())
+    store.add_documents([doc])
+    counts = {t: dict(p)[0] for t, p in store.lexical()._postings.items()}
+    assert counts["cooldown"] == 1 + 1 + TITLE_WEIGHT  # heading line, body, heading
+    assert counts["glossary"] == 1 and counts["wait"] == 1
