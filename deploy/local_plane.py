@@ -50,6 +50,14 @@ def parts(runner: TaskRunner, metrics_clock: Clock | None = None) -> list[Part]:
     return [LogShipper(runner), runner, ServiceScheduler(runner), metrics, Autoscaler(metrics)]
 
 
+def task_access(ctx: AwsContext) -> dict[str, str]:
+    """Return how tasks reach the emulator as a task role reaches AWS: endpoint and credentials."""
+    # The runner rewrites the loopback endpoint as each mode's containers reach the host.
+    return {
+        k: v for k, v in ctx.environment().items() if k.startswith("AWS_") and "REGION" not in k
+    }
+
+
 def start(
     ctx: AwsContext,
     names: StackNames,
@@ -66,11 +74,9 @@ def start(
     from emulator.dataplane import DataPlane
     from emulator.tasks import TaskRunner
 
-    # Tasks reach the emulator as the task role would reach AWS (process mode: on loopback).
-    access = {
-        k: v for k, v in ctx.environment().items() if k.startswith("AWS_") and "REGION" not in k
-    }
-    runner = TaskRunner(mode=mode, names=names, task_aws=access, network_rules=network_rules)
+    runner = TaskRunner(
+        mode=mode, names=names, task_aws=task_access(ctx), network_rules=network_rules
+    )
     return DataPlane.start(ctx, clock=clock, parts=parts(runner, metrics_clock=metrics_clock))
 
 

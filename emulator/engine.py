@@ -14,6 +14,13 @@ process), as a pull from ECR needs it; otherwise the container fails with ECS's
 that stands in for ECR (the rehearsal's, deploy/pipeline.py), when one is named, or from its
 own store (`localhost/<name>:<tag>`, what deploy/pipeline.py builds). Every `Engine` carries
 its `mode`, and callers print it with what they report.
+
+The emulator listens on the host's 127.0.0.1 only, and a task reaches it there (`from_task`):
+a process shares the host's loopback; a podman container runs on slirp4netns with
+`allow_host_loopback`, where 10.0.2.2 is the host's loopback (ports are still published on
+127.0.0.1); a docker container is given `host.docker.internal` (host-gateway), which reaches the
+host's loopback on Docker Desktop but not on Linux's docker engine, where it is the bridge's
+address and the emulator does not listen.
 """
 
 from __future__ import annotations
@@ -67,6 +74,13 @@ PULL_NOT_FOUND = (
     "failed to resolve ref {ref}: {ref}: not found"
 )
 SIGKILL_EXIT = 128 + signal.SIGKILL  # 137, as an engine reports a killed container
+# The host's 127.0.0.1 as a container of each engine reaches it, and the flags that make it so.
+HOST_LOOPBACK = {PODMAN: "10.0.2.2", DOCKER: "host.docker.internal"}
+NETWORK_FLAGS = {
+    PODMAN: ["--network", "slirp4netns:allow_host_loopback=true"],
+    DOCKER: ["--add-host", "host.docker.internal:host-gateway"],
+}
+LOOPBACK_URL = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)(?:127\.0\.0\.1|localhost)(?=[:/]|$)")
 
 
 class EngineError(Exception):
@@ -181,6 +195,14 @@ class Engine(Protocol):
 def _exit_code(returncode: int) -> int:
     # Popen says -9 for a process killed by SIGKILL; engines say 128 + signal.
     return 128 - returncode if returncode < 0 else returncode
+
+
+def from_task(env: dict[str, str], mode: str) -> dict[str, str]:
+    """Return `env` with URLs on the host's loopback rewritten as a task in `mode` reaches it."""
+    if mode == PROCESS:
+        return dict(env)  # a process shares the host's loopback
+    host = HOST_LOOPBACK[mode]
+    return {k: LOOPBACK_URL.sub(rf"\g<scheme>{host}", v) for k, v in env.items()}
 
 
 def pull_not_found(image: ImageRef) -> PullError:
@@ -461,6 +483,7 @@ class CliEngine:
         args = ["run", "-d", "--name", spec.name, "--env-file", str(env_file)]
         if self.mode == PODMAN:
             args += RUN_FLAGS
+        args += NETWORK_FLAGS[self.mode]  # the emulator on the host's loopback (`from_task`)
         if spec.port is not None and spec.host_port is not None:
             args += ["-p", f"127.0.0.1:{spec.host_port}:{spec.port}"]
         if spec.read_only:

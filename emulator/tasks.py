@@ -72,6 +72,7 @@ from emulator.engine import (
     Engine,
     EngineError,
     ImageRef,
+    from_task,
     make_engine,
     parse_image,
 )
@@ -155,7 +156,8 @@ class TaskRunner:
         self.deactivate = deactivate
         # How a task's code reaches AWS. On Fargate, ECS sets AWS_REGION and AWS_DEFAULT_REGION
         # and serves the task role's credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI); here
-        # the emulator's endpoint and dummy credentials stand in for the task role.
+        # the emulator's endpoint and dummy credentials stand in for the task role; a URL on
+        # the host's loopback is given as the mode's containers reach it (engine.from_task).
         self.task_aws = dict(task_aws or {})
         # Enforce the VPC's rules on each task: its security groups (emulator.task_firewall,
         # real) and its subnet's route to ECR (emulator.task_inputs.ecr_reachable, a model).
@@ -465,7 +467,8 @@ class TaskRunner:
         role = getattr(rec.definition, "execution_role_arn", None)
         environments = []
         for run in rec.containers:
-            env = {"AWS_REGION": rec.region, "AWS_DEFAULT_REGION": rec.region, **self.task_aws}
+            aws = from_task(self.task_aws, self.mode)  # the emulator as the container sees it
+            env = {"AWS_REGION": rec.region, "AWS_DEFAULT_REGION": rec.region, **aws}
             env.update({e["name"]: e["value"] for e in run.definition.get("environment") or []})
             try:
                 for secret in run.definition.get("secrets") or []:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests drive for real: chromium (e2e page tests),
-# tmux (terminal quiz test), podman + runc + debootstrap (the container tests),
+# tmux (terminal quiz test), podman + runc + slirp4netns + debootstrap (the container tests),
 # docker-registry + skopeo (pipeline rehearsal), wrk (load benchmarks).
 # Needs root and apt-get; elsewhere it says what is missing and the tests that need
 # those tools skip with a reason.
@@ -10,6 +10,8 @@ command -v chromium >/dev/null || want+=(chromium)
 command -v tmux >/dev/null || want+=(tmux)
 command -v podman >/dev/null || want+=(podman)
 command -v runc >/dev/null || want+=(runc)
+# slirp4netns: the local data plane's podman tasks reach the emulator on the host's loopback.
+command -v slirp4netns >/dev/null || want+=(slirp4netns)
 command -v debootstrap >/dev/null || want+=(debootstrap)
 command -v docker-registry >/dev/null || want+=(docker-registry)
 command -v skopeo >/dev/null || want+=(skopeo)

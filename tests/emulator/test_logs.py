@@ -159,7 +159,7 @@ def test_empty_lines_are_dropped_and_long_lines_split():
     assert {e["timestamp"] for e in shipped} == {1000}
 
 
-@pytest.mark.needs("podman")
+@pytest.mark.needs("podman", "slirp4netns")
 @pytest.mark.xdist_group("container")  # shares podman's storage and the built image
 def test_podman_mode_ships_the_containers_output(ctx, aws, stack):
     if not _podman_has(f"localhost/{DEFAULT_NAMES.repository}:test"):

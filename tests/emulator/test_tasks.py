@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from deploy import local_plane
 from deploy.aws.names import DEFAULT_NAMES
 from deploy.resources import taskdef
 from deploy.resources.ecr import MANIFEST_TYPE, fake_manifest, manifest_digest
@@ -25,6 +26,7 @@ from emulator.engine import (
     ProcessEngine,
     PullError,
     detect,
+    from_task,
     parse_image,
 )
 from emulator.tasks import LIFECYCLE, HealthCheck, TaskRunner
@@ -340,6 +342,18 @@ def test_image_uris_are_read_as_ecr_or_local_references():
     assert (local.name, local.tag, local.account) == ("llmops", "test", None)
 
 
+def test_a_task_is_given_the_emulator_where_its_mode_reaches_the_hosts_loopback():
+    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "OTHER": "http://localhost/x"}
+    assert from_task(env, PROCESS) == env
+    assert from_task(env, "podman") == {
+        "AWS_ENDPOINT_URL": "http://10.0.2.2:5000",
+        "OTHER": "http://10.0.2.2/x",
+    }
+    assert from_task(env, "docker")["AWS_ENDPOINT_URL"] == "http://host.docker.internal:5000"
+    elsewhere = {"AWS_ENDPOINT_URL": "http://127.0.0.10:5000", "KEY": "127.0.0.1"}
+    assert from_task(elsewhere, "podman") == elsewhere  # not a URL on the host's loopback
+
+
 def test_process_mode_maps_the_container_port_into_the_health_check(tmp_path):
     spec = engine_module.ContainerSpec(
         name="c", image=parse_image("llmops:x"), environment={}, port=8080, host_port=41234,
@@ -362,9 +376,20 @@ def _podman_has(image: str) -> bool:
     return subprocess.run(["podman", "image", "exists", image], check=False).returncode == 0
 
 
-@pytest.mark.needs("podman")
+# Run inside a task's container: read an S3 object and the secret from the emulator through
+# the endpoint the agent gave the task (exit 0 only if both arrive, else say what came back).
+READ_FROM_TASK = """
+import os, sys, boto3
+body = boto3.client("s3").get_object(Bucket="probe-bucket", Key="probe.txt")["Body"].read()
+secret = boto3.client("secretsmanager").get_secret_value(SecretId=sys.argv[1])["SecretString"]
+print(os.environ["AWS_ENDPOINT_URL"], body, "s3cret-key" in secret)
+sys.exit(0 if body == b"from the emulator" and "s3cret-key" in secret else 3)
+"""
+
+
+@pytest.mark.needs("podman", "slirp4netns")
 @pytest.mark.xdist_group("container")  # shares podman's storage and the built image
-def test_podman_mode_runs_the_built_image_and_serves_health(ctx, aws, stack):
+def test_podman_mode_runs_the_built_image_serves_health_and_reaches_the_emulator(ctx, aws, stack):
     if not _podman_has(f"localhost/{DEFAULT_NAMES.repository}:test"):
         pytest.skip("localhost/llmops:test is not built (tests/container builds it first)")
     # The image the container tests build, recorded in ECR under its tag (as a push would).
@@ -377,11 +402,22 @@ def test_podman_mode_runs_the_built_image_and_serves_health(ctx, aws, stack):
         imageTag="test",
         imageDigest=manifest_digest(manifest),
     )
-    agent = TaskRunner(mode="podman", clock=CLOCK).start()
+    ctx.client("s3").create_bucket(Bucket="probe-bucket")
+    ctx.client("s3").put_object(Bucket="probe-bucket", Key="probe.txt", Body=b"from the emulator")
+    agent = TaskRunner(mode="podman", clock=CLOCK, task_aws=local_plane.task_access(ctx)).start()
     try:
         arn = run_task(ctx, stack, register(ctx, stack, image=f"{stack['repository']}:test"))
         assert agent.wait_status(arn, "RUNNING", ENGINE_LIMIT) == "RUNNING"
-        assert describe(ctx, arn)["containers"][0]["runtimeId"].startswith("podman:")
+        runtime = describe(ctx, arn)["containers"][0]["runtimeId"]
+        assert runtime.startswith("podman:")
+        # The emulator listens on the host's 127.0.0.1 only; the container reaches it there.
+        read = subprocess.run(
+            ["podman", "exec", runtime.removeprefix("podman:"), "python", "-c", READ_FROM_TASK,
+             stack["secret_arn"]],
+            capture_output=True, text=True, timeout=ENGINE_LIMIT, check=False,
+        )  # fmt: skip
+        assert read.returncode == 0, read.stdout + read.stderr[-1500:]
+        assert read.stdout.startswith("http://10.0.2.2:"), read.stdout
         port = agent.host_port(arn)
         deadline = time.monotonic() + ENGINE_LIMIT
         while True:
