@@ -4,8 +4,10 @@ The ECS agent on a Fargate host pulls the image and runs it under containerd. He
 engine is whichever of podman or docker answers (`detect`), driven through its CLI, with the
 flags deploy/podman.py already uses. Without an engine, *process mode* runs the workbook's own
 service image as `python -m service` (the Dockerfile's CMD) in a local process, with the
-task's command, environment, secrets and a port: it is the only image whose contents are on
-this machine without a build. Any other image needs an engine, and the task says so.
+task's command, environment, secrets and a port, and the revision its image names as GIT_SHA
+(what the image's build argument sets; `ImageRef.revision`): it is the only image whose
+contents are on this machine without a build. Any other image needs an engine, and the task
+says so.
 
 Images: a task definition names an ECR URI (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`
 with `:tag` or `@sha256:...`). The tag or digest must exist in the emulated ECR (moto, in this
@@ -110,6 +112,22 @@ class ImageRef:
     def reference(self) -> str:
         """Return `:tag` or `@digest` as written after the name."""
         return f"@{self.digest}" if self.digest else f":{self.tag or 'latest'}"
+
+    @property
+    def revision(self) -> str:
+        """Return the revision this image names: its tag, else its digest's first 12 digits."""
+        if self.tag:
+            return self.tag
+        return self.digest.removeprefix("sha256:")[:12] if self.digest else "unknown"
+
+
+def held_tag(image: ImageRef, held: EcrImage | None) -> str | None:
+    """Return the tag an image runs by: its own, or for a digest a tag ECR holds for it."""
+    if not image.digest:
+        return image.tag
+    tags = held.tags if held else ()
+    # A commit's tag names the revision; `latest` moves from one build to the next.
+    return next((t for t in tags if t != "latest"), tags[0] if tags else image.tag)
 
 
 def parse_image(uri: str) -> ImageRef:
@@ -342,7 +360,9 @@ class ProcessEngine:
                     return str(host) + value[len(container) :]
             return value
 
-        env = {**SERVICE_IMAGE_ENV, "GIT_SHA": spec.image.tag or "unknown", **spec.environment}
+        # The image's GIT_SHA label stands in as the revision it names (a pinned digest: the
+        # tag ECR holds for it, or the digest's short form), so two revisions tell apart.
+        env = {**SERVICE_IMAGE_ENV, "GIT_SHA": spec.image.revision, **spec.environment}
         env = {k: mapped(v) for k, v in env.items()}
         if spec.port is not None and spec.host_port is not None:
             # One network namespace for every task: the container port becomes the host port.
@@ -468,8 +488,8 @@ class CliEngine:
             # The engine's store knows its builds by tag (`localhost/llmops:<sha>`); a digest
             # ECR computed is not one it has, so a pinned image runs by the tag ECR holds.
             store = f"localhost/{image.name}" if self.mode == PODMAN else image.name
-            tags = held.tags if held and image.digest else ()
-            ref = f"{store}:{tags[0]}" if tags else f"{store}{image.reference}"
+            tag = held_tag(image, held) if image.digest else None
+            ref = f"{store}:{tag}" if tag else f"{store}{image.reference}"
         if not self._exists(ref):
             raise pull_not_found(image)
         return ref

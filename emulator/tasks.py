@@ -73,6 +73,7 @@ from emulator.engine import (
     EngineError,
     ImageRef,
     from_task,
+    held_tag,
     make_engine,
     parse_image,
 )
@@ -489,7 +490,8 @@ class TaskRunner:
                 run.model.reason = str(exc)
                 return str(exc)
             run.model.image_digest = held.digest if held else None
-            images.append((image, local))
+            # The tag it runs by (pinned by digest: the tag ECR holds), which names its revision.
+            images.append((dataclasses.replace(image, tag=held_tag(image, held)), local))
         rec.task.pull_stopped_at = _now()
         for run in rec.containers:  # the awslogs driver makes its stream as the container starts
             try:

@@ -10,6 +10,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -315,12 +316,53 @@ def test_a_moto_reset_stops_the_tasks_it_wiped(ctx, aws, runner, stack):
         os.kill(pid, 0)
 
 
+def _process_env(ctx: AwsContext, arn: str) -> dict[str, str]:
+    """Return the environment of a process-mode task's process (its /proc environ)."""
+    pid = describe(ctx, arn)["containers"][0]["runtimeId"].removeprefix("process:")
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+    return dict(p.split("=", 1) for p in pairs if "=" in p)
+
+
+def test_process_mode_gives_each_task_the_revision_its_image_names(ctx, runner, stack):
+    ecr = ctx.client("ecr")
+    digests = {}
+    for tag in ("fedcba987654", None):  # a second revision under its tag, a third untagged
+        manifest = fake_manifest(tag or "untagged")
+        digests[tag] = manifest_digest(manifest)
+        ecr.put_image(
+            repositoryName=DEFAULT_NAMES.repository, imageManifest=manifest,
+            imageManifestMediaType=MANIFEST_TYPE, imageDigest=digests[tag],
+            **({"imageTag": tag} if tag else {}),
+        )  # fmt: skip
+    digests[TAG] = manifest_digest(fake_manifest(TAG))  # the stack's own image
+    images = {f"{stack['repository']}@{d}": tag for tag, d in digests.items()}
+    images[stack["image"]] = TAG  # named by its tag
+    arns = {
+        image: run_task(ctx, stack, register(ctx, stack, image=image, command=SLEEP))
+        for image in images
+    }
+    seen = {}
+    for image, arn in arns.items():
+        assert runner.wait_status(arn, "RUNNING", WAIT_LIMIT) == "RUNNING"
+        seen[image] = _process_env(ctx, arn)["GIT_SHA"]
+    untagged = digests[None].removeprefix("sha256:")[:12]
+    assert seen == {
+        f"{stack['repository']}@{digests[TAG]}": TAG,  # pinned: the tag ECR holds for it
+        f"{stack['repository']}@{digests['fedcba987654']}": "fedcba987654",
+        f"{stack['repository']}@{digests[None]}": untagged,  # no tag: the digest's short form
+        stack["image"]: TAG,
+    }
+
+
 def test_an_engine_runs_a_digest_pinned_image_by_the_tag_ecr_holds(monkeypatch):
     digest = "sha256:" + "b" * 64
     image = parse_image(f"123456789012.dkr.ecr.us-east-1.amazonaws.com/llmops@{digest}")
     podman = CliEngine("podman")
     monkeypatch.setattr(podman, "_exists", lambda ref: ref == "localhost/llmops:abc123")
     assert podman.resolve(image, EcrImage(digest, ("abc123",))) == "localhost/llmops:abc123"
+    # `latest` moves from build to build: a commit's tag names what the digest is.
+    held = EcrImage(digest, ("latest", "abc123"))
+    assert podman.resolve(image, held) == "localhost/llmops:abc123"
     with pytest.raises(PullError, match="CannotPullContainerError"):
         podman.resolve(image, None)  # not in ECR
     with pytest.raises(PullError, match="not found"):
