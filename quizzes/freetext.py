@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 
+from quizzes.keywords import looks_like_keywords, pasted_rubric
 from quizzes.matching import THRESHOLD, Match, assign, find, mask, matched, phrase
 from quizzes.relations import Swap, mentions, swaps
 from quizzes.schema import CHAPTERS, FreeTextItem, WrongClaim
@@ -12,25 +13,19 @@ from quizzes.scoring import (
     verdict_of,
 )
 from quizzes.textnorm import (
-    BAR,
-    MANY_PARTS,
     NEGATIONS,
     clauses,
     content,
     governing,
-    list_like,
-    prose_ratio,
     segments,
     sentences,
     tokens,
     units,
-    verbal,
 )
 from quizzes.verdict import UNSURE_BELOW, Grade
 
 MAX_LIST_ITEMS = 9  # a spoken list holds 7 ± 2 items: a longer one is a dump of terms
 SWAP_PENALTY = 1.0  # an action given to the wrong one of a confused pair (quizzes/relations.py)
-LISTY_SHARE = 0.75  # share of an answer's words in list-like clauses that makes it a list
 # A denied key point (_denied_points) needs a denial of the fact, not a condition ("if X isn't
 # enough"), a story of a failure ("X couldn't start") or a point that is itself a lack.
 _HYPOTHETICAL = frozenset({"if", "unless", "when", "whether", "until"})
@@ -49,24 +44,6 @@ _ATTRIBUTION = re.compile(
     r"(wrong|false|incorrect|mistaken)ly)\b",
     re.I,
 )
-
-
-def looks_like_keywords(answer: str) -> bool:
-    """Return True when the answer is a keyword list rather than sentences."""
-    raw = clauses(answer)
-    cl = [[t for t in c if t != BAR] for c in raw]
-    words = sum(len(c) for c in cl)
-    if words < 4:
-        return False
-    prose = [c for c in cl if (len(c) >= 4 and prose_ratio(c) >= 0.15) or verbal(c)]
-    # "No cache. CPU only. Buildx.": three or more fragments of a few words each, unless they
-    # are a few short instructions ("Install curl. Use urllib. Set startPeriod.")
-    short = len(cl) >= 3 and words / len(cl) < 4
-    fragments = short and (len(cl) >= MANY_PARTS or not all(verbal(c) for c in cl))
-    # by content words: a line of filler ("Sure, here's what I know:") hides no list
-    said = sum(len(content(c)) for c in cl) or 1
-    listy = sum(len(content(c)) for c, r in zip(cl, raw, strict=True) if list_like(r)) / said
-    return not prose or fragments or listy >= LISTY_SHARE
 
 
 @dataclass(frozen=True)
@@ -185,7 +162,7 @@ def examine(item: FreeTextItem, answer: str, threshold: float = THRESHOLD) -> Ev
     inferred = _swap_claims(item, swapped)
     inferred += _denied_points(item, mask(cl, spans + aside), covered, threshold, reported)
     made += inferred
-    keywords = looks_like_keywords(answer)
+    keywords = looks_like_keywords(answer) or pasted_rubric(item, answer)
     if keywords:
         # A list names things without explaining them: each item may earn its point (the
         # verdict is at most partial); a dump longer than anyone would say earns nothing.

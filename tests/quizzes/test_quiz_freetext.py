@@ -3,6 +3,7 @@
 import pytest
 
 from quizzes.freetext import checklist, find, grade_free_text, looks_like_keywords
+from quizzes.keywords import pasted_rubric
 from quizzes.relations import RELATIONS, swaps
 from quizzes.schema import FreeTextItem
 from quizzes.textnorm import clauses, tokens, typo_of
@@ -352,6 +353,27 @@ def test_a_short_correct_answer_earns_its_points():
         item, "The execution role is missing logs:CreateLogGroup, add that permission."
     )
     assert g.verdict == "good" and g.covered == ["p0", "p1"]
+
+
+def test_rubric_phrasings_pasted_back_are_a_keyword_list_said_in_a_sentence_they_are_not():
+    item = make_item(
+        [
+            ("the execution role pulls the image", ["execution role pulls"]),
+            ("it needs CreateLogGroup", ["logs:createloggroup"]),
+            ("set a retention", ["retention policy"]),
+        ],
+        [],
+    )
+    for glue in (" ", " and ", ", "):
+        pasted = glue.join(["execution role pulls", "logs:createloggroup", "retention policy"])
+        assert pasted_rubric(item, pasted) and pasted_rubric(item, "Sure, I know: " + pasted)
+        g = grade_free_text(item, pasted)
+        assert g.verdict != "good" and "list of keywords" in g.feedback
+    said = (
+        "The execution role pulls the image, it needs logs:CreateLogGroup to create the group, "
+        "and I would set a retention policy on it."
+    )
+    assert not pasted_rubric(item, said) and grade_free_text(item, said).verdict == "good"
 
 
 # --- a wrong claim that contradicts a point ---

@@ -42,6 +42,20 @@ def test_empty_and_stuffed_answers_never_pass(real_bank):
         assert grade_free_text(it, listing).verdict != "good", it.id
 
 
+@pytest.mark.parametrize("filler", ["", "Sure, here's what I know: "], ids=["bare", "filler"])
+@pytest.mark.parametrize("which", ["every", "first"])
+@pytest.mark.parametrize("glue", [" ", ", ", " and "], ids=["spaces", "commas", "and"])
+def test_rubric_phrasings_pasted_as_an_answer_are_never_good(real_bank, glue, which, filler):
+    passed = []
+    for it in real_bank.free_text():
+        phrasings = [
+            ph for p in it.rubric.points for ph in p.phrasings[: None if which == "every" else 1]
+        ]
+        if grade_free_text(it, filler + glue.join(phrasings)).verdict == "good":
+            passed.append(it.id)
+    assert passed == []
+
+
 def test_every_interview_question_has_one_full_model_answer(real_bank):
     marked = real_bank.interview()
     assert sorted(marked) == list(range(1, 10))
