@@ -46,7 +46,7 @@ def parts(runner: TaskRunner, metrics_clock: Clock | None = None) -> list[Part]:
     # the autoscaler, which changes desired counts for the scheduler: they stop first.
     # `metrics_clock` (default: the plane's) lets the AWS minutes run faster than the health
     # checks, so the 15-minute scale-in takes seconds while tasks still start at their pace.
-    metrics = MetricsPublisher(clock=metrics_clock)
+    metrics = MetricsPublisher(runner, clock=metrics_clock)
     return [LogShipper(runner), runner, ServiceScheduler(runner), metrics, Autoscaler(metrics)]
 
 

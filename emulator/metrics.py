@@ -16,6 +16,17 @@ What AWS publishes, and what this part publishes into moto's CloudWatch the same
 Each metric has one dimension set: moto matches dimensions as a subset, so publishing the same
 count under two sets would count it twice in a query that names fewer dimensions.
 
+One publisher per task: a plane publishes a service's utilization only from the tasks its own
+runner runs (`MetricsPublisher(runner)`; without a runner, no ECS metrics). Two planes started
+in one process share moto's models (a plane of a kernel's emulator started while an earlier
+one still runs, two in a test; a plane in another process has its own moto and its own
+metrics), so each would otherwise read and publish every task of every scalable service, and
+CloudWatch would count each task twice a minute. Only one runner adopts a task (the first
+running one, emulator.ecs_hooks; a watcher adopts only what no runner has), so each task's
+figures reach CloudWatch once a minute; a service whose tasks two runners share gets one sample
+per task. The ALB's counts are per plane already: a request is counted by the proxy that
+forwarded it.
+
 Cost: ECS utilization is read (psutil, or one `stats` call a minute) only for services that are
 an Application Auto Scaling scalable target, the only ones anything here acts on; a plane with
 no scalable target reads no stats. Counting the ALB's requests is one dict update a request.
@@ -41,12 +52,15 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deploy.resources.autoscaling import DIMENSION, NAMESPACE
 from emulator import usage
 from emulator.clock import Clock
 from emulator.ecs_hooks import all_ecs_backends
+
+if TYPE_CHECKING:
+    from emulator.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +199,8 @@ def _statistics(values: list[float]) -> dict[str, float]:
 class MetricsPublisher:
     """A data-plane part: every AWS minute, publish the services' and load balancers' metrics."""
 
-    def __init__(self, *, clock: Clock | None = None) -> None:
+    def __init__(self, runner: TaskRunner | None = None, *, clock: Clock | None = None) -> None:
+        self.runner = runner  # whose tasks' utilization it publishes (None: no ECS metrics)
         self.clock = clock
         self.counter = RequestCounter()
         self.timeline: Timeline | None = None
@@ -286,7 +301,10 @@ class MetricsPublisher:
         return {":".join(t.resource_id.split("/")[1:]) for t in targets}
 
     def _ecs_data(self, stamp: datetime) -> list[dict]:
+        if self.runner is None:
+            return []
         scalable = self._scalable_services()
+        ours = set(self.runner.task_arns())  # another plane's runner publishes its own tasks
         services = []  # (backend, service, its RUNNING tasks)
         for account, region, backend in all_ecs_backends():
             if (account, region) != (self.plane.account_id, self.plane.region):
@@ -299,7 +317,7 @@ class MetricsPublisher:
                 tasks = [
                     t
                     for t in list(backend.tasks.get(service.cluster_name, {}).values())
-                    if t.group == group and t.status == "RUNNING"
+                    if t.group == group and t.status == "RUNNING" and t.task_arn in ours
                 ]
                 services.append((backend, service, tasks))
         # One read for every container (one `stats` call per engine), none when nothing scales.
