@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from quizzes.textnorm import BAR, STOPWORDS, governing, tokens
+from quizzes.textnorm import BAR, NEGATIONS, STOPWORDS, governing, tokens
 
 MAX_GAP = 8  # words between an actor and its action ("the task role [...] pulls the image")
 # Words before a mention that make it an object, not the one acting ("than the task role").
@@ -24,6 +24,9 @@ _DETERMINERS = frozenset({"the", "a", "an", "its", "their", "our", "my", "your",
 # role", "the API key goes in the environment block", "the app writes with the task role".
 _AGENT_MARKERS = frozenset({"by", "in", "into", "under", "to", "on", "with"})
 _CONTRAST = frozenset({"not", "unlike", "instead", "rather"})  # "A, not B, does X": B is aside
+# Words that give an action its sense by where they sit ("no targets", "8080 from", "slower
+# than"): kept, and the action's words then read in its order.
+_ORDERED = NEGATIONS | frozenset({"from", "than"})
 
 
 @dataclass(frozen=True)
@@ -486,16 +489,19 @@ def mentions(clause: list[str], names: Iterable[str]) -> list[tuple[int, int]]:
 
 def _occurrences(clause: list[str], action: str) -> list[list[int]]:
     """Return the hit positions of each place the action's words occur close together."""
-    want = [t for t in _seq(action) if t not in STOPWORDS]
+    want = [t for t in _seq(action) if t not in STOPWORDS or t in _ORDERED]
     if not want:
         return []
+    # "no targets" is not "the target ... no", nor "8080 from" "from the ALB ... 8080"
+    ordered = bool(_ORDERED & set(want))
     window = 2 * len(want) + 1
     out: list[list[int]] = []
     for start in range(len(clause)):
-        hits = []
+        hits: list[int] = []
         for w in want:
+            first = hits[-1] + 1 if ordered and hits else start
             at = next(
-                (i for i in range(start, min(len(clause), start + window)) if _same(w, clause[i])),
+                (i for i in range(first, min(len(clause), start + window)) if _same(w, clause[i])),
                 None,
             )
             if at is None:

@@ -1,0 +1,65 @@
+"""Issue 14's grader rules: an action or a claim is read in the order that gives it its sense."""
+
+from quizzes.freetext import grade_free_text
+from quizzes.relations import swaps
+from quizzes.schema import FreeTextItem
+from quizzes.textnorm import clauses
+
+
+def _item(points, claims=()) -> FreeTextItem:
+    """Build a free-text item: points [(id, text, phrasings)], claims [(text, phrasings)]."""
+    return FreeTextItem.model_validate(
+        {
+            "id": "alb-900",
+            "type": "free_text",
+            "chapter": "03",
+            "difficulty": 1,
+            "guide_section": "x",
+            "question": "q",
+            "explanation": "e",
+            "model_answer": "m",
+            "rubric": {
+                "points": [{"id": i, "text": t, "phrasings": ph} for i, t, ph in points],
+                "wrong_claims": [
+                    {"text": t, "phrasings": ph, "contradicts": "p0"} for t, ph in claims
+                ],
+            },
+        }
+    )
+
+
+def _topics(answer: str) -> list[str]:
+    return [sw.text for sw in swaps(clauses(answer))]
+
+
+# --- an action's negation or direction word sits where it gives the action its sense ---
+
+
+def test_a_negated_action_needs_its_negation_before_its_words():
+    # "no targets" is the 503's: a target named earlier and a "no" later do not make it
+    assert _topics("A 503 has no registered targets behind it.") == []
+    answer = (
+        "A 502 is a garbled reply from the target, 503 means no target is registered, "
+        "and a 504 is a reply that came too late."
+    )
+    assert _topics(answer) == []
+    # ...while the 502 given the 503's action is still a swap
+    assert _topics("A 502 means no targets are registered.")
+
+
+def test_a_directed_action_needs_its_direction_word_after_it():
+    # "8080 from" is the task group's rule; the ALB's group reaching 8080 is not that rule
+    assert _topics("Only the ALB security group can reach 8080 on the tasks.") == []
+    assert _topics("The ALB security group allows 8080 only from the task group.")
+
+
+def test_a_right_answer_naming_the_other_code_first_stays_good():
+    item = _item(
+        [
+            ("p0", "a 503 means no registered targets", ["no target is registered", "503"]),
+            ("p1", "a 502 is a garbled reply", ["garbled reply", "502"]),
+        ]
+    )
+    answer = "A 502 is a garbled reply from the target, 503 means no target is registered."
+    g = grade_free_text(item, answer)
+    assert g.wrong_claims == [] and g.verdict == "good", g.feedback
