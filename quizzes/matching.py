@@ -151,8 +151,10 @@ def find(
             if strict and numbers and not _numbers_bound(key, hits):
                 continue  # "30 s by default, up to 120" does not say "120 by default"
             # "the block wins over the file" does not say "the file wins", nor "8 GB is 0.04"
-            # "0.04 per GB"
-            if strict and (_DIRECTED & need or numbers) and not _in_order(want, where, start, stop):
+            # "0.04 per GB"; and across a comma a claim reads in its own order: "rolling is
+            # gradual, blue/green switches at once" does not say "blue/green is gradual"
+            ordered = _DIRECTED & need or numbers or BAR in key[hits[0] : hits[-1]]
+            if strict and ordered and not _in_order(want, where, start, stop):
                 continue
             # of equal matches the tightest: "if the new task never starts, the old task keeps
             # serving" is not "the old task keeps serving" reaching back past "never"

@@ -63,3 +63,26 @@ def test_a_right_answer_naming_the_other_code_first_stays_good():
     answer = "A 502 is a garbled reply from the target, 503 means no target is registered."
     g = grade_free_text(item, answer)
     assert g.wrong_claims == [] and g.verdict == "good", g.feedback
+
+
+# --- a wrong claim's words across a comma read in the claim's order ---
+
+_CLAIM = [("canary moves all traffic in one step", ["canary is instant"])]
+_POINTS = [("p0", "rolling replaces tasks gradually", ["rolling is gradual"])]
+
+
+def test_a_claim_read_backwards_across_a_comma_is_not_made():
+    answer = (
+        "Rolling replaces tasks one by one and is instant per task, canary sends a slice first."
+    )
+    g = grade_free_text(_item(_POINTS, _CLAIM), answer)
+    assert g.wrong_claims == [], g.wrong_claims
+
+
+def test_a_claim_in_its_order_is_made_across_a_comma_or_not():
+    for answer in [
+        "Canary is instant, all of it moves in one step.",
+        "Canary, sadly, is instant.",
+    ]:
+        g = grade_free_text(_item(_POINTS, _CLAIM), answer)
+        assert g.wrong_claims == ["canary moves all traffic in one step"], answer
