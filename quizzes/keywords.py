@@ -1,5 +1,6 @@
 """Tell an answer said in sentences from a keyword list or the rubric's phrasings pasted back."""
 
+import re
 from functools import lru_cache
 
 from quizzes.schema import FreeTextItem
@@ -23,6 +24,12 @@ _GLUE = frozenset({"and", "or"})
 # Hedges before a paste frame nothing: "I think X Y Z" is still the paste.
 _HEDGES = frozenset(tokens("i think guess believe know mean well sure basically ok yes yeah um"))
 FILLER_WORDS = 2  # content words of a part that names no phrasing and may be filler ("Sure,")
+# A question that asks to explain, compare or tell what happens wants how things relate: a
+# list of their names does not answer it (a question asking what to check, add or pay for
+# may be answered, in part, by the right names).
+_EXPLAIN = re.compile(
+    r"\b(explain|compare|differ|differs|difference|as opposed to|what happens)\b", re.I
+)
 
 
 def looks_like_keywords(answer: str) -> bool:
@@ -121,3 +128,8 @@ def pasted_rubric(item: FreeTextItem, answer: str) -> bool:
         if n in held or len(own) > FILLER_WORDS:
             said += len(own)
     return pasted > 0 and pasted >= LISTY_SHARE * said
+
+
+def asks_to_explain(question: str) -> bool:
+    """Return True if a question asks how things work or differ, which names alone cannot say."""
+    return bool(_EXPLAIN.search(question))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from quizzes.keywords import asks_to_explain
 from quizzes.schema import FreeTextItem, WrongClaim
 from quizzes.verdict import GOOD_SCORE, PARTIAL_COVERAGE, rubric_verdict
 
@@ -44,6 +45,8 @@ def verdict_of(
 ) -> tuple[str, float]:
     """Return (verdict, score) by the one rule both graders share (listed: a keyword list)."""
     score = score_of(item, covered, made)
+    if listed and asks_to_explain(item.question):
+        return "wrong", min(score, LIST_SCORE_CAP)  # names cannot explain: no answer
     verdict = rubric_verdict(
         coverage_of(item, covered),
         score,
@@ -80,8 +83,9 @@ def confidence_of(item: FreeTextItem, ev: Evidence) -> float:
     verdict, _ = verdict_of(item, ev.covered, ev.made, listed=ev.keywords)
     if ev.keywords:
         # names without explanations: once they name a quarter of the rubric, partial or
-        # wrong is the interviewer's call
+        # wrong is the interviewer's call, unless the question asked to explain
         named = coverage_of(item, ev.covered) >= PARTIAL_COVERAGE and not ev.made
+        named = named and not asks_to_explain(item.question)
         return 0.0 if named else 1.0
     coverage = coverage_of(item, ev.covered)
     score = score_of(item, ev.covered, ev.made)

@@ -86,3 +86,45 @@ def test_a_claim_in_its_order_is_made_across_a_comma_or_not():
     ]:
         g = grade_free_text(_item(_POINTS, _CLAIM), answer)
         assert g.wrong_claims == ["canary moves all traffic in one step"], answer
+
+
+# --- a keyword list cannot answer a question that asks to explain ---
+
+
+def _asked(question: str) -> FreeTextItem:
+    item = _item(
+        [
+            ("p0", "read the target health reason", ["target health"]),
+            ("p1", "check the health check path", ["health check path"]),
+            ("p2", "task group allows the port from the ALB group", ["security group rule"]),
+            ("p3", "the listener forwards to the target group", ["listener rule"]),
+        ]
+    )
+    return item.model_copy(update={"question": question})
+
+
+_LIST = "target health, health check path, security group rule, listener rule"
+
+
+def test_a_keyword_list_to_an_explain_question_is_confidently_wrong():
+    for question in [
+        "Explain how a request reaches the task.",
+        "Compare the listener and the target group.",
+        "What happens when a target fails its checks?",
+    ]:
+        g = grade_free_text(_asked(question), _LIST)
+        assert g.verdict == "wrong" and not g.unsure, (question, g.verdict, g.confidence)
+
+
+def test_the_same_list_to_a_what_to_check_question_stays_partial():
+    g = grade_free_text(_asked("Users get 503s. What do you check?"), _LIST)
+    assert g.verdict == "partial"
+    # ...and the same points said in sentences answer the explain question
+    said = (
+        "I read the target health reason first, then check the health check path. The task "
+        "security group rule must allow the port from the ALB, and the listener rule must "
+        "forward to the right target group."
+    )
+    assert (
+        grade_free_text(_asked("Explain how a request reaches the task."), said).verdict == "good"
+    )
