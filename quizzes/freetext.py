@@ -188,6 +188,7 @@ def grade_free_text(item: FreeTextItem, answer: str, threshold: float = THRESHOL
         note=note,
         confidence=confidence_of(item, ev),
         listed=ev.keywords,
+        words=ev.words,
     )
 
 
@@ -206,8 +207,9 @@ def _grade(
     confidence: float = 1.0,
     grader: str = "offline",
     listed: bool = False,
+    words: int = 0,
 ) -> Grade:
-    verdict, score = verdict_of(item, covered, made, listed=listed)
+    verdict, score = verdict_of(item, covered, made, listed=listed, words=words)
     texts = [c.text for c in made]
     return Grade(
         item_id=item.id,

@@ -41,19 +41,26 @@ def contradicted_by(made: list[WrongClaim]) -> list[str]:
 
 
 def verdict_of(
-    item: FreeTextItem, covered: list[str], made: list[WrongClaim], *, listed: bool = False
+    item: FreeTextItem,
+    covered: list[str],
+    made: list[WrongClaim],
+    *,
+    listed: bool = False,
+    words: int = 0,
 ) -> tuple[str, float]:
     """Return (verdict, score) by the one rule both graders share (listed: a keyword list)."""
     score = score_of(item, covered, made)
     if listed and asks_to_explain(item.question):
         return "wrong", min(score, LIST_SCORE_CAP)  # names cannot explain: no answer
+    coverage = coverage_of(item, covered)
     verdict = rubric_verdict(
-        coverage_of(item, covered),
-        score,
-        len(made),
-        contradicted=bool(contradicted_by(made)),
-        listed=listed,
+        coverage, score, len(made), contradicted=bool(contradicted_by(made)), listed=listed
     )
+    # A point earned in under a dozen content words, with nothing wrong said, is a thin answer,
+    # not a wrong one: a longer answer that earns one point spends its other words elsewhere
+    # (words: the answer's content words, 0 when unknown).
+    if verdict == "wrong" and not (made or listed) and coverage and 0 < words < LONG_PARTIAL:
+        verdict = "partial"
     if listed:
         score = min(score, LIST_SCORE_CAP)  # in the band of its verdict, at most partial
     return verdict, score
@@ -80,7 +87,7 @@ def confidence_of(item: FreeTextItem, ev: Evidence) -> float:
     """Return how sure the offline grader is of its verdict (0..1; low: ask the learner)."""
     if not ev.words:
         return 1.0
-    verdict, _ = verdict_of(item, ev.covered, ev.made, listed=ev.keywords)
+    verdict, _ = verdict_of(item, ev.covered, ev.made, listed=ev.keywords, words=ev.words)
     if ev.keywords:
         # names without explanations: once they name a quarter of the rubric, partial or
         # wrong is the interviewer's call, unless the question asked to explain

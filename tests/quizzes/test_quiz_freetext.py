@@ -700,8 +700,13 @@ def test_right_points_beside_a_swap_are_confidently_wrong():
 
 def test_coverage_just_under_the_partial_line_is_unsure():
     item = make_item([(f"point {i}", [f"alpha{i}word"]) for i in range(9)], [])
-    g = grade_free_text(item, "It is alpha0word and alpha1word, I think.")
+    # long enough not to count as a thin answer of a few words (those are partial)
+    answer = (
+        "It is alpha0word and alpha1word, I think, though the rest escapes me after a long week."
+    )
+    g = grade_free_text(item, answer)
     assert g.verdict == "wrong" and g.unsure
+    assert grade_free_text(item, "It is alpha0word and alpha1word, I think.").verdict == "partial"
 
 
 def test_checklist_marks_what_the_grader_saw(item):

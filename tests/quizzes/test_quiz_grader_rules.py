@@ -128,3 +128,35 @@ def test_the_same_list_to_a_what_to_check_question_stays_partial():
     assert (
         grade_free_text(_asked("Explain how a request reaches the task."), said).verdict == "good"
     )
+
+
+# --- a point earned in a few words is a thin answer, not a wrong one ---
+
+_SIX = _item(
+    [
+        ("p0", "drain the old task before stopping it", ["drain the old task"]),
+        ("p1", "the new task starts first", ["new task starts first"]),
+        ("p2", "health checks gate the switch", ["health checks gate"]),
+        ("p3", "SIGTERM then SIGKILL", ["sigterm then sigkill"]),
+        ("p4", "the circuit breaker rolls back", ["circuit breaker"]),
+        ("p5", "two tasks are billed briefly", ["billed briefly"]),
+    ],
+    [("the breaker counts probes", ["breaker counts probes"])],
+)
+
+
+def test_one_point_in_a_few_words_is_partial():
+    g = grade_free_text(_SIX, "You drain the old task first, I believe.")
+    assert g.covered == ["p0"] and g.verdict == "partial", g.feedback
+
+
+def test_one_point_in_a_long_answer_or_beside_a_wrong_claim_stays_wrong():
+    long = (
+        "You drain the old task first. Then the scheduler picks a random host in another "
+        "region, copies the whole disk image over the public internet and reboots every "
+        "container in the cluster at the same moment, which is how ECS keeps costs flat."
+    )
+    g = grade_free_text(_SIX, long)
+    assert g.covered == ["p0"] and g.verdict == "wrong", g.feedback
+    g = grade_free_text(_SIX, "Drain the old task; the breaker counts probes.")
+    assert g.wrong_claims and g.verdict == "wrong", g.feedback
