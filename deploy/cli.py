@@ -27,6 +27,7 @@ from rich.console import Console
 
 from deploy import local_plane, pipeline, present, release, stack
 from deploy.aws.backend import Backend, check_kind
+from deploy.aws.cli import plugin_config
 from deploy.aws.errors import DeployError, InvalidInput
 from deploy.aws.names import StackNames
 from deploy.aws.settings import DeploySettings
@@ -463,6 +464,8 @@ def emulator(
         "AWS_ENDPOINT_URL": server.endpoint_url,
         "WORKBOOK_MOTO_PORT": server.endpoint_url.rsplit(":", 1)[1],
         **account.environment(),
+        # the venv's AWS CLI v1 gets `aws logs tail` (a v2 command) from the workbook's plugin
+        "AWS_CONFIG_FILE": str(plugin_config(local_plane.ROOT / "build" / "aws-cli.config")),
     }
     plane = state = None
     interrupted = False

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy import stack
-from deploy.aws.cli import Outcome, run_lines, warm
+from deploy.aws.cli import FOLLOW, Outcome, run_lines, warm
 from deploy.aws.names import StackNames
 from deploy.guide import load
 from deploy.guide.schema import CliCommand, CliCommands
@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT.parent / "shared" / "reference" / "aws-ecs-interview-guide.md"
 TIMEOUT_S = 20.0
 WAITER_TIMEOUT_S = 8.0  # a waiter polls every 15 s: on moto it passes at once or not at all
+FOLLOW_TIMEOUT_S = 3.0  # `aws logs tail --follow` prints at once, then polls until Ctrl-C
 PHASES = ("stack", "cleanup", "after-cleanup")  # `never` is not run
 
 # --- finding the commands in the guide ---------------------------------------------------------
@@ -219,7 +220,9 @@ class Result:
 
 
 def _timeout(text: str) -> float:
-    return WAITER_TIMEOUT_S if re.search(r"\baws \S+ wait\b", text) else TIMEOUT_S
+    if re.search(r"\baws \S+ wait\b", text):
+        return WAITER_TIMEOUT_S
+    return FOLLOW_TIMEOUT_S if FOLLOW in text.split() else TIMEOUT_S
 
 
 def run_entry(entry: CliCommand, guide_values: dict, values: dict, env: dict, cwd: Path) -> Result:

@@ -5,7 +5,8 @@ botocore, the command table). `start()` puts a small `aws` first on the kernel's
 its arguments, environment and working directory to a thread of the kernel, which runs them
 with the AWS CLI's own driver (the same parser, the same requests, the same output) and sends
 back the output and exit code: about 0.1 s a command once warm. Without the kernel (it was
-restarted, or the script is copied elsewhere) the small `aws` runs the real CLI instead.
+restarted, or the script is copied elsewhere) the small `aws` runs the real CLI instead, as it
+does for `--follow` (it prints until Ctrl-C). Both have the workbook's `aws logs tail`.
 """
 
 from __future__ import annotations
@@ -36,11 +37,16 @@ def _exact(sock, n):
         data += part
     return data
 
+def _real_cli():
+    os.execv({python!r}, [{python!r}, "-m", "deploy.aws", *sys.argv[1:]])
+
+if "--follow" in sys.argv:  # runs until Ctrl-C, printing as it goes: a process of its own
+    _real_cli()
 try:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect({socket_path!r})
-except OSError:  # no kernel to ask: the real AWS CLI
-    os.execv({python!r}, [{python!r}, "-m", "awscli", *sys.argv[1:]])
+except OSError:  # no kernel to ask: the real AWS CLI (with the workbook's plugins)
+    _real_cli()
 request = json.dumps({{"argv": sys.argv[1:], "env": dict(os.environ), "cwd": os.getcwd()}})
 body = request.encode()
 sock.sendall(struct.pack("!I", len(body)) + body)
@@ -137,9 +143,9 @@ def _driver():
     CLI set at import, so every session here shares the first one's.
     """
     global _LOADER
-    from awscli.clidriver import create_clidriver  # loaded once, then warm
+    from deploy.aws.cli import driver as cli_driver  # awscli loaded once, then warm
 
-    driver = create_clidriver()
+    driver = cli_driver()
     if _LOADER is None:
         _LOADER = driver.session.get_component("data_loader")
     else:

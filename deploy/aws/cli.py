@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -55,15 +56,42 @@ def _has_value(data: object) -> bool:
     return data not in (None, "")
 
 
+FOLLOW = "--follow"  # `aws logs tail --follow`: runs until Ctrl-C
+INTERRUPT_GRACE_S = 2.0
 _DRIVER = None  # a driver with its command table and service models loaded, forked ready
+
+
+def driver() -> Any:
+    """Return an AWS CLI v1 driver with the workbook's plugins (`aws logs tail`, a v2 command)."""
+    from awscli.clidriver import create_clidriver
+
+    from deploy.aws import logs_tail
+
+    made = create_clidriver()
+    logs_tail.awscli_initialize(made.session.get_component("event_emitter"))
+    return made
+
+
+PLUGIN_CONFIG = """\
+# Written by `workbook stack emulator`: the AWS CLI v1 of this venv loads the workbook's plugin,
+# which adds `aws logs tail` (an AWS CLI v2 command the guide uses). Account and region come
+# from the exported variables. To have it with your own config, add these two lines to it.
+[plugins]
+logs_tail = deploy.aws.logs_tail
+"""
+
+
+def plugin_config(path: Path) -> Path:
+    """Write an AWS CLI config file that loads the workbook's plugins; return its path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(PLUGIN_CONFIG)
+    return path
 
 
 def warm(services: Iterable[str]) -> None:
     """Load the AWS CLI's command table and these services' models once, for every child."""
     global _DRIVER
-    from awscli.clidriver import create_clidriver
-
-    _DRIVER = _DRIVER or create_clidriver()
+    _DRIVER = _DRIVER or driver()
     # botocore's endpoints file, which every child's client would otherwise parse again
     _DRIVER.session.get_component("data_loader").load_data_with_path("endpoints")
     table = _DRIVER._get_command_table()
@@ -74,6 +102,7 @@ def warm(services: Iterable[str]) -> None:
 
 def _child(args: list[str], env: dict[str, str], cwd: Path, out: int, err: int) -> int:
     """Run the AWS CLI in this (forked) process with its output in `out`/`err`; return its code."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C: KeyboardInterrupt
     gc.disable()  # a collection would walk (and copy) the whole inherited heap; exit frees all
     os.chdir(cwd)
     null = os.open(os.devnull, os.O_RDONLY)
@@ -83,13 +112,13 @@ def _child(args: list[str], env: dict[str, str], cwd: Path, out: int, err: int) 
     sys.stdin = open(0, closefd=False)  # noqa: SIM115
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
-    for key in [k for k in os.environ if k.startswith("AWS_")]:
-        del os.environ[key]  # the account is `env` and nothing the parent happened to export
+    # The account is `env` and nothing the parent happened to export; AWS_DATA_PATH is the
+    # CLI's own (set by `import awscli`): without it a driver made here finds no command table.
+    for key in [k for k in os.environ if k.startswith("AWS_") and k != "AWS_DATA_PATH"]:
+        del os.environ[key]
     os.environ.update(env)
-    from awscli.clidriver import create_clidriver
-
     try:
-        code = (_DRIVER or create_clidriver()).main(args)
+        code = (_DRIVER or driver()).main(args)
     except SystemExit as exc:  # argparse: a bad argument or an unknown command
         code = exc.code if isinstance(exc.code, int) else 2
     sys.stdout.flush()
@@ -98,7 +127,11 @@ def _child(args: list[str], env: dict[str, str], cwd: Path, out: int, err: int) 
 
 
 def cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float) -> Outcome:
-    """Run `aws <args>` in a forked child, killed after `timeout` seconds."""
+    """Run `aws <args>` in a forked child, killed after `timeout` seconds.
+
+    A command that runs until Ctrl-C (`--follow`) gets Ctrl-C (SIGINT) at `timeout` instead,
+    as a person would stop it, and its exit code is the one it gives then.
+    """
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         pid = os.fork()
@@ -107,20 +140,27 @@ def cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float) -> Outc
             with contextlib.suppress(BaseException):
                 child_code = _child(args, env, cwd, out.fileno(), err.fileno())
             os._exit(child_code)
-        code = _wait(pid, started + timeout)
+        code = _wait(pid, started + timeout, interrupt=FOLLOW in args)
         out.seek(0)
         err.seek(0)
         text = (out.read().decode(errors="replace"), err.read().decode(errors="replace"))
     return Outcome(code, *text, time.monotonic() - started)
 
 
-def _wait(pid: int, deadline: float) -> int | None:
-    """Return the child's exit code, or kill it at `deadline` and return None."""
+def _wait(pid: int, deadline: float, interrupt: bool = False) -> int | None:
+    """Return the child's exit code, or kill it at `deadline` and return None.
+
+    With `interrupt`, the child gets SIGINT at `deadline` and INTERRUPT_GRACE_S to exit.
+    """
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             return os.waitstatus_to_exitcode(status)
         if time.monotonic() > deadline:
+            if interrupt:
+                os.kill(pid, signal.SIGINT)
+                deadline, interrupt = time.monotonic() + INTERRUPT_GRACE_S, False
+                continue
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             return None

@@ -1,9 +1,12 @@
-"""The AWS CLI against a running data plane: services-stable returns, the app's logs are there."""
+"""The AWS CLI against a running data plane: services-stable returns, `logs tail` shows the app."""
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import subprocess
+import sys
 import time
 import urllib.request
 
@@ -27,21 +30,26 @@ def lab(ctx):
 
 
 def _app_lines(ctx, request_id: str) -> list[dict]:
-    found = aws_cli(ctx, "logs", "filter-log-events", "--log-group-name", DEFAULT_NAMES.log_group)[
-        "events"
-    ]
+    """The app's JSON lines of one request, read with the guide's `aws logs tail` (short form)."""
+    # `python -m deploy.aws` is the venv's AWS CLI v1 with the workbook's `logs tail` plugin.
+    tailed = subprocess.run(
+        [sys.executable, "-m", "deploy.aws", "logs", "tail", DEFAULT_NAMES.log_group,
+         "--since", "5m", "--format", "short"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, **ctx.environment()},
+    )  # fmt: skip
+    assert tailed.returncode == 0, tailed.stderr
     lines = []
-    for event in found:
+    for printed in tailed.stdout.splitlines():
         try:
-            line = json.loads(event["message"])
-        except ValueError:
+            line = json.loads(printed.split(" ", 1)[1])
+        except (IndexError, ValueError):
             continue
         if isinstance(line, dict) and line.get("request_id") == request_id:
             lines.append(line)
     return lines
 
 
-def test_services_stable_returns_and_filter_log_events_shows_the_apps_json_request_lines(lab):
+def test_services_stable_returns_and_logs_tail_shows_the_apps_json_request_lines(lab):
     lab.stable("rev1", limit=60)
     # The CLI's waiter asks describe-services itself: one deployment, running == desired.
     aws_cli(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,30 @@ def test_each_command_gets_its_own_session_on_data_parsed_once(ctx, monkeypatch)
     assert len({id(s) for s in sessions}) == 3  # a session per command: its own environment
     loaders = {id(s.get_component("data_loader")) for s in sessions}
     assert loaders == {id(aws_shim._LOADER)}  # one parse of botocore's JSON for all of them
+
+
+def test_logs_tail_answers_in_the_kernel_and_follow_runs_as_a_process_ctrl_c_ends(ctx, shim_aws):
+    logs = ctx.client("logs")
+    logs.create_log_group(logGroupName="/ecs/shim")
+    logs.create_log_stream(logGroupName="/ecs/shim", logStreamName="ecs/app/1")
+    logs.put_log_events(
+        logGroupName="/ecs/shim",
+        logStreamName="ecs/app/1",
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": "hello"}],
+    )
+    tail = _shell(ctx, ["logs", "tail", "/ecs/shim", "--format", "short"], shim_aws)
+    assert tail.returncode == 0 and tail.stdout.split(" ", 1)[1] == "hello\n", tail.stderr
+    # --follow prints until Ctrl-C: a process of its own, not the kernel's (one command at a
+    # time) thread, which it would hold for ever.
+    env = {**os.environ, **ctx.environment()}
+    follow = subprocess.Popen(
+        [shim_aws, "logs", "tail", "/ecs/shim", "--follow"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert follow.stdout.readline().endswith(" ecs/app/1 hello\n")
+        assert aws_shim.run(["sts", "get-caller-identity"], env, os.getcwd())[0] == 0  # free
+    finally:
+        follow.send_signal(signal.SIGINT)
+        _, err = follow.communicate(timeout=30)
+    assert follow.returncode == 0, err
