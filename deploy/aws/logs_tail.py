@@ -132,7 +132,7 @@ class TailCommand(BasicCommand):
         ):
             if value:
                 request[name] = value
-        seen: set[str] = set()
+        seen: dict[str, int] = {}  # event id -> timestamp, for events at or after startTime
         try:
             while True:
                 newest = request["startTime"]
@@ -140,7 +140,7 @@ class TailCommand(BasicCommand):
                     key = event.get("eventId") or f"{event['timestamp']}:{event['message']}"
                     if key in seen:
                         continue
-                    seen.add(key)
+                    seen[key] = event["timestamp"]
                     newest = max(newest, event["timestamp"])
                     sys.stdout.write(line(event, parsed_args.format) + "\n")
                 sys.stdout.flush()
@@ -149,6 +149,7 @@ class TailCommand(BasicCommand):
                 # Events of the newest millisecond may still arrive: ask from it again
                 # (the seen ids drop the repeats).
                 request["startTime"] = newest
+                seen = {k: t for k, t in seen.items() if t >= newest}  # older ones never return
                 time.sleep(POLL_S)
         except KeyboardInterrupt:  # Ctrl-C is how --follow ends
             sys.stdout.flush()
