@@ -1,10 +1,11 @@
-"""Set up one ECS service on the local data plane (process mode) for benchmarks and CLI tests.
+"""Set up one ECS service on the local data plane (process or podman mode) for benchmarks and tests.
 
 The ideas of tests/emulator/test_scheduler.py, moved here so bench code never imports tests:
-the service image recorded in ECR under two tags (process mode tells them apart by GIT_SHA),
-a revision whose server answers 404 on /health, an ALB with AWS's minimum health settings
-and a 100/200 service with the circuit breaker and rollback on. The task definitions carry no
-container health check: the ALB's checks alone decide health, as in the rollout comparison.
+the service image recorded in ECR under two tags (process mode tells them apart by GIT_SHA;
+podman mode runs two images of podman's store, `podman_revisions`), a revision whose server
+answers 404 on /health, an ALB with AWS's minimum health settings and a 100/200 service with
+the circuit breaker and rollback on. The task definitions carry no container health check:
+the ALB's checks alone decide health, as in the rollout comparison.
 """
 
 from __future__ import annotations
@@ -21,20 +22,23 @@ from typing import Any
 
 from deploy import local_plane
 from deploy.aws.names import DEFAULT_NAMES
+from deploy.podman import relabel
 from deploy.resources import taskdef
 from deploy.resources.ecr import record_image
 from service.aws import AwsContext
 
 # AWS's minimum health settings (AWS seconds); the clock may compress them.
 INTERVAL, TIMEOUT, THRESHOLD, DRAIN, STOP_TIMEOUT = 5, 4, 2, 5, 5
-# The classic broken image: a server that answers, but not on /health (404).
+# The classic broken image: a server that answers, but not on /health (404). It listens where
+# the service would: on HOST (process mode's 127.0.0.1), else on every interface (a container).
 NO_HEALTH = [
     "python",
     "-c",
-    "import os, http.server as h; h.HTTPServer(('127.0.0.1', int(os.environ['PORT'])),"
-    " h.SimpleHTTPRequestHandler).serve_forever()",
+    "import os, http.server as h; h.HTTPServer((os.environ.get('HOST', '0.0.0.0'),"
+    " int(os.environ['PORT'])), h.SimpleHTTPRequestHandler).serve_forever()",
 ]
 NAME = "llmops-svc"
+REVISIONS = ("rev1", "rev2")  # the image tags recorded in ECR
 
 
 class LabError(RuntimeError):
@@ -247,7 +251,7 @@ def _revisions(ctx: AwsContext, secret_arn: str) -> dict[str, str]:
     """Record rev1/rev2 in ECR; register rev1, rev2 and the 404 revision (no container check)."""
     ecr = ctx.client("ecr")
     ecr.create_repository(repositoryName=DEFAULT_NAMES.repository)
-    for tag in ("rev1", "rev2"):
+    for tag in REVISIONS:
         record_image(ctx, DEFAULT_NAMES, tag)  # what a push leaves in ECR
     repository = f"{ctx.account_id}.dkr.ecr.{ctx.region}.amazonaws.com/{DEFAULT_NAMES.repository}"
     found = {}
@@ -274,10 +278,17 @@ def _revisions(ctx: AwsContext, secret_arn: str) -> dict[str, str]:
     return found  # fmt: skip
 
 
-def start(ctx: AwsContext, *, clock: Any, grace_s: float, poll_s: float = 0.05) -> Lab:
-    """Start the data plane (process mode, log shipper on) and a service of rev1 on it."""
+def podman_revisions(source: str) -> None:
+    """Put rev1 and rev2 in podman's store: the image `source`, each reporting its own revision."""
+    for tag in REVISIONS:
+        relabel(source, f"localhost/{DEFAULT_NAMES.repository}:{tag}", tag)
+
+
+def start(
+    ctx: AwsContext, *, clock: Any, grace_s: float, poll_s: float = 0.05, mode: str = "process"
+) -> Lab:
+    """Start the data plane (log shipper on; podman mode: `podman_revisions` first) and rev1 on it."""
     from emulator.dataplane import DataPlane
-    from emulator.engine import PROCESS
     from emulator.tasks import TaskRunner
 
     vpc, subnets = _network(ctx)
@@ -293,7 +304,7 @@ def start(ctx: AwsContext, *, clock: Any, grace_s: float, poll_s: float = 0.05) 
         "GroupId"
     ]
     revisions = _revisions(ctx, secret_arn)
-    runner = TaskRunner(mode=PROCESS, poll_s=poll_s)
+    runner = TaskRunner(mode=mode, poll_s=poll_s, task_aws=local_plane.task_access(ctx))
     plane = DataPlane.start(ctx, clock=clock, parts=local_plane.parts(runner))
     ctx.client("ecs").create_cluster(clusterName=name)
     lab = Lab(ctx, plane, runner, name, name, tg_arn, revisions, grace_s)

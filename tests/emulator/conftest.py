@@ -1,5 +1,6 @@
 """Data-plane fixtures: tiny HTTP targets, an ALB in moto, a running data plane (compressed),
-and an ECS service of the stack's own image behind that ALB (`images`, `Svc`, `run_service`).
+and an ECS service of the stack's own image behind that ALB (`images`, `Svc`, `run_service`,
+`service` in process or podman mode, `roll_under_load`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ from typing import ClassVar
 
 import pytest
 
+from bench._plane_lab import NO_HEALTH  # the classic broken image: /health 404
+from deploy import local_plane
 from deploy.aws.backend import Backend
 from deploy.aws.names import DEFAULT_NAMES
 from deploy.resources import taskdef
 from deploy.resources.ecr import record_image
 from emulator.clock import Clock
 from emulator.dataplane import DataPlane
+from emulator.engine import PROCESS
+from emulator.scheduler import ServiceScheduler
 from emulator.tasks import TaskRunner
 from service.aws import AwsContext
 from tests.emulator.test_tasks import register
@@ -274,9 +279,12 @@ def images(network: tuple[AwsContext, list[str]]) -> dict:
     }
 
 
-def revision(ctx: AwsContext, images: dict, tag: str = "rev1", **container: object) -> str:
+def revision(
+    ctx: AwsContext, images: dict, tag: str = "rev1", *, checked: bool = True, **container: object
+) -> str:
     """Register the stack's task definition on image `tag`, its health check's grace GRACE."""
-    check = {**images["health_check"], "interval": 5, "startPeriod": GRACE}
+    # checked=False: no container health check; the ALB's checks alone decide health.
+    check = {**images["health_check"], "interval": 5, "startPeriod": GRACE} if checked else None
     image = {**images, "image": f"{images['repository']}:{tag}"}
     return register(ctx, image, healthCheck=check, **container)
 
@@ -286,6 +294,7 @@ class Svc:
     """One ECS service of a test, behind the ALB, with what the test needs to look at it."""
 
     wait_limit: ClassVar[float] = 60.0  # seconds a wait may take before failing (no timing claim)
+    grace: ClassVar[int] = GRACE  # the service's healthCheckGracePeriodSeconds
 
     ctx: AwsContext
     alb: Alb
@@ -406,7 +415,7 @@ def run_service(alb: Alb, images: dict) -> Iterator[Callable[..., Svc]]:
                     "containerPort": DEFAULT_NAMES.container_port,
                 }
             ],
-            healthCheckGracePeriodSeconds=GRACE,
+            healthCheckGracePeriodSeconds=kind.grace,
             deploymentConfiguration={
                 "minimumHealthyPercent": 100,
                 "maximumPercent": 200,
@@ -424,3 +433,62 @@ def run_service(alb: Alb, images: dict) -> Iterator[Callable[..., Svc]]:
                 ecs.delete_service(cluster=svc.cluster, service=svc.name, force=True)
         finally:
             svc.plane.stop()
+
+
+@pytest.fixture
+def service(alb: Alb, images: dict, run_service) -> Callable[..., Svc]:
+    """Return make(bad, mode, kind, **deployment): a data plane (runner + scheduler), rev1 on it."""
+
+    def make(
+        bad: bool = False, mode: str = PROCESS, kind: type[Svc] = Svc, **deployment: object
+    ) -> Svc:
+        ctx = alb.ctx
+        # An engine runs a container's check with `<engine> exec` every 0.5 s on the compressed
+        # clock, a core's worth on 2 cores: there the ALB's checks alone decide health.
+        checked = mode == PROCESS
+        revisions = {tag: revision(ctx, images, tag, checked=checked) for tag in ("rev1", "rev2")}
+        if bad:
+            revisions["bad"] = revision(ctx, images, "rev2", checked=checked, command=NO_HEALTH)
+        runner = TaskRunner(mode=mode, poll_s=0.05, task_aws=local_plane.task_access(ctx))
+        plane = DataPlane.start(
+            ctx, clock=CLOCK, parts=[runner, ServiceScheduler(runner, poll_s=0.05)]
+        )
+        return run_service(
+            plane,
+            revisions,
+            kind,
+            deploymentCircuitBreaker={"enable": True, "rollback": True},
+            **deployment,
+        )
+
+    return make
+
+
+def roll_under_load(svc: Svc, to: str) -> tuple[list[int], list[str], dict]:
+    """Roll `svc` to `to` while a client GETs /health through the ALB; return what it saw."""
+    # Each answer's status (599: none) and commit, and describe-services while both deployments ran.
+    codes: list[int] = []
+    commits: list[str] = []
+    done = threading.Event()
+
+    def hammer() -> None:
+        while not done.is_set():
+            try:
+                status, body = svc.get()
+            except OSError:
+                status, body = 599, {}
+            codes.append(status)
+            commits.append(body.get("commit", ""))
+            time.sleep(0.01)  # a steady client, not a CPU hog in the process that runs the ALB
+
+    client = threading.Thread(target=hammer, daemon=True)
+    client.start()
+    try:
+        svc.update(taskDefinition=svc.revisions[to])
+        during = svc.wait(lambda s: len(s["deployments"]) == 2, "a second deployment")
+        svc.stable(to)
+        wait_for(lambda: to in commits[-3:], f"the ALB serving {to}", svc.wait_limit)
+    finally:
+        done.set()
+        client.join(10)
+    return codes, commits, during

@@ -6,48 +6,8 @@ import itertools
 import os
 import secrets
 import signal
-import threading
-import time
-from collections.abc import Callable
 
-import pytest
-
-from emulator.dataplane import DataPlane
-from emulator.engine import PROCESS
-from emulator.scheduler import ServiceScheduler
-from emulator.tasks import TaskRunner
-from tests.emulator.conftest import CLOCK, Alb, Svc, revision
-
-# The classic broken image: a server that answers, but not on /health (404).
-NO_HEALTH = [
-    "python",
-    "-c",
-    "import os, http.server as h; h.HTTPServer(('127.0.0.1', int(os.environ['PORT'])),"
-    " h.SimpleHTTPRequestHandler).serve_forever()",
-]
-
-
-@pytest.fixture
-def service(alb: Alb, images: dict, run_service) -> Callable[..., Svc]:
-    """Return make(**settings): a data plane (runner + scheduler) and a service on rev1."""
-
-    def make(bad: bool = False, **deployment: object) -> Svc:
-        ctx = alb.ctx
-        revisions = {"rev1": revision(ctx, images), "rev2": revision(ctx, images, "rev2")}
-        if bad:
-            revisions["bad"] = revision(ctx, images, "rev2", command=NO_HEALTH)
-        runner = TaskRunner(mode=PROCESS, poll_s=0.05)
-        plane = DataPlane.start(
-            ctx, clock=CLOCK, parts=[runner, ServiceScheduler(runner, poll_s=0.05)]
-        )
-        return run_service(
-            plane,
-            revisions,
-            deploymentCircuitBreaker={"enable": True, "rollback": True},
-            **deployment,
-        )
-
-    return make
+from tests.emulator.conftest import roll_under_load
 
 
 def test_a_service_runs_behind_the_alb_scales_to_two_that_alternate_and_replaces_a_killed_task(
@@ -115,33 +75,9 @@ def test_a_service_runs_behind_the_alb_scales_to_two_that_alternate_and_replaces
 def test_a_rolling_update_100_200_fails_no_request(service):
     svc = service()
     svc.stable()
-    codes: list[int] = []
-    commits: list[str] = []
-    done = threading.Event()
-
-    def hammer() -> None:
-        while not done.is_set():
-            try:
-                status, body = svc.get()
-            except OSError:
-                status, body = 599, {}
-            codes.append(status)
-            commits.append(body.get("commit", ""))
-            time.sleep(0.01)  # a steady client, not a CPU hog in the process that runs the ALB
-
-    client = threading.Thread(target=hammer, daemon=True)
-    client.start()
-    try:
-        svc.update(taskDefinition=svc.revisions["rev2"])
-        seen = svc.wait(lambda s: len(s["deployments"]) == 2, "a second deployment")
-        assert [d["status"] for d in seen["deployments"]] == ["PRIMARY", "ACTIVE"]
-        assert seen["deployments"][0]["rolloutState"] == "IN_PROGRESS"
-        svc.stable("rev2")
-        while "rev2" not in commits[-3:]:
-            time.sleep(0.05)
-    finally:
-        done.set()
-        client.join(10)
+    codes, commits, during = roll_under_load(svc, "rev2")
+    assert [d["status"] for d in during["deployments"]] == ["PRIMARY", "ACTIVE"]
+    assert during["deployments"][0]["rolloutState"] == "IN_PROGRESS"
     assert codes and [c for c in codes if not 200 <= c < 300] == []
     assert commits[0] == "rev1" and commits[-1] == "rev2"
     assert svc.describe()["deployments"][0]["failedTasks"] == 0

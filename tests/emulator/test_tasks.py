@@ -99,6 +99,8 @@ def register(ctx: AwsContext, stack: dict, **container: object) -> str:
     c["healthCheck"].update(interval=5, startPeriod=10)  # the AWS minimum interval
     c["stopTimeout"] = 5
     c.update(container)
+    if c["healthCheck"] is None:  # healthCheck=None: no container health check
+        del c["healthCheck"]
     return ctx.client("ecs").register_task_definition(**td)["taskDefinition"]["taskDefinitionArn"]
 
 
