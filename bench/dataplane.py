@@ -1,11 +1,14 @@
 """Benchmark the local data plane: a rolling deploy, a failing one, and the rollout model against both.
 
-Process mode (the workbook's service image run as local processes; no engine needed), AWS's
-minimum health settings (interval 5 s, timeout 4 s, thresholds 2, deregistration delay 5 s,
-stopTimeout 5 s) and a 10 s grace period (the app takes 2-3 s to answer on a busy 2-core
-machine). The full run is on the REAL clock; the quick run on a compressed clock (1 AWS second
-= 0.1 s, grace 60 AWS s to cover the same real start and two passing checks), labelled so. Each run is a fresh
-process (`--worker`), so its moto state and its processes end with it.
+Both modes: process mode (the workbook's service image run as local processes; no engine
+needed) and podman mode (the image built from this tree, run as containers; two revisions are
+that image relabelled, `deploy.podman.relabel`). AWS's minimum health settings (interval 5 s,
+timeout 4 s, thresholds 2, deregistration delay 5 s, stopTimeout 5 s) and a 10 s grace period
+(the app takes 2-3 s to answer on a busy 2-core machine). The full run is on the REAL clock,
+in both modes (podman with fewer repetitions: each failing deploy takes about a minute); the
+quick run in process mode only, on a compressed clock (1 AWS second = 0.1 s, grace 60 AWS s to
+cover the same real start and two passing checks), labelled so. Each run is a fresh process
+(`--worker`), so its moto state and its tasks end with it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,10 +31,12 @@ ROLLBACK_GOAL_S = 90.0
 FAILED_GOAL = 0
 ORDER_GOAL = 1  # 1 = the same order
 DIFF_GOAL_PCT = 10.0
-MODE = "process"
-# (clock scale, grace period in AWS seconds, healthy deploys, failing deploys)
-FULL = (1.0, 10, 3, 2)
+PROCESS, PODMAN = "process", "podman"
+# (clock scale, grace period in AWS seconds, healthy deploys, failing deploys), by mode.
+FULL = {PROCESS: (1.0, 10, 3, 2), PODMAN: (1.0, 10, 2, 1)}
 QUICK = (0.1, 60, 1, 1)  # as tests/emulator: grace covers a 2-4 s start plus 2 passes
+QUICK_MODES = (PROCESS,)  # a container start costs seconds: make test's quick run skips podman
+IMAGE = "localhost/llmops:dataplane"  # podman mode: this tree's image (relabelled rev1, rev2)
 
 
 def _aws_s(scale: float, real_s: float) -> float:
@@ -91,25 +97,39 @@ def _fail(lab, good: str) -> dict:
     events = rc.real_events(lab.events(), t0)
     started = [s for s, m in events if rc.STARTED in m]
     registered = [s for s, m in events if rc.REGISTERED in m]
-    stops = sorted((a - t0).total_seconds() for a, _b in lab.stopped_at(t0))
-    ends = sorted((b - t0).total_seconds() for _a, b in lab.stopped_at(t0) if b is not None)
+    # The steady state waits for the last drain: the previous deployment's task, stopped once
+    # the rollback's task is healthy. A failed task's stop can take longer: in podman mode the
+    # 404 server is PID 1, which ignores SIGTERM, so it runs until stopTimeout (as on Fargate).
+    last, done = max((a, b) for a, b in lab.stopped_at(t0) if b is not None)
     return {
         "rolled_back_s": took,
         "events": events,
         "provision_s": statistics.median(
             r - s for s, r in zip(started[:3], registered[:3], strict=False)
         ),
-        "drain_done_s": statistics.median(b - a for a, b in zip(stops[:3], ends[:3], strict=False)),
+        "drain_done_s": (done - last).total_seconds(),
     }
 
 
-def worker(quick: bool) -> dict:
+def _podman_image() -> None:
+    """Build this tree's service image (cached layers: seconds) and relabel it rev1 and rev2."""
+    from bench._plane_lab import podman_revisions
+    from bench.image import copy_context
+    from deploy.podman import base_image, build
+
+    with tempfile.TemporaryDirectory(prefix="bench-dataplane-") as tmp:
+        # A copy: other people may be editing the working tree meanwhile.
+        build(IMAGE, base=base_image(), sha="dataplane", context=copy_context(Path(tmp)))
+    podman_revisions(IMAGE)
+
+
+def worker(quick: bool, mode: str = PROCESS) -> dict:
     """In a fresh process: moto, the data plane, one service; deploy, fail, measure."""
     from bench import _plane_lab
     from deploy.aws.backend import start_backend
     from emulator.clock import Clock
 
-    scale, grace, healthy_runs, failing_runs = QUICK if quick else FULL
+    scale, grace, healthy_runs, failing_runs = QUICK if quick else FULL[mode]
     clock = Clock(scale)
     phases: dict[str, float] = {}  # real seconds per step, for the report
     mark = time.monotonic()
@@ -119,13 +139,16 @@ def worker(quick: bool) -> dict:
         phases[name] = round(time.monotonic() - mark, 2)
         mark = time.monotonic()
 
+    if mode == PODMAN:
+        _podman_image()
+        step("image build (cached layers) and relabel")
     backend = start_backend("moto", fresh=True)
     step("moto")
-    out: dict = {"scale": scale, "grace_s": grace, "clock": clock.label, "mode": MODE}
+    out: dict = {"scale": scale, "grace_s": grace, "clock": clock.label, "mode": mode}
     out["phases"] = phases
     lab = None
     try:
-        lab = _plane_lab.start(backend.ctx, clock=clock, grace_s=grace)
+        lab = _plane_lab.start(backend.ctx, clock=clock, grace_s=grace, mode=mode)
         lab.watch()
         lab.stable("rev1")
         step("set-up, first revision stable")
@@ -193,33 +216,51 @@ def check(run: dict, measured: dict, kind: str):
     return rc.compare(real, model, kind, floor_s=_aws_s(scale, rc.FLOOR_S))
 
 
-def _spawn(quick: bool) -> dict:
-    cmd = [sys.executable, "-m", "bench.dataplane", "--worker"] + (["--quick"] if quick else [])
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+def _spawn(quick: bool, mode: str) -> dict:
+    cmd = [sys.executable, "-m", "bench.dataplane", "--worker", "--mode", mode]
+    proc = subprocess.run(
+        cmd + (["--quick"] if quick else []), cwd=ROOT, capture_output=True, text=True, timeout=1800
+    )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
-        raise BenchError(f"data-plane worker failed ({proc.returncode}): {proc.stderr[-1500:]}")
+        raise BenchError(
+            f"data-plane worker ({mode} mode) failed ({proc.returncode}): {proc.stderr[-1500:]}"
+        )
     return json.loads(lines[-1])
 
 
 def run(quick: bool) -> list[Figure]:
-    """Return the data plane's figures (one fresh process; quick: compressed clock, 1 sample)."""
+    """Return the data plane's figures, each mode in a fresh process (quick: process mode only)."""
+    figs: list[Figure] = []
+    for mode in QUICK_MODES if quick else (PROCESS, PODMAN):
+        try:
+            figs += figures(_spawn(quick, mode))
+        except BenchError as exc:  # one mode's failure must not hide the other's figures
+            msg = " ".join(str(exc).split())[:400]
+            figs.append(
+                Figure(AREA, f"{mode} mode run failed", None, "", None, command=CMD, note=msg)
+            )
+    return figs
+
+
+def figures(result: dict) -> list[Figure]:
+    """Return one mode's figures (process mode's names carry no mode; others end with it)."""
     from deploy.models.rollout_check import describe
 
-    result = _spawn(quick)
     label = f"{result['mode']} mode, {result['clock']}"
+    suffix = "" if result["mode"] == PROCESS else f" ({result['mode']} mode)"
     healthy, failing = result["healthy"], result["failing"]
     figs = [
-        timing(AREA, "deploy of a new revision until the ALB serves it", DEPLOY_GOAL_S,
+        timing(AREA, f"deploy of a new revision until the ALB serves it{suffix}", DEPLOY_GOAL_S,
                [h["serve_s"] for h in healthy], command=CMD,
                note=f"{label}; update-service to the first 2xx answer from the new revision "
                     f"through the ALB; AWS-minimum checks, grace {result['grace_s']} AWS s"),
-        timing(AREA, "failing deploy until rolled back and the old revision serves",
+        timing(AREA, f"failing deploy until rolled back and the old revision serves{suffix}",
                ROLLBACK_GOAL_S, [f["rolled_back_s"] for f in failing], command=CMD,
                note=f"{label}; health path 404: 3 failed tasks, circuit breaker, rollback, "
                     "steady state, then the old revision answers through the ALB"),
-        Figure(AREA, "failed requests through the ALB during a rolling update", FAILED_GOAL,
-               "requests", float(max(h["failed"] for h in healthy)),
+        Figure(AREA, f"failed requests through the ALB during a rolling update{suffix}",
+               FAILED_GOAL, "requests", float(max(h["failed"] for h in healthy)),
                [float(h["failed"]) for h in healthy], CMD,
                f"{label}; non-2xx or no answer, out of "
                f"{sum(h['requests'] for h in healthy)} requests by a client hammering /health"),
@@ -249,11 +290,11 @@ def run(quick: bool) -> list[Figure]:
             )
         why += "; see localstack/README.md"
         figs += [
-            Figure(AREA, f"rollout model vs data plane, {kind} deploy: same event order",
+            Figure(AREA, f"rollout model vs data plane, {kind} deploy: same event order{suffix}",
                    ORDER_GOAL, "yes=1", min(same), same, CMD,
                    f"{label}; model fed the measured start, first-answer and drain times; "
                    f"{describe(worst)}", higher_is_better=True),
-            Figure(AREA, f"rollout model vs data plane, {kind} deploy: max time difference",
+            Figure(AREA, f"rollout model vs data plane, {kind} deploy: max time difference{suffix}",
                    DIFF_GOAL_PCT, "%", max(pct), pct, CMD,
                    f"{label}; worst milestone: {worst.worst or 'none'}; {why}"),
         ]  # fmt: skip
@@ -262,7 +303,8 @@ def run(quick: bool) -> list[Figure]:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:
-        print(json.dumps(worker("--quick" in sys.argv), default=str))
+        mode = sys.argv[sys.argv.index("--mode") + 1] if "--mode" in sys.argv else PROCESS
+        print(json.dumps(worker("--quick" in sys.argv, mode), default=str))
     else:
         for fig in run("--quick" in sys.argv):
             print(f"{fig.name}: {fig.value} {fig.unit} (goal {fig.goal}) {fig.note}")
