@@ -1,6 +1,6 @@
 """Data-plane fixtures: tiny HTTP targets, an ALB in moto, a running data plane (compressed),
 and an ECS service of the stack's own image behind that ALB (`images`, `Svc`, `run_service`,
-`service` in process or podman mode, `roll_under_load`).
+`service` in process or podman mode, `roll_under_load`, `trip_the_breaker`).
 """
 
 from __future__ import annotations
@@ -492,3 +492,44 @@ def roll_under_load(svc: Svc, to: str) -> tuple[list[int], list[str], dict]:
         done.set()
         client.join(10)
     return codes, commits, during
+
+
+def trip_the_breaker(svc: Svc, grace: int | None = None) -> None:
+    """Deploy the 404 revision; check the breaker fails it after 3 tasks and rolls back to rev1."""
+    # grace: the failing deploy's grace period (update-service), the service's own restored as
+    # soon as it fails, for the rollback's rev1 task to start in.
+    good = svc.describe()["deployments"][0]["id"]
+    lowered = {} if grace is None else {"healthCheckGracePeriodSeconds": grace}
+    svc.update(taskDefinition=svc.revisions["bad"], **lowered)
+    failed = svc.wait(
+        lambda s: any(d["rolloutState"] == "FAILED" for d in s["deployments"]),
+        "the circuit breaker",
+    )
+    if lowered:
+        svc.update(healthCheckGracePeriodSeconds=svc.grace)
+    bad = next(d for d in failed["deployments"] if d["rolloutState"] == "FAILED")
+    assert bad["failedTasks"] == 3  # max(3, ceil(50 % x 1)): AWS's threshold
+    assert bad["taskDefinition"] == svc.revisions["bad"]
+    assert failed["deployments"][0]["rolloutStateReason"] == (
+        f"ECS deployment circuit breaker: rolling back to deploymentId {good}."
+    )
+    svc.stable("rev1")
+    assert svc.get()[1]["commit"] == "rev1"  # the old revision serves again
+    events = svc.messages()
+    assert (
+        f"(service {svc.name}) deployment {bad['id']} deployment failed: tasks failed to start."
+        in events
+    )
+    unhealthy = [e for e in events if "is unhealthy in (target-group" in e]
+    assert len(unhealthy) == 3
+    assert unhealthy[0].endswith("due to (reason Health checks failed with these codes: [404])")
+    ecs = svc.ctx.client("ecs")
+    stopped = ecs.list_tasks(cluster=svc.cluster, desiredStatus="STOPPED")["taskArns"]
+    reasons = {
+        t["stoppedReason"]
+        for t in ecs.describe_tasks(cluster=svc.cluster, tasks=stopped)["tasks"]
+        if t["startedBy"] == bad["id"]
+    }
+    assert reasons == {
+        f"Task failed ELB health checks in (target-group {svc.alb.target_group_arn})"
+    }

@@ -7,7 +7,7 @@ import os
 import secrets
 import signal
 
-from tests.emulator.conftest import roll_under_load
+from tests.emulator.conftest import roll_under_load, trip_the_breaker
 
 
 def test_a_service_runs_behind_the_alb_scales_to_two_that_alternate_and_replaces_a_killed_task(
@@ -86,39 +86,7 @@ def test_a_rolling_update_100_200_fails_no_request(service):
 def test_a_revision_failing_elb_health_checks_trips_the_breaker_and_rolls_back(service):
     svc = service(bad=True)
     svc.stable()
-    good = svc.describe()["deployments"][0]["id"]
-    svc.update(taskDefinition=svc.revisions["bad"])
-    failed = svc.wait(
-        lambda s: any(d["rolloutState"] == "FAILED" for d in s["deployments"]),
-        "the circuit breaker",
-    )
-    bad = next(d for d in failed["deployments"] if d["rolloutState"] == "FAILED")
-    assert bad["failedTasks"] == 3  # max(3, ceil(50 % x 1)): AWS's threshold
-    assert bad["taskDefinition"] == svc.revisions["bad"]
-    assert failed["deployments"][0]["rolloutStateReason"] == (
-        f"ECS deployment circuit breaker: rolling back to deploymentId {good}."
-    )
-    svc.stable("rev1")
-    assert svc.get()[1]["commit"] == "rev1"  # the old revision serves again
-    events = svc.messages()
-    assert (
-        f"(service {svc.name}) deployment {bad['id']} deployment failed: tasks failed to start."
-        in events
-    )
-    unhealthy = [e for e in events if "is unhealthy in (target-group" in e]
-    assert len(unhealthy) == 3
-    assert unhealthy[0].endswith("due to (reason Health checks failed with these codes: [404])")
-    stopped = svc.ctx.client("ecs").list_tasks(cluster=svc.cluster, desiredStatus="STOPPED")
-    reasons = {
-        t["stoppedReason"]
-        for t in svc.ctx.client("ecs").describe_tasks(
-            cluster=svc.cluster, tasks=stopped["taskArns"]
-        )["tasks"]
-        if t["startedBy"] == bad["id"]
-    }
-    assert reasons == {
-        f"Task failed ELB health checks in (target-group {svc.alb.target_group_arn})"
-    }
+    trip_the_breaker(svc)
 
 
 def test_settings_that_leave_no_room_are_named_and_force_new_deployment_makes_a_primary(service):
