@@ -73,7 +73,7 @@ def test_follow_prints_new_events_once_until_ctrl_c(group, tmp_path, monkeypatch
     later = threading.Timer(1.0, lambda: _put(group, "after"))
     later.start()
     try:
-        out = cli(["logs", "tail", GROUP, "--follow"], group.environment(), tmp_path, 3.0)
+        out = cli(["logs", "tail", GROUP, "--follow"], group.environment(), tmp_path, 2.0)
     finally:
         later.cancel()
     # Ctrl-C (SIGINT at the timeout) ends a follow: exit 0, each event printed once.

@@ -42,9 +42,15 @@ def test_empty_and_stuffed_answers_never_pass(real_bank):
         assert grade_free_text(it, listing).verdict != "good", it.id
 
 
-@pytest.mark.parametrize("filler", ["", "Sure, here's what I know: "], ids=["bare", "filler"])
-@pytest.mark.parametrize("which", ["every", "first"])
-@pytest.mark.parametrize("glue", [" ", ", ", " and "], ids=["spaces", "commas", "and"])
+# Each glue, each choice of phrasings and each opening once (the bench grades all 10 forms).
+PASTES = [
+    (" ", "every", ""),
+    (", ", "first", "Sure, here's what I know: "),
+    (" and ", "every", "Sure, "),
+]
+
+
+@pytest.mark.parametrize(("glue", "which", "filler"), PASTES, ids=["spaces", "commas", "and"])
 def test_rubric_phrasings_pasted_as_an_answer_are_never_good(real_bank, glue, which, filler):
     passed = []
     for it in real_bank.free_text():
