@@ -1,7 +1,6 @@
 """Tell an answer said in sentences from a keyword list or the rubric's phrasings pasted back."""
 
 import re
-from functools import lru_cache
 
 from quizzes.schema import FreeTextItem
 from quizzes.textnorm import (
@@ -14,6 +13,7 @@ from quizzes.textnorm import (
     sentences,
     tokens,
     verbal,
+    words_of,
 )
 
 LISTY_SHARE = 0.75  # share of an answer's words in list-like clauses that makes it a list
@@ -48,12 +48,6 @@ def looks_like_keywords(answer: str) -> bool:
     said = sum(len(content(c)) for c in cl) or 1
     listy = sum(len(content(c)) for c, r in zip(cl, raw, strict=True) if list_like(r)) / said
     return not prose or fragments or listy >= LISTY_SHARE
-
-
-@lru_cache(maxsize=8192)
-def _words(text: str) -> tuple[str, ...]:
-    """Return a text's normalised words without punctuation marks."""
-    return tuple(t for t in tokens(text) if t != BAR)
 
 
 def _pieces(words: list[str], phrasings: set[tuple[str, ...]]) -> list[tuple[int, int]]:
@@ -104,7 +98,7 @@ def _runs(words: list[str], spans: list[tuple[int, int]]) -> list[list[tuple[int
 
 def pasted_rubric(item: FreeTextItem, answer: str) -> bool:
     """Return True if most of the answer is rubric phrasings glued by spaces, commas or "and"."""
-    phrasings = {_words(t) for p in item.rubric.points for t in (p.text, *p.phrasings)} - {()}
+    phrasings = {words_of(t) for p in item.rubric.points for t in (p.text, *p.phrasings)} - {()}
     words, part = _parts(answer or "")
     spans = _pieces(words, phrasings)
     inside = {i for lo, hi in spans for i in range(lo, hi)}

@@ -34,6 +34,9 @@ _BAD_RESPONSE = (
 # not "no healthy targets": with every target unhealthy the ALB fails open
 _TIMEOUT = ("timed out", "times out", "took too long", "slower than", "too slow")
 _NO_TARGETS = ("no targets", "no registered targets", "empty target group", "nothing registered")
+_A502 = Actor("a 502", ("502", "bad gateway"), _BAD_RESPONSE)
+_A503 = Actor("a 503", ("503", "service unavailable"), _NO_TARGETS)
+_A504 = Actor("a 504", ("504", "gateway timeout"), _TIMEOUT)
 
 RELATIONS: tuple[Relation, ...] = (
     Relation(
@@ -312,27 +315,9 @@ RELATIONS: tuple[Relation, ...] = (
             ),
         ),
     ),
-    Relation(
-        "ALB 502 vs 504",
-        (
-            Actor("a 502", ("502", "bad gateway"), _BAD_RESPONSE),
-            Actor("a 504", ("504", "gateway timeout"), _TIMEOUT),
-        ),
-    ),
-    Relation(
-        "ALB 503 vs 504",
-        (
-            Actor("a 503", ("503", "service unavailable"), _NO_TARGETS),
-            Actor("a 504", ("504", "gateway timeout"), _TIMEOUT),
-        ),
-    ),
-    Relation(
-        "ALB 502 vs 503",
-        (
-            Actor("a 502", ("502", "bad gateway"), _BAD_RESPONSE),
-            Actor("a 503", ("503", "service unavailable"), _NO_TARGETS),
-        ),
-    ),
+    Relation("ALB 502 vs 504", (_A502, _A504)),
+    Relation("ALB 503 vs 504", (_A503, _A504)),
+    Relation("ALB 502 vs 503", (_A502, _A503)),
     Relation(
         "FARGATE vs FARGATE_SPOT",
         (

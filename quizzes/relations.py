@@ -10,10 +10,9 @@ never stalls the app").
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 from quizzes.pairs import RELATIONS, Actor, Relation
-from quizzes.textnorm import BAR, NEGATIONS, STOPWORDS, governing, tokens
+from quizzes.textnorm import BAR, NEGATIONS, STOPWORDS, governing, words_of
 
 MAX_GAP = 8  # words between an actor and its action ("the task role [...] pulls the image")
 # Words before a mention that make it an object, not the one acting ("than the task role").
@@ -54,11 +53,6 @@ class Swap:
         )
 
 
-@lru_cache(maxsize=1024)
-def _seq(text: str) -> tuple[str, ...]:
-    return tuple(t for t in tokens(text) if t != BAR)
-
-
 def _same(want: str, tok: str) -> bool:
     return tok == want or (len(want) >= 5 and not want[0].isdigit() and tok.startswith(want))
 
@@ -67,8 +61,8 @@ def mentions(clause: list[str], names: Iterable[str]) -> list[tuple[int, int]]:
     """Return the (start, end) of every place the clause names the actor (longest first)."""
     found: list[tuple[int, int]] = []
     present = set(clause)
-    for name in sorted(names, key=lambda n: -len(_seq(n))):
-        seq = _seq(name)
+    for name in sorted(names, key=lambda n: -len(words_of(n))):
+        seq = words_of(name)
         if not seq or seq[0] not in present:
             continue
         for i in range(len(clause) - len(seq) + 1):
@@ -81,7 +75,7 @@ def mentions(clause: list[str], names: Iterable[str]) -> list[tuple[int, int]]:
 
 def _occurrences(clause: list[str], action: str) -> list[list[int]]:
     """Return the hit positions of each place the action's words occur close together."""
-    want = [t for t in _seq(action) if t not in STOPWORDS or t in _ORDERED]
+    want = [t for t in words_of(action) if t not in STOPWORDS or t in _ORDERED]
     if not want:
         return []
     # "no targets" is not "the target ... no", nor "8080 from" "from the ALB ... 8080"

@@ -237,6 +237,12 @@ def tokens(text: str) -> list[str]:
     return _join(out)
 
 
+@lru_cache(maxsize=8192)
+def words_of(text: str) -> tuple[str, ...]:
+    """Return a text's tokens without the clause bars (cached: rubric and pair phrases repeat)."""
+    return tuple(t for t in tokens(text) if t != BAR)
+
+
 def clauses(text: str) -> list[list[str]]:
     """Split text into clauses (sentences, and halves around 'but'/'whereas'), tokenised."""
     prepared = _prep(text)
