@@ -494,6 +494,21 @@ def roll_under_load(svc: Svc, to: str) -> tuple[list[int], list[str], dict]:
     return codes, commits, during
 
 
+def kill_and_replace(svc: Svc, old: str, kill: Callable[[str], None]) -> None:
+    """Kill task `old` (`kill` gets its runtimeId), then wait for the scheduler's replacement."""
+    ecs = svc.ctx.client("ecs")
+    runtime = ecs.describe_tasks(cluster=svc.cluster, tasks=[old])["tasks"][0]["containers"][0]
+    kill(runtime["runtimeId"])
+    svc.wait(
+        lambda s: (
+            s["runningCount"] == 2
+            and old not in svc.runner.task_arns(running_only=True)
+            and s["deployments"][0]["failedTasks"] == 1
+        ),
+        "a replacement task",
+    )
+
+
 def trip_the_breaker(svc: Svc, grace: int | None = None) -> None:
     """Deploy the 404 revision; check the breaker fails it after 3 tasks and rolls back to rev1."""
     # grace: the failing deploy's grace period (update-service), the service's own restored as

@@ -7,7 +7,7 @@ import os
 import secrets
 import signal
 
-from tests.emulator.conftest import roll_under_load, trip_the_breaker
+from tests.emulator.conftest import kill_and_replace, roll_under_load, trip_the_breaker
 
 
 def test_a_service_runs_behind_the_alb_scales_to_two_that_alternate_and_replaces_a_killed_task(
@@ -54,16 +54,7 @@ def test_a_service_runs_behind_the_alb_scales_to_two_that_alternate_and_replaces
     # kill -9 of one task's process: ECS-style replacement, the stopped reason names the exit.
     ecs = svc.ctx.client("ecs")
     old = owners[0]
-    runtime = ecs.describe_tasks(cluster=svc.cluster, tasks=[old])["tasks"][0]["containers"][0]
-    os.kill(int(runtime["runtimeId"].split(":")[1]), signal.SIGKILL)
-    svc.wait(
-        lambda s: (
-            s["runningCount"] == 2
-            and old not in svc.runner.task_arns(running_only=True)
-            and s["deployments"][0]["failedTasks"] == 1
-        ),
-        "a replacement task",
-    )
+    kill_and_replace(svc, old, lambda runtime: os.kill(int(runtime.split(":")[1]), signal.SIGKILL))
     task = ecs.describe_tasks(cluster=svc.cluster, tasks=[old])["tasks"][0]
     assert task["stopCode"] == "EssentialContainerExited"
     assert task["stoppedReason"] == "Essential container in task exited"

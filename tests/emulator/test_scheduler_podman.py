@@ -14,8 +14,21 @@ from deploy.aws.names import DEFAULT_NAMES
 from deploy.resources.ecr import record_image
 from emulator.engine import PODMAN
 from emulator.tasks import TaskRunner
-from tests.emulator.conftest import CLOCK, Svc, revision, roll_under_load, trip_the_breaker
-from tests.emulator.test_tasks import ENGINE_LIMIT, _podman_has, run_task, stopped
+from tests.emulator.conftest import (
+    CLOCK,
+    Svc,
+    kill_and_replace,
+    revision,
+    roll_under_load,
+    trip_the_breaker,
+)
+from tests.emulator.test_tasks import (
+    ENGINE_LIMIT,
+    _podman_has,
+    check_cannot_pull,
+    run_task,
+    stopped,
+)
 
 BUILT = f"localhost/{DEFAULT_NAMES.repository}:test"  # the image tests/container builds
 HEALTHY = {"State": "healthy"}
@@ -98,16 +111,7 @@ def test_podman_tasks_serve_through_the_alb_scale_to_two_that_alternate_and_are_
 
     # kill -9 of one task's container: ECS stops the task, names the exit, and replaces it.
     old = owners[0]
-    runtime = ecs.describe_tasks(cluster=svc.cluster, tasks=[old])["tasks"][0]["containers"][0]
-    _kill(runtime["runtimeId"])
-    svc.wait(
-        lambda s: (
-            s["runningCount"] == 2
-            and old not in svc.runner.task_arns(running_only=True)
-            and s["deployments"][0]["failedTasks"] == 1
-        ),
-        "a replacement task",
-    )
+    kill_and_replace(svc, old, _kill)
     assert svc.runner.wait_status(old, "STOPPED", ENGINE_LIMIT) == "STOPPED"  # after its drain
     task = ecs.describe_tasks(cluster=svc.cluster, tasks=[old])["tasks"][0]
     assert (task["lastStatus"], task["stopCode"]) == ("STOPPED", "EssentialContainerExited")
@@ -153,15 +157,8 @@ def test_a_podman_task_of_a_tag_podman_cannot_pull_stops_with_cannot_pull_contai
         }
         for tag, arn in arns.items():
             assert _podman_has(f"localhost/{DEFAULT_NAMES.repository}:{tag}") is in_store[tag]
-            task = stopped(ctx, arn, ENGINE_LIMIT)
             image = f"{images['repository']}:{tag}"
-            assert task["stopCode"] == "TaskFailedToStart"
-            assert task["stoppedReason"] == (
-                "CannotPullContainerError: pull image manifest has been retried 5 time(s): "
-                f"failed to resolve ref {image}: {image}: not found"
-            )
-            assert task["containers"][0]["reason"] == task["stoppedReason"]
-            assert "RUNNING" not in runner.history(arn)
+            check_cannot_pull(stopped(ctx, arn, ENGINE_LIMIT), image, runner.history(arn))
     finally:
         runner.stop()
 

@@ -198,17 +198,21 @@ def test_an_essential_container_exit_stops_the_task_and_its_secret_reached_it(ct
     assert task["containers"][0]["lastStatus"] == "STOPPED"
 
 
-def test_a_missing_tag_stops_the_task_with_cannot_pull_container_error(ctx, runner, stack):
-    image = f"{stack['repository']}:not-pushed"
-    arn = run_task(ctx, stack, register(ctx, stack, image=image))
-    task = stopped(ctx, arn)
+def check_cannot_pull(task: dict, image: str, history: list[str]) -> None:
+    """Check a task stopped as ECS stops one whose image tag cannot be pulled (never RUNNING)."""
     assert task["stopCode"] == "TaskFailedToStart"
     assert task["stoppedReason"] == (
         "CannotPullContainerError: pull image manifest has been retried 5 time(s): "
         f"failed to resolve ref {image}: {image}: not found"
     )
     assert task["containers"][0]["reason"] == task["stoppedReason"]
-    assert "RUNNING" not in runner.history(arn)
+    assert "RUNNING" not in history
+
+
+def test_a_missing_tag_stops_the_task_with_cannot_pull_container_error(ctx, runner, stack):
+    image = f"{stack['repository']}:not-pushed"
+    arn = run_task(ctx, stack, register(ctx, stack, image=image))
+    check_cannot_pull(stopped(ctx, arn), image, runner.history(arn))
 
 
 @pytest.mark.parametrize(

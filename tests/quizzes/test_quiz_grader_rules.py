@@ -4,28 +4,12 @@ from quizzes.freetext import grade_free_text
 from quizzes.relations import swaps
 from quizzes.schema import FreeTextItem
 from quizzes.textnorm import clauses
+from tests.quizzes.test_quiz_freetext import make_item
 
 
 def _item(points, claims=()) -> FreeTextItem:
-    """Build a free-text item: points [(id, text, phrasings)], claims [(text, phrasings)]."""
-    return FreeTextItem.model_validate(
-        {
-            "id": "alb-900",
-            "type": "free_text",
-            "chapter": "03",
-            "difficulty": 1,
-            "guide_section": "x",
-            "question": "q",
-            "explanation": "e",
-            "model_answer": "m",
-            "rubric": {
-                "points": [{"id": i, "text": t, "phrasings": ph} for i, t, ph in points],
-                "wrong_claims": [
-                    {"text": t, "phrasings": ph, "contradicts": "p0"} for t, ph in claims
-                ],
-            },
-        }
-    )
+    """Build a free-text item: points [(id p0.., text, phrasings)], claims contradicting p0."""
+    return make_item([(t, ph) for _, t, ph in points], list(claims), contradicts="p0")
 
 
 def _topics(answer: str) -> list[str]:
