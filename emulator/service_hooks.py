@@ -4,7 +4,9 @@ moto 5.2.5's CreateService drops `deploymentConfiguration` and
 `healthCheckGracePeriodSeconds`, and its UpdateService renames the PRIMARY deployment and sets
 runningCount to the desired count. While a scheduler runs (emulator.scheduler), the hooks here
 keep those settings, start each service with nothing running, and make a new PRIMARY
-deployment when UpdateService asks for one, as ECS does. localstack/README.md lists them.
+deployment when UpdateService asks for one, as ECS does. DescribeServices reads a service
+between two scheduler passes, never halfway through one (a task's failure counted, its
+replacement not yet). localstack/README.md lists them.
 """
 
 from __future__ import annotations
@@ -78,12 +80,13 @@ def new_deployment(service: Any, task_definition: str, reason: str | None = None
 
 
 def install_service_extensions() -> None:
-    """Hook moto's CreateService and UpdateService for a running scheduler (once per process)."""
+    """Hook moto's Create/Update/DescribeServices for a running scheduler (once per process)."""
     global _installed
     with _INSTALLED:
         if _installed:
             return
         create_response, update = EcsResponse.create_service, Ecs.update_service
+        describe = EcsResponse.describe_services
 
         def create_service_hook(self: Any) -> Any:
             if not ACTIVE_SCHEDULERS:
@@ -99,7 +102,14 @@ def install_service_extensions() -> None:
             with ACTIVE_SCHEDULERS[0].lock:
                 return _updated(self, properties, update)
 
+        def describe_services_hook(self: Any) -> Any:
+            if not ACTIVE_SCHEDULERS:
+                return describe(self)
+            with ACTIVE_SCHEDULERS[0].lock:
+                return describe(self)
+
         EcsResponse.create_service = create_service_hook
+        EcsResponse.describe_services = describe_services_hook
         Ecs.update_service = update_service_hook
         _installed = True
 

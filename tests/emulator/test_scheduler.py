@@ -6,7 +6,9 @@ import itertools
 import os
 import secrets
 import signal
+import threading
 
+from emulator.scheduler import ServiceScheduler
 from tests.emulator.conftest import kill_and_replace, roll_under_load, trip_the_breaker
 
 
@@ -97,3 +99,18 @@ def test_settings_that_leave_no_room_are_named_and_force_new_deployment_makes_a_
     ]
     assert deployments[1]["id"] == first["id"] != deployments[0]["id"]
     assert deployments[0]["rolloutState"] == "IN_PROGRESS"
+
+
+def test_describe_services_waits_for_the_scheduler_pass_in_progress(service):
+    # A pass counts a stopped task's failure, then starts its replacement, then writes the
+    # counts: a read halfway would show the failure with the old runningCount.
+    svc = service()
+    svc.stable()
+    scheduler = next(p for p in svc.plane.parts if isinstance(p, ServiceScheduler))
+    read = threading.Event()
+    with scheduler.lock:
+        reader = threading.Thread(target=lambda: (svc.describe(), read.set()))
+        reader.start()
+        assert not read.wait(0.5)  # held off while the pass runs
+    assert read.wait(10)
+    reader.join()
