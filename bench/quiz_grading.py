@@ -2,8 +2,8 @@
 
 Run: python -m bench.quiz_grading  (writes bench/results/quiz_grading.json)
 Two sets: the tuning set the grader was tuned on, bench/grading_labels.yaml,
-bench/grading_tuning2.yaml, bench/grading_tuning3/answers.yaml and
-bench/grading_tuning4/answers.yaml (held-out sets retired on 2026-12-05 and 2026-12-06;
+bench/grading_tuning2.yaml and bench/grading_tuning3/, grading_tuning4/ and grading_tuning5/
+answers.yaml (held-out sets retired on 2026-12-05 and twice on 2026-12-06;
 reported as such, together and per file, with their disagreements), and
 bench/grading_heldout/answers.yaml, written blind and never tuned on, when it exists
 (aggregate figures only, never per-answer results). Reported:
@@ -37,7 +37,8 @@ TUNING = ROOT / "bench" / "grading_labels.yaml"
 TUNING2 = ROOT / "bench" / "grading_tuning2.yaml"  # more items, the held-out set's kinds
 TUNING3 = ROOT / "bench" / "grading_tuning3" / "answers.yaml"  # held-out until 2026-12-05
 TUNING4 = ROOT / "bench" / "grading_tuning4" / "answers.yaml"  # held-out until 2026-12-06
-TUNING_SETS = (TUNING, TUNING2, TUNING3, TUNING4)
+TUNING5 = ROOT / "bench" / "grading_tuning5" / "answers.yaml"  # held-out on 2026-12-06 only
+TUNING_SETS = (TUNING, TUNING2, TUNING3, TUNING4, TUNING5)
 HELDOUT = ROOT / "bench" / "grading_heldout" / "answers.yaml"
 BANK = ROOT / "quizzes" / "bank"
 SECTIONS = ROOT / "quizzes" / "sections.yaml"

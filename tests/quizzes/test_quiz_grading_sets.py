@@ -7,6 +7,7 @@ from bench.quiz_grading import (
     TUNING2,
     TUNING3,
     TUNING4,
+    TUNING5,
     TUNING_SETS,
     evaluate,
     figures,
@@ -15,7 +16,13 @@ from bench.quiz_grading import (
 
 
 def test_the_tuning_set_is_reported_whole_and_per_file():
-    assert TUNING_SETS == (TUNING, TUNING2, TUNING3, TUNING4)  # retired held-out sets are tuning
+    assert TUNING_SETS == (
+        TUNING,
+        TUNING2,
+        TUNING3,
+        TUNING4,
+        TUNING5,
+    )  # retired held-out sets are tuning
     assert HELDOUT not in TUNING_SETS
     report = evaluate(labels=[TUNING, TUNING2], heldout=None, quick=True)
     tuning = report["tuning"]
@@ -32,6 +39,7 @@ def test_each_tuning_file_has_its_own_figure():
     names = [f.name for f in figures(evaluate(heldout=None, quick=True))]
     assert len(names) == len(set(names))  # two sets' answers.yaml are told apart by folder
     assert any("grading_tuning4" in n for n in names)
+    assert any("grading_tuning5" in n for n in names)
 
 
 def test_a_quick_run_never_replaces_the_measured_results(tmp_path, capsys):
