@@ -10,7 +10,7 @@ from typing import Literal
 # Only quantity questions get a preference: on bench/tuning, cues for definitions, reasons,
 # steps and comparisons ("because", "whereas", a list item) picked worse sentences than the
 # question's own words did, so they are not used (issue 15 asked for them; measured there).
-Unit = Literal["time", "money", "size", "percent", "any"]
+Unit = Literal["time", "money", "size", "percent", "port", "any"]
 
 _I = re.IGNORECASE
 _ASKS_FIGURE = re.compile(
@@ -19,7 +19,9 @@ _ASKS_FIGURE = re.compile(
     r"|\bwhat(?:'s| is| are)? (the )?(default|limit|max\w*|min\w*|timeout|interval|"
     r"threshold|size|percentage|port|number|count|value|delay|period|rate|ttl|quota)\b"
     r"|\bwhich port\b|\bup to what\b|\bat most\b|\bat least\b"
-    r"|\b(default|limit|timeout|interval|threshold|delay|period|port) (value|of|for|is)\b",
+    r"|\b(default|limit|timeout|interval|threshold|delay|period|port) (value|of|for|is)\b"
+    # terse: the figure's noun first ("Port to open for EFS mounts?", "Default timeout?")
+    r"|^\W*(default|port|timeout|limit|max\w*|min\w*|interval|threshold|delay|ttl|quota)\b",
     _I,
 )
 _NUMBER = re.compile(
@@ -34,6 +36,7 @@ _UNITS: dict[Unit, re.Pattern[str]] = {
     "money": re.compile(r"\$\s?\d|\b\d+(\.\d+)?\s*(usd|dollars?|cents?)\b|per (hour|month)", _I),
     "size": re.compile(r"\b\d+(\.\d+)?\s*(kb|mb|gb|gib|mib|tb|vcpu|cpu units?|bytes?)\b", _I),
     "percent": re.compile(r"\d\s*%|\bpercent\b", _I),
+    "port": re.compile(r"\b(ports?|tcp|udp)\s+\d{2,5}\b|:\d{2,5}\b|\b\d{2,5}/(tcp|udp)\b", _I),
 }
 # Which unit a figure question wants, first match wins ("how much does it cost per hour"
 # wants money, not time).
@@ -44,6 +47,7 @@ _WANTS: tuple[tuple[Unit, re.Pattern[str]], ...] = (
         re.compile(r"\bhow (long|soon|quickly|often)\b|\b(timeout|interval|delay|period)\b", _I),
     ),
     ("percent", re.compile(r"\bpercent|\bpercentage\b|%", _I)),
+    ("port", re.compile(r"\bports?\b", _I)),
     ("size", re.compile(r"\bhow (big|large|small)\b|\bsize\b|\bmemory\b|\bstorage\b|\bdisk\b", _I)),
 )
 

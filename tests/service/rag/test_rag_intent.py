@@ -14,7 +14,10 @@ from service.rag.intent import fit, intent_of
         ("How big can the image be?", True, "size"),
         ("How many failed tasks trip the circuit breaker?", True, "any"),
         ("What is the default deregistration delay?", True, "time"),
-        ("What is the default port?", True, "any"),
+        ("What is the default port?", True, "port"),
+        ("Port to open for EFS mounts?", True, "port"),  # terse: the figure's noun first
+        ("Default timeout?", True, "time"),
+        ("Portability of images across clouds?", False, "any"),
         ("Why use Fargate instead of EC2?", False, "any"),
         ("What is a target group?", False, "any"),
     ],
@@ -30,3 +33,9 @@ def test_fit_prefers_the_asked_unit_then_any_number():
     assert fit(asked, "It applies to 2 policies.") == 0.5
     assert fit(asked, "A cooldown is a waiting period.") == 0.0
     assert fit(intent_of("What is a cooldown?"), "It lasts 300 seconds.") == 0.0
+
+
+def test_a_port_question_prefers_the_sentence_with_a_port_number():
+    asked = intent_of("Which port does the mount target need?")
+    assert fit(asked, "Allow NFS (TCP 2049) from the task group.") == 1.0
+    assert fit(asked, "Create 2 mount targets.") == 0.5
