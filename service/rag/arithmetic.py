@@ -1,5 +1,6 @@
 """Work out a cost the notes give only as a rate: an hourly price over days or months, a
-per-GB price over gigabytes, times a count of things."""
+per-GB price over gigabytes, times a count of things; a price per million (or per N) requests
+over a count the question gives per day, hour or second."""
 
 from __future__ import annotations
 
@@ -29,6 +30,22 @@ _COUNT_Q = re.compile(
     r"(?P<what>tasks|addresses|IPs|IPv4 addresses|NAT gateways|load balancers|ALBs)\b",
     _I,
 )
+# "$0.625 per million write request units", "$0.05 per 10,000 API calls": a price per count.
+_PER_COUNT = re.compile(
+    r"\$(?P<price>\d+(?:\.\d+)?)\s+per\s+(?P<per>million|thousand|\d[\d,]*)\s+(?P<what>[a-z]+(?:\s+(?!per\b|and\b|since\b|in\b)[a-z]+){0,2})",
+    _I,
+)
+_PER = {"million": 1_000_000, "thousand": 1_000}
+# "30,000 chat messages a day", "200 requests per second": a count over a period.
+_RATE_Q = re.compile(
+    r"(?P<n>\d[\d,]*(?:\.\d+)?)\s+(?:[a-z-]+\s+){0,2}?[a-z-]+\s+(?:a|an|per|each|every)\s+"
+    r"(?P<period>second|minute|hour|day|week)\b",
+    _I,
+)
+# A count a day makes a monthly count over 30 days, as the notes' own example does (10,000
+# messages a day, about 300,000 writes a month); hourly prices use AWS's 730-hour month.
+_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400, "week": 604_800}
+_MONTH_S = 30 * 86_400
 _ADJ = {"daily": "day", "weekly": "week", "monthly": "month", "yearly": "year", "annually": "year"}
 
 
@@ -60,8 +77,37 @@ def _money(value: float) -> str:
     return f"${value:,.2f}" if value >= 0.1 else f"${value:.4f}".rstrip("0")
 
 
+def _count_cost(question: str, sentences: list[str]) -> Worked | None:
+    """Return a monthly cost from a price per count and a count per period in the question."""
+    asked = _RATE_Q.search(question)
+    if asked is None or not re.search(r"\bmonth|\bmonthly\b", question, _I):
+        return None
+    n, period = _number(asked.group("n")), asked.group("period").lower()
+    monthly = n * _MONTH_S / _SECONDS[period]
+    for sentence in sentences:
+        for rate in _PER_COUNT.finditer(sentence):
+            what = rate.group("what")
+            # The priced thing must be what the question counts or names ("writes").
+            if not any(
+                re.search(rf"\b{re.escape(w.rstrip('s'))}", question, _I) for w in what.split()
+            ):
+                continue
+            per = _PER.get(rate.group("per").lower()) or _number(rate.group("per"))
+            total = float(rate.group("price")) * monthly / per
+            text = (
+                f"Worked out: {asked.group('n')} a {period} × {_MONTH_S // _SECONDS[period]:,} "
+                f"{period}s "
+                f"= {monthly:,.0f} a month × ${rate.group('price')} per {rate.group('per')} "
+                f"{what} = {_money(total)}."
+            )
+            return Worked(text, sentence)
+    return None
+
+
 def work_out(question: str, sentences: list[str]) -> Worked | None:
     """Return the cost the question asks for, from the first sentence with a usable rate."""
+    if worked := _count_cost(question, sentences):
+        return worked
     count = 1.0
     if m := _COUNT_Q.search(question):
         count = _number(m.group("n"))

@@ -36,6 +36,8 @@ _REPORTED_CLAIM = re.compile(
     r"(?:says|said|claims|writes|states|describes|suggests|implies|contradicts|misstates)\b"
 )
 
+_GUIDE_FIGURE = re.compile(r"^The guide(?:'s \w+)? (?:also )?\w+")
+
 
 def sentences(text: str) -> list[str]:
     """Split chunk text into answer candidates: sentences, list items and table rows."""
@@ -240,7 +242,10 @@ class ExtractiveAnswerer:
     ) -> tuple[str, Document, str] | None:
         """Return (the worked-out sentence, its rate's chunk, the rate's sentence), or None."""
         docs = {s: d for s, d in picked} | {s.sentence: s.doc for s in reversed(scored)}
+        # A figure the notes attribute to the guide ("The guide prices ... at $1.25") is the
+        # one they correct next: never a rate to work with.
         order = [s for s, _ in picked] + [s.sentence for s in scored]
+        order = [s for s in order if not _GUIDE_FIGURE.match(s)]
         worked = work_out(question, list(dict.fromkeys(order)))
         return None if worked is None else (worked.text, docs[worked.source], worked.source)
 

@@ -56,3 +56,55 @@ def test_an_answer_ends_with_the_sum_cited_to_the_sentence_with_the_rate():
 def test_no_sum_is_invented_when_the_notes_give_no_rate(store):
     answer = RagChain(ExtractiveAnswerer()).ask([store], "What does an ALB cost over 10 hours?")
     assert answer.grounded and "Worked out" not in answer.text
+
+
+COUNT_RATES = [
+    "On-demand costs $0.625 per million write request units and $0.125 per million read "
+    "request units.",
+    "Secrets Manager costs $0.40 per secret per month plus $0.05 per 10,000 API calls.",
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "text"),
+    [
+        (
+            "At 30,000 chat messages a day, what would the writes cost each month?",
+            "30,000 a day × 30 days = 900,000 a month × $0.625 per million write request "
+            "units = $0.56.",
+        ),
+        (
+            "What do 5,000 API calls a day cost per month?",
+            "5,000 a day × 30 days = 150,000 a month × $0.05 per 10,000 API calls = $0.75.",
+        ),
+        (
+            "What would 100 reads per second cost a month?",
+            "100 a second × 2,592,000 seconds = 259,200,000 a month × $0.125 per million read "
+            "request units = $32.40.",
+        ),
+    ],
+)
+def test_a_price_per_count_is_worked_out_over_a_month_of_the_questions_rate(question, text):
+    worked = work_out(question, COUNT_RATES)
+    assert worked is not None and worked.text == f"Worked out: {text}"
+
+
+def test_a_price_per_count_needs_the_priced_thing_a_rate_and_a_month():
+    assert work_out("What do 30,000 messages a day cost each month?", COUNT_RATES) is None
+    assert work_out("What do the writes cost each month?", COUNT_RATES) is None
+    assert work_out("What do 30,000 writes a day cost?", COUNT_RATES) is None
+
+
+def test_the_guides_figure_is_never_the_rate_an_answer_works_with():
+    store = FaissStore.from_texts(
+        [
+            "The guide prices on-demand DynamoDB writes at $1.25 per million writes.",
+            "DynamoDB on-demand writes cost $0.625 per million writes since November 2024.",
+        ],
+        HashingEmbeddings(dim=1024),
+        [{"source": "state.md", "section": "DynamoDB pricing"}] * 2,
+    )
+    question = "What do DynamoDB writes cost each month at 30,000 writes a day?"
+    answer = RagChain(ExtractiveAnswerer()).ask([store], question)
+    assert "$0.625 per million writes = $0.56" in answer.text
+    assert "$1.25 per million writes = " not in answer.text
