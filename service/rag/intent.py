@@ -16,8 +16,9 @@ _I = re.IGNORECASE
 _ASKS_FIGURE = re.compile(
     r"\bhow (long|many|much|often|big|large|small|fast|soon|quickly|far|old)\b"
     r"|\b(cost|costs|price|priced|bill|pay|per (hour|month|day|gb|request))\b"
-    r"|\bwhat(?:'s| is| are)? (the )?(default|limit|max\w*|min\w*|timeout|interval|"
-    r"threshold|size|percentage|port|number|count|value|delay|period|rate|ttl|quota)\b"
+    r"|\bwhat(?:'s| is| are)? (the )?(\w+ )?(default|limit|max\w*|min\w*|timeout|interval|"
+    r"threshold|size|percentage|port|number|count|value|delay|period|rate|ttl|quota|"
+    r"time|duration)\b"
     r"|\bwhich port\b|\bup to what\b|\bat most\b|\bat least\b"
     r"|\b(default|limit|timeout|interval|threshold|delay|period|port) (value|of|for|is)\b"
     # terse: the figure's noun first ("Port to open for EFS mounts?", "Default timeout?")
@@ -44,7 +45,11 @@ _WANTS: tuple[tuple[Unit, re.Pattern[str]], ...] = (
     ("money", re.compile(r"\bcost|\bprice|\bbill|\bpay\b|\bspend|\bper month", _I)),
     (
         "time",
-        re.compile(r"\bhow (long|soon|quickly|often)\b|\b(timeout|interval|delay|period)\b", _I),
+        re.compile(
+            r"\bhow (long|soon|quickly|often)\b|\b(timeout|interval|delay|period|duration)\b"
+            r"|\bwhat (\w+ )?time\b",
+            _I,
+        ),
     ),
     ("percent", re.compile(r"\bpercent|\bpercentage\b|%", _I)),
     ("port", re.compile(r"\bports?\b", _I)),

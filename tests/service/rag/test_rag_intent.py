@@ -17,6 +17,7 @@ from service.rag.intent import fit, intent_of
         ("What is the default port?", True, "port"),
         ("Port to open for EFS mounts?", True, "port"),  # terse: the figure's noun first
         ("Default timeout?", True, "time"),
+        ("Without cooldowns set, what waiting time does it fall back to?", True, "time"),
         ("Portability of images across clouds?", False, "any"),
         ("Why use Fargate instead of EC2?", False, "any"),
         ("What is a target group?", False, "any"),
