@@ -13,18 +13,27 @@ from typing import Literal
 Unit = Literal["time", "money", "size", "percent", "port", "any"]
 
 _I = re.IGNORECASE
+# Nouns that name a figure: "what is the default", "NAT gateway hourly charge?".
+_FIGURE_NOUNS = (
+    r"(default|limit|max\w*|min\w*|timeout|interval|threshold|sizes?|percentage|ports?|"
+    r"number|count|delay|period|rate|ttl|quota|time|duration|length|lifetime|"
+    r"charges?|fees?|prices?|costs?|discount|savings?|allowances?|datapoints|set-?point|"
+    r"hourly|per-hour|per-gigabyte)"
+)
 _ASKS_FIGURE = re.compile(
     r"\bhow (long|many|much|often|big|large|small|fast|soon|quickly|far|old)\b"
-    r"|\b(cost|costs|price|priced|bill|pay|per (hour|month|day|gb|request))\b"
-    r"|\bwhat(?:'s| is| are)? (the )?(\w+ )?(default|limit|max\w*|min\w*|timeout|interval|"
-    r"threshold|size|percentage|port|number|count|value|delay|period|rate|ttl|quota|"
-    r"time|duration)\b"
-    r"|\bwhich port\b|\bup to what\b|\bat most\b|\bat least\b"
-    r"|\b(default|limit|timeout|interval|threshold|delay|period|port) (value|of|for|is)\b"
-    # terse: the figure's noun first ("Port to open for EFS mounts?", "Default timeout?")
-    r"|^\W*(default|port|timeout|limit|max\w*|min\w*|interval|threshold|delay|ttl|quota)\b",
+    r"|\b(cost|costs|price|priced|bill|pay|charge|charges|per (hour|month|day|gb|request))\b"
+    rf"|\b(what|which)(?:'s| is| are)? (the )?(\w+[ -]){{0,2}}{_FIGURE_NOUNS}\b"
+    r"|\bup to what\b|\bat most\b|\bat least\b"
+    r"|\b(default|limit|timeout|interval|threshold|delay|period|port) (value|of|for|is)\b",
     _I,
 )
+# A terse question asks without a question word: "Port to open for EFS mounts?", "ECR login
+# password lifetime?"; a figure noun anywhere in it asks for the figure.
+_QUESTION_WORD = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how|whats)\b", _I)
+_TERSE_FIGURE = re.compile(rf"\b({_FIGURE_NOUNS}|values)\b", _I)
+# "Price aside, why ..." asks for a reason.
+_WHY = re.compile(r"\bwhy\b", _I)
 _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twice|half|dozen|hundred)\b", _I
 )
@@ -42,11 +51,20 @@ _UNITS: dict[Unit, re.Pattern[str]] = {
 # Which unit a figure question wants, first match wins ("how much does it cost per hour"
 # wants money, not time).
 _WANTS: tuple[tuple[Unit, re.Pattern[str]], ...] = (
-    ("money", re.compile(r"\bcost|\bprice|\bbill|\bpay\b|\bspend|\bper month", _I)),
+    ("percent", re.compile(r"\bdiscount|\bsavings?\b|\bset-?point\b", _I)),
+    (
+        "money",
+        re.compile(
+            r"\bcost|\bprice|\bbill|\bpay\b|\bspend|\bper month|\bcharge|\bfees?\b|\bhourly\b"
+            r"|\bper-(hour|gigabyte)\b",
+            _I,
+        ),
+    ),
     (
         "time",
         re.compile(
-            r"\bhow (long|soon|quickly|often)\b|\b(timeout|interval|delay|period|duration)\b"
+            r"\bhow (long|soon|quickly|often)\b"
+            r"|\b(timeout|interval|delay|period|duration|lifetime)\b"
             r"|\bwhat (\w+ )?time\b",
             _I,
         ),
@@ -68,7 +86,12 @@ class Intent:
 @lru_cache(maxsize=4096)
 def intent_of(question: str) -> Intent:
     """Classify a question: does it ask for a figure, and in which unit?"""
-    if not _ASKS_FIGURE.search(question):
+    if _WHY.search(question):
+        return Intent(False)
+    asks = _ASKS_FIGURE.search(question) or (
+        not _QUESTION_WORD.search(question) and _TERSE_FIGURE.search(question)
+    )
+    if not asks:
         return Intent(False)
     return Intent(True, next((u for u, p in _WANTS if p.search(question)), "any"))
 

@@ -19,6 +19,12 @@ from service.rag.intent import fit, intent_of
         ("Default timeout?", True, "time"),
         ("Without cooldowns set, what waiting time does it fall back to?", True, "time"),
         ("Portability of images across clouds?", False, "any"),
+        ("NAT gateway hourly charge?", True, "money"),  # terse, no question word
+        ("ECR login password lifetime?", True, "time"),
+        ("What discount can Spot give against on-demand?", True, "percent"),
+        ("Which memory sizes may a half-vCPU task use?", True, "size"),
+        ("Price aside, why would the task never be placed?", False, "any"),  # a reason
+        ("Which key-value store should hold the history?", False, "any"),
         ("Why use Fargate instead of EC2?", False, "any"),
         ("What is a target group?", False, "any"),
     ],
