@@ -64,4 +64,30 @@ def test_quick_compare_run_fills_both_columns(tmp_path):
     by_name = {f["name"]: f for f in figures}
     assert by_name["installed size (site-packages)"]["versus_ratio"] < 1  # torch is big
     assert by_name["/chat errors"]["value"] == 0 and by_name["/chat errors"]["versus"] == 0
+    auc = by_name["near-miss vs off-topic by similarity alone (AUC)"]
+    assert 0 <= auc["value"] <= 1 and 0 <= auc["versus"] <= 1
     assert "## guide comparison" in text
+
+
+def test_separation_is_the_chance_a_near_miss_beats_an_off_topic_question(monkeypatch):
+    from types import SimpleNamespace
+
+    from bench import _guide_eval
+    from service.rag.embeddings import HashingEmbeddings
+    from service.rag.vectorstore import FaissStore
+
+    store = FaissStore.from_texts(
+        ["The circuit breaker rolls a failing deployment back.", "Fargate Spot can be reclaimed."],
+        HashingEmbeddings(dim=1024),
+    )
+    asked = SimpleNamespace(
+        near_miss=[SimpleNamespace(question="When does the breaker roll a deployment back?")],
+        off_topic=[
+            SimpleNamespace(question="How long do I bake sourdough?"),
+            SimpleNamespace(question="Fargate Spot reclaimed circuit breaker deployment back"),
+        ],
+    )
+    monkeypatch.setattr(_guide_eval, "load_set", lambda folder: asked)
+    got = _guide_eval.separation(store)
+    # The near-miss beats the bread question and loses to the pasted words: 1 of 2 pairs.
+    assert got == {"auc": 0.5, "off_above": 1, "near": 1, "off": 2}
