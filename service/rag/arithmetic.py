@@ -1,6 +1,7 @@
 """Work out a cost the notes give only as a rate: an hourly price over days or months, a
 per-GB price over gigabytes, times a count of things; a price per million (or per N) requests
-over a count the question gives per day, hour or second."""
+times a count, or over a month of a count per day, hour or second; a task size's price from
+the prices per vCPU-hour and GB-hour."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ from dataclasses import dataclass
 
 _I = re.IGNORECASE
 # "$0.005 per hour", "$0.0832/h", "$0.25 per GB", "$0.023 per GB-month". Prices per
-# vCPU-hour or GB-hour need a task size as well and are left to the notes' own sums.
+# vCPU-hour or GB-hour need a task size as well (_size_cost).
 _RATE = re.compile(
     r"\$(?P<price>\d+(?:\.\d+)?)\s*(?:per\s+|/\s*|an?\s+)(?P<unit>hour|h|GB-month|GB)(?![-\w])",
     _I,
 )
 # AWS's monthly estimates use 730 hours (8,760 / 12); the notes do too.
 HOURS = {"day": 24, "week": 168, "month": 730, "year": 8760}
-_WORDS = {"a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_WORDS = {
+    "a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+    "eight": 8, "sixteen": 16, "half a": 0.5, "half an": 0.5,
+}  # fmt: skip
 _NUMBER = r"(?P<n>\d[\d,]*(?:\.\d+)?|a|an|one|single|two|three|four|five)"
 _HOURS_Q = re.compile(rf"{_NUMBER}[\s-]*(?:hours?|h)\b", _I)
 _PERIOD_Q = re.compile(
@@ -46,6 +50,14 @@ _RATE_Q = re.compile(
 # messages a day, about 300,000 writes a month); hourly prices use AWS's 730-hour month.
 _SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400, "week": 604_800}
 _MONTH_S = 30 * 86_400
+# "3 million read request units", "500,000 writes": a count of the priced thing.
+_SCALE = {"million": 1_000_000, "thousand": 1_000}
+# "$0.04048 per vCPU-hour", "$0.004445 per GB-hour": Fargate's prices per unit of task size.
+_SIZE_RATE = re.compile(r"\$(?P<price>\d+(?:\.\d+)?)\s+per\s+(?P<unit>vCPU|GB)-hour\b", _I)
+_VCPU_Q = re.compile(
+    r"(?P<n>\d+(?:\.\d+)?|\.\d+|half an?|one|two|four|eight|sixteen)\s*-?\s*v?CPUs?\b", _I
+)
+_MEMORY_Q = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?:GB|GiB)\b(?![-\w])", _I)
 _ADJ = {"daily": "day", "weekly": "week", "monthly": "month", "yearly": "year", "annually": "year"}
 
 
@@ -77,11 +89,54 @@ def _money(value: float) -> str:
     return f"${value:,.2f}" if value >= 0.1 else f"${value:.4f}".rstrip("0")
 
 
+def _counted(question: str, sentences: list[str]) -> Worked | None:
+    """Return a cost from a price per count and a count of the priced thing in the question."""
+    for sentence in sentences:
+        for rate in _PER_COUNT.finditer(sentence):
+            first = rate.group("what").split()[0].rstrip("s")
+            asked = re.search(
+                rf"(?P<n>\d[\d,]*(?:\.\d+)?|one|two|three|four|five)\s*(?P<scale>million|thousand)?"
+                rf"\s+(?:[\w-]+\s+){{0,3}}?{re.escape(first)}",
+                question,
+                _I,
+            )
+            if asked is None:
+                continue
+            n = _number(asked.group("n")) * _SCALE.get((asked.group("scale") or "").lower(), 1)
+            per = _PER.get(rate.group("per").lower()) or _number(rate.group("per"))
+            total = float(rate.group("price")) * n / per
+            text = (
+                f"Worked out: {n:,.0f} × ${rate.group('price')} per {rate.group('per')} "
+                f"{rate.group('what')} = {_money(total)}."
+            )
+            return Worked(text, sentence)
+    return None
+
+
+def _size_cost(question: str, sentences: list[str]) -> Worked | None:
+    """Return a task size's cost over the question's period from per vCPU/GB-hour prices."""
+    cpu, memory, hours = _VCPU_Q.search(question), _MEMORY_Q.search(question), _hours(question)
+    if cpu is None or memory is None or hours is None:
+        return None
+    for sentence in sentences:
+        prices = {m.group("unit").lower(): m.group("price") for m in _SIZE_RATE.finditer(sentence)}
+        if set(prices) != {"vcpu", "gb"}:
+            continue
+        vcpu, gb = _number(cpu.group("n")), float(memory.group("n"))
+        hourly = vcpu * float(prices["vcpu"]) + gb * float(prices["gb"])
+        text = (
+            f"Worked out: ({vcpu:g} vCPU × ${prices['vcpu']} + {gb:g} GB × ${prices['gb']}) "
+            f"per hour = ${hourly:.5f} per hour × {hours[1]} = {_money(hourly * hours[0])}."
+        )
+        return Worked(text, sentence)
+    return None
+
+
 def _count_cost(question: str, sentences: list[str]) -> Worked | None:
     """Return a monthly cost from a price per count and a count per period in the question."""
     asked = _RATE_Q.search(question)
     if asked is None or not re.search(r"\bmonth|\bmonthly\b", question, _I):
-        return None
+        return _counted(question, sentences)
     n, period = _number(asked.group("n")), asked.group("period").lower()
     monthly = n * _MONTH_S / _SECONDS[period]
     for sentence in sentences:
@@ -106,7 +161,7 @@ def _count_cost(question: str, sentences: list[str]) -> Worked | None:
 
 def work_out(question: str, sentences: list[str]) -> Worked | None:
     """Return the cost the question asks for, from the first sentence with a usable rate."""
-    if worked := _count_cost(question, sentences):
+    if worked := _count_cost(question, sentences) or _size_cost(question, sentences):
         return worked
     count = 1.0
     if m := _COUNT_Q.search(question):

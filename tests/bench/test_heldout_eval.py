@@ -291,10 +291,19 @@ def test_bench_run_calls_the_area_through_its_run_protocol():
     assert AREAS["heldout_eval"] == he.AREA
 
 
-def test_each_tuning_set_is_reported_apart_as_tuned_on():
+def test_each_tuning_set_is_reported_apart_as_tuned_on(tmp_path):
     assert he.HELDOUT not in he.TUNING_SETS  # the retired held-out set is tuning set 2
-    figs = [f for d in he.TUNING_SETS for f in he.tuning_figures(he.evaluate(d), d)]
-    names = [f.name for f in figs]
-    assert names[0] == "tuning set: answer-level accuracy"
-    assert "tuning set 2: answer-level accuracy" in names and len(names) == len(set(names))
+    assert [d.name for d in he.TUNING_SETS] == ["tuning", "tuning2"]
+    folder = write_set(tmp_path / "tuning2")
+    refused = he.Reply("I don't know", False)
+    replies = {"q-01": he.Reply("It is 300 seconds.", True), "nm-01": refused, "off-01": refused}
+    scores = he.score(load_set(folder), replies, {"q-01": 1, "nm-01": None})
+    figs = he.tuning_figures(scores, folder)
+    assert [f.name for f in figs] == [
+        "tuning set 2: answer-level accuracy",
+        "tuning set 2: near-miss questions answered",
+        "tuning set 2: off-topic questions refused",
+    ]
+    assert [f.value for f in figs] == [1.0, 0.0, 1.0]
     assert all(f.goal is None and "not a result" in f.note for f in figs)
+    assert he.tuning_figures(scores)[0].name == "tuning set: answer-level accuracy"

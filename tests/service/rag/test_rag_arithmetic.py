@@ -89,10 +89,12 @@ def test_a_price_per_count_is_worked_out_over_a_month_of_the_questions_rate(ques
     assert worked is not None and worked.text == f"Worked out: {text}"
 
 
-def test_a_price_per_count_needs_the_priced_thing_a_rate_and_a_month():
+def test_a_price_per_count_needs_the_priced_thing_and_a_count_of_it():
     assert work_out("What do 30,000 messages a day cost each month?", COUNT_RATES) is None
     assert work_out("What do the writes cost each month?", COUNT_RATES) is None
-    assert work_out("What do 30,000 writes a day cost?", COUNT_RATES) is None
+    # No month asked: the count is priced as it stands (a day's writes).
+    worked = work_out("What do 30,000 writes a day cost?", COUNT_RATES)
+    assert worked is not None and worked.text.startswith("Worked out: 30,000 × $0.625 per million")
 
 
 def test_the_guides_figure_is_never_the_rate_an_answer_works_with():
@@ -108,3 +110,38 @@ def test_the_guides_figure_is_never_the_rate_an_answer_works_with():
     answer = RagChain(ExtractiveAnswerer()).ask([store], question)
     assert "$0.625 per million writes = $0.56" in answer.text
     assert "$1.25 per million writes = " not in answer.text
+
+
+SIZE_RATES = ["Fargate in us-east-1 charges $0.04048 per vCPU-hour and $0.004445 per GB-hour."]
+
+
+@pytest.mark.parametrize(
+    ("question", "text"),
+    [
+        (
+            "What would a 2 vCPU, 16 GB task cost per month?",
+            "(2 vCPU × $0.04048 + 16 GB × $0.004445) per hour = $0.15208 per hour × 730 hours "
+            "= $111.02.",
+        ),
+        (
+            "What does half a vCPU with 4 GB cost a day?",
+            "(0.5 vCPU × $0.04048 + 4 GB × $0.004445) per hour = $0.03802 per hour × 24 hours "
+            "= $0.91.",
+        ),
+    ],
+)
+def test_a_task_size_is_priced_from_the_prices_per_vcpu_and_gb_hour(question, text):
+    worked = work_out(question, SIZE_RATES)
+    assert worked is not None and worked.text == f"Worked out: {text}"
+
+
+def test_a_task_size_needs_both_sizes_and_a_period():
+    assert work_out("What does a 2 vCPU task cost per month?", SIZE_RATES) is None
+    assert work_out("What does a 2 vCPU, 16 GB task cost?", SIZE_RATES) is None
+
+
+def test_a_count_of_the_priced_thing_is_priced_without_a_period():
+    worked = work_out("What would three million read request units cost?", COUNT_RATES)
+    assert worked is not None
+    assert worked.text == ("Worked out: 3,000,000 × $0.125 per million read request units = $0.38.")
+    assert work_out("What would three million messages cost?", COUNT_RATES) is None
