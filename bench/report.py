@@ -88,7 +88,8 @@ WHY = {
     "answer-level accuracy": (
         "the set at bench/heldout/ was written blind on 2026-12-06 (late evening) by a helper "
         "who saw only the notes and the format (its README), and measured once: 0.809 (136 "
-        "questions), section recall@3 0.971. The set before it (2026-12-03, now tuning set 2 "
+        "questions), section recall@3 0.971; 0.809 again after pricing task sizes and counts "
+        "of requests, which lifted tuning set 2 from 0.841 to 0.854. The set before it (2026-12-03, now tuning set 2 "
         "in bench/tuning2/) was read after every round of answerer changes: 0.805 before "
         "issue 15's work, 0.841 after hybrid retrieval, IDF-weighted relevance and spelling, "
         "and between 0.823 and 0.848 after each later round, while the tuning set rose from "
