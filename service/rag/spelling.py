@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections import Counter
@@ -59,6 +60,11 @@ class Speller:
         """Tell whether the word occurs in the indexed text."""
         return word in self._words
 
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 - one speller per index, few names
+    def inside_word(self, word: str) -> bool:
+        """Tell whether a (lower-case) word is part of a longer indexed word."""
+        return any(word in known for known in self._words if len(known) > len(word))
+
     def known_phrase(self, words: Sequence[str]) -> bool:
         """Tell whether every adjacent pair of the (lower-case) words occurs in the text."""
         return all(pair in self.pairs for pair in itertools.pairwise(words))
@@ -103,6 +109,12 @@ def _known(words: Sequence[str], spellers: Sequence[Speller]) -> bool:
     if len(words) == 1:
         return any(s.known(words[0]) for s in spellers)
     return any(s.known_phrase(words) for s in spellers)
+
+
+def _part_of_known(name: str, spellers: Sequence[Speller]) -> bool:
+    """Tell whether a camel-case name is part of an indexed word ("ReadWrite" in a policy's)."""
+    camel = len(name) >= 5 and any(c.isupper() for c in name[1:]) and not name.isupper()
+    return camel and any(s.inside_word(name.lower()) for s in spellers)
 
 
 def _acronyms(text: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -170,7 +182,7 @@ def unknown_names(text: str, spellers: Sequence[Speller]) -> list[str]:
     names: list[str] = []
     for name, words, alternatives in _name_candidates(text):
         if alternatives:
-            known = any(_known([w], spellers) for w in words)
+            known = any(_known([w], spellers) for w in words) or _part_of_known(name, spellers)
         else:
             known = _known(words, spellers)
         if not known and name not in names:

@@ -82,6 +82,14 @@ def test_unknown_names_finds_products_no_document_mentions():
     assert unknown_names("Deploy to Fargate with the SQS queue", [speller]) == ["SQS"]
 
 
+def test_a_camel_case_name_inside_an_indexed_word_is_known():
+    # "ReadWrite" is part of the notes' SecretsManagerReadWrite; "BigQuery" of nothing.
+    speller = Speller(["secretsmanagerreadwrite", "policy", "cloudwatchlogsfullaccess"])
+    asked = "Why are ReadWrite and FullAccess policies too broad, unlike BigQuery's?"
+    assert unknown_names(asked, [speller]) == ["BigQuery"]
+    assert unknown_names("Does the policy Read it?", [speller]) == ["Read"]  # not camel case
+
+
 def test_store_rebuilds_its_lexical_index_and_vocabulary_after_changes():
     store = FaissStore.empty(HashingEmbeddings(dim=256))
     ids = store.add_texts(["alpha beta gamma"], [{"section": "One"}])
