@@ -39,8 +39,8 @@ _NUMBER = re.compile(
 )
 _UNITS: dict[Unit, re.Pattern[str]] = {
     "time": re.compile(
-        r"\b\d+(\.\d+)?\s*(ms|s|sec|secs|seconds?|minutes?|mins?|hours?|h|days?|weeks?|months?)\b"
-        r"|\b(one|two|three|five|ten|fifteen|thirty) (seconds?|minutes?|hours?|days?)\b",
+        r"\b\d+(\.\d+)?(\s*|-)(ms|s|sec|secs|seconds?|minutes?|mins?|hours?|h|days?|weeks?|months?)\b"
+        r"|\b(one|two|three|five|ten|fifteen|thirty)[ -](seconds?|minutes?|hours?|days?)\b",
         _I,
     ),
     "money": re.compile(r"\$\s?\d|\b\d+(\.\d+)?\s*(usd|dollars?|cents?)\b|per (hour|month)", _I),

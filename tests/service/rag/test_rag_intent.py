@@ -39,6 +39,7 @@ def test_fit_prefers_the_asked_unit_then_any_number():
     assert fit(asked, "The default cooldown is 300 seconds.") == 1.0
     assert fit(asked, "It applies to 2 policies.") == 0.5
     assert fit(asked, "A cooldown is a waiting period.") == 0.0
+    assert fit(asked, "It needs 15 consecutive 1-minute datapoints.") == 1.0  # hyphenated unit
     assert fit(intent_of("What is a cooldown?"), "It lasts 300 seconds.") == 0.0
 
 
