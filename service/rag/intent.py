@@ -97,10 +97,14 @@ def intent_of(question: str) -> Intent:
 
 
 def fit(intent: Intent, sentence: str) -> float:
-    """Return how well a sentence gives the figure asked for: 1 the unit, 0.5 a number."""
+    """Return how well a sentence gives the figure asked for: 1 the unit, less for a number.
+
+    A number answers a count question (0.5); when a unit was asked, a number in some other
+    unit ("10 % below" for "how long") is a weaker lead (0.25).
+    """
     if not intent.figure:
         return 0.0
     unit = _UNITS.get(intent.unit)
     if unit is not None and unit.search(sentence):
         return 1.0
-    return 0.5 if _NUMBER.search(sentence) else 0.0
+    return (0.5 if unit is None else 0.25) if _NUMBER.search(sentence) else 0.0

@@ -37,7 +37,8 @@ def test_intent_of_tells_figure_questions_and_their_unit(question, figure, unit)
 def test_fit_prefers_the_asked_unit_then_any_number():
     asked = intent_of("How long is the cooldown?")
     assert fit(asked, "The default cooldown is 300 seconds.") == 1.0
-    assert fit(asked, "It applies to 2 policies.") == 0.5
+    assert fit(asked, "It applies to 2 policies.") == 0.25  # a number, not a time
+    assert fit(intent_of("How many tasks fail?"), "It applies to 2 policies.") == 0.5
     assert fit(asked, "A cooldown is a waiting period.") == 0.0
     assert fit(asked, "It needs 15 consecutive 1-minute datapoints.") == 1.0  # hyphenated unit
     assert fit(intent_of("What is a cooldown?"), "It lasts 300 seconds.") == 0.0
@@ -46,4 +47,4 @@ def test_fit_prefers_the_asked_unit_then_any_number():
 def test_a_port_question_prefers_the_sentence_with_a_port_number():
     asked = intent_of("Which port does the mount target need?")
     assert fit(asked, "Allow NFS (TCP 2049) from the task group.") == 1.0
-    assert fit(asked, "Create 2 mount targets.") == 0.5
+    assert fit(asked, "Create 2 mount targets.") == 0.25
