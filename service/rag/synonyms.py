@@ -14,6 +14,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "deploy": ("deployment", "release", "ship", "redeploy", "go live"),
     "alb": ("application load balancer", "load balancer", "elb", "elastic load balancer", "lb"),
     "nlb": ("network load balancer", "layer 4 load balancer"),
+    "pitr": ("point in time recovery", "point in time restore", "continuous backup"),
     "eni": ("elastic network interface", "network interface"),
     "ssm": ("parameter store", "ssm parameter store", "systems manager parameter store"),
     "pytorch": ("torch",),

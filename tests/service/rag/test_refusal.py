@@ -89,12 +89,14 @@ def test_plural_numbers_and_common_abbreviations_meet_the_notes_terms():
     assert terms("502s from the lb") == terms("502 from the load balancer")
     assert "kubernet" in terms("managed K8s")
     assert set(terms("N. Virginia")) == set(terms("us-east-1"))
+    assert set(terms("PITR window")) == set(terms("point-in-time recovery window"))
 
 
 def test_names_are_known_from_the_text_or_the_synonym_table():
     speller = Speller(["secrets", "manager", "stores", "fargate", "8", "gb", "task"])
     assert unknown_names("How does AWS Secrets Manager work?", [speller]) == []
     assert unknown_names("Is K8s cheaper in N. Virginia?", [speller]) == []
+    assert unknown_names("How long is the DynamoDB PITR window?", [speller]) == ["DynamoDB"]
     # A unit after a number is not a name ("8 GB Fargate task").
     assert unknown_names("What does one 8 GB Fargate task cost?", [speller]) == []
     assert unknown_names("Does Fargate Stores work?", [speller]) == ["Fargate Stores"]
