@@ -15,6 +15,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "alb": ("application load balancer", "load balancer", "elb", "elastic load balancer", "lb"),
     "nlb": ("network load balancer", "layer 4 load balancer"),
     "pitr": ("point in time recovery", "point in time restore", "continuous backup"),
+    # Docker's two forms of CMD and ENTRYPOINT: its docs call the exec form the JSON array one
+    "exec form": ("json array", "array form", "exec syntax", "json form"),
+    "shell form": ("shell string", "plain string", "string form", "shell syntax"),
     "eni": ("elastic network interface", "network interface"),
     "ssm": ("parameter store", "ssm parameter store", "systems manager parameter store"),
     "pytorch": ("torch",),

@@ -90,6 +90,7 @@ def test_plural_numbers_and_common_abbreviations_meet_the_notes_terms():
     assert "kubernet" in terms("managed K8s")
     assert set(terms("N. Virginia")) == set(terms("us-east-1"))
     assert set(terms("PITR window")) == set(terms("point-in-time recovery window"))
+    assert set(terms("CMD as a JSON array")) == set(terms("CMD in exec form"))
 
 
 def test_names_are_known_from_the_text_or_the_synonym_table():
