@@ -231,13 +231,13 @@ def measure(vs: list[Variant], corpus: Corpus, quick: bool) -> list[Figure]:
         figs.append(pair(label, "", o["eval"]["section"][key], g["eval"]["section"][key], n, True))
     figs.append(pair("note recall@3", "", o["eval"]["note"]["recall@3"],
                      g["eval"]["note"]["recall@3"], n, True))  # fmt: skip
-    os_, gs = o["eval"]["separation"], g["eval"]["separation"]
+    ours, guide = o["eval"]["separation"], g["eval"]["separation"]
     figs.append(pair(
-        "near-miss vs off-topic by similarity alone (AUC)", "", os_["auc"], gs["auc"],
-        f"bench/tuning's {os_['near']} near-miss and {os_['off']} off-topic questions, best "
+        "near-miss vs off-topic by similarity alone (AUC)", "", ours["auc"], guide["auc"],
+        f"bench/tuning's {ours['near']} near-miss and {ours['off']} off-topic questions, best "
         "chunk's cosine; 1.0 would let one threshold refuse every off-topic question and "
         f"answer every near-miss; off-topic at or above the lowest near-miss: ours "
-        f"{os_['off_above']}, the guide's {gs['off_above']}", True,
+        f"{ours['off_above']}, the guide's {guide['off_above']}", True,
     ))  # fmt: skip
     return figs
 

@@ -6,6 +6,7 @@ the prices per vCPU-hour and GB-hour."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 _I = re.IGNORECASE
@@ -89,27 +90,33 @@ def _money(value: float) -> str:
     return f"${value:,.2f}" if value >= 0.1 else f"${value:.4f}".rstrip("0")
 
 
-def _counted(question: str, sentences: list[str]) -> Worked | None:
-    """Return a cost from a price per count and a count of the priced thing in the question."""
+def _per_count(sentences: list[str]) -> Iterator[tuple[str, re.Match[str], float]]:
+    """Yield each price per count with its sentence and its price for one thing."""
     for sentence in sentences:
         for rate in _PER_COUNT.finditer(sentence):
-            first = rate.group("what").split()[0].rstrip("s")
-            asked = re.search(
-                rf"(?P<n>\d[\d,]*(?:\.\d+)?|one|two|three|four|five)\s*(?P<scale>million|thousand)?"
-                rf"\s+(?:[\w-]+\s+){{0,3}}?{re.escape(first)}",
-                question,
-                _I,
-            )
-            if asked is None:
-                continue
-            n = _number(asked.group("n")) * _SCALE.get((asked.group("scale") or "").lower(), 1)
             per = _PER.get(rate.group("per").lower()) or _number(rate.group("per"))
-            total = float(rate.group("price")) * n / per
-            text = (
-                f"Worked out: {n:,.0f} × ${rate.group('price')} per {rate.group('per')} "
-                f"{rate.group('what')} = {_money(total)}."
-            )
-            return Worked(text, sentence)
+            yield sentence, rate, float(rate.group("price")) / per
+
+
+def _priced(rate: re.Match[str]) -> str:
+    """Say a price per count as the notes do: "$0.125 per million read request units"."""
+    return f"${rate.group('price')} per {rate.group('per')} {rate.group('what')}"
+
+
+def _counted(question: str, sentences: list[str]) -> Worked | None:
+    """Return a cost from a price per count and a count of the priced thing in the question."""
+    for sentence, rate, each in _per_count(sentences):
+        first = rate.group("what").split()[0].rstrip("s")
+        asked = re.search(
+            rf"(?P<n>\d[\d,]*(?:\.\d+)?|one|two|three|four|five)\s*(?P<scale>million|thousand)?"
+            rf"\s+(?:[\w-]+\s+){{0,3}}?{re.escape(first)}",
+            question,
+            _I,
+        )
+        if asked is None:
+            continue
+        n = _number(asked.group("n")) * _SCALE.get((asked.group("scale") or "").lower(), 1)
+        return Worked(f"Worked out: {n:,.0f} × {_priced(rate)} = {_money(n * each)}.", sentence)
     return None
 
 
@@ -139,23 +146,16 @@ def _count_cost(question: str, sentences: list[str]) -> Worked | None:
         return _counted(question, sentences)
     n, period = _number(asked.group("n")), asked.group("period").lower()
     monthly = n * _MONTH_S / _SECONDS[period]
-    for sentence in sentences:
-        for rate in _PER_COUNT.finditer(sentence):
-            what = rate.group("what")
-            # The priced thing must be what the question counts or names ("writes").
-            if not any(
-                re.search(rf"\b{re.escape(w.rstrip('s'))}", question, _I) for w in what.split()
-            ):
-                continue
-            per = _PER.get(rate.group("per").lower()) or _number(rate.group("per"))
-            total = float(rate.group("price")) * monthly / per
-            text = (
-                f"Worked out: {asked.group('n')} a {period} × {_MONTH_S // _SECONDS[period]:,} "
-                f"{period}s "
-                f"= {monthly:,.0f} a month × ${rate.group('price')} per {rate.group('per')} "
-                f"{what} = {_money(total)}."
-            )
-            return Worked(text, sentence)
+    for sentence, rate, each in _per_count(sentences):
+        # The priced thing must be what the question counts or names ("writes").
+        words = rate.group("what").split()
+        if not any(re.search(rf"\b{re.escape(w.rstrip('s'))}", question, _I) for w in words):
+            continue
+        text = (
+            f"Worked out: {asked.group('n')} a {period} × {_MONTH_S // _SECONDS[period]:,} "
+            f"{period}s = {monthly:,.0f} a month × {_priced(rate)} = {_money(monthly * each)}."
+        )
+        return Worked(text, sentence)
     return None
 
 

@@ -51,6 +51,8 @@ class Speller:
         # new one made of known words ("Google Cloud Run").
         self.pairs: set[tuple[str, str]] = set(itertools.pairwise(words))
         self._by_variant: dict[str, list[str]] = {}
+        # A scan of the vocabulary, once per name and speller (a speller lives with its index).
+        self.inside_word = functools.lru_cache(maxsize=1024)(self._inside_word)
         for word in self.counts:
             if len(word) >= MIN_LENGTH:
                 for variant in _variants(word):
@@ -60,8 +62,7 @@ class Speller:
         """Tell whether the word occurs in the indexed text."""
         return word in self._words
 
-    @functools.lru_cache(maxsize=1024)  # noqa: B019 - one speller per index, few names
-    def inside_word(self, word: str) -> bool:
+    def _inside_word(self, word: str) -> bool:
         """Tell whether a (lower-case) word is part of a longer indexed word."""
         return any(word in known for known in self._words if len(known) > len(word))
 

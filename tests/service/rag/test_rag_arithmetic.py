@@ -63,29 +63,45 @@ COUNT_RATES = [
     "request units.",
     "Secrets Manager costs $0.40 per secret per month plus $0.05 per 10,000 API calls.",
 ]
+SIZE_RATES = ["Fargate in us-east-1 charges $0.04048 per vCPU-hour and $0.004445 per GB-hour."]
 
 
 @pytest.mark.parametrize(
-    ("question", "text"),
+    ("rates", "question", "text"),
     [
         (
+            COUNT_RATES,
             "At 30,000 chat messages a day, what would the writes cost each month?",
             "30,000 a day × 30 days = 900,000 a month × $0.625 per million write request "
             "units = $0.56.",
         ),
         (
+            COUNT_RATES,
             "What do 5,000 API calls a day cost per month?",
             "5,000 a day × 30 days = 150,000 a month × $0.05 per 10,000 API calls = $0.75.",
         ),
         (
+            COUNT_RATES,
             "What would 100 reads per second cost a month?",
             "100 a second × 2,592,000 seconds = 259,200,000 a month × $0.125 per million read "
             "request units = $32.40.",
         ),
+        (  # a task size, from the prices per vCPU-hour and GB-hour
+            SIZE_RATES,
+            "What would a 2 vCPU, 16 GB task cost per month?",
+            "(2 vCPU × $0.04048 + 16 GB × $0.004445) per hour = $0.15208 per hour × 730 hours "
+            "= $111.02.",
+        ),
+        (
+            SIZE_RATES,
+            "What does half a vCPU with 4 GB cost a day?",
+            "(0.5 vCPU × $0.04048 + 4 GB × $0.004445) per hour = $0.03802 per hour × 24 hours "
+            "= $0.91.",
+        ),
     ],
 )
-def test_a_price_per_count_is_worked_out_over_a_month_of_the_questions_rate(question, text):
-    worked = work_out(question, COUNT_RATES)
+def test_a_price_per_count_or_size_is_worked_out_for_the_questions_period(rates, question, text):
+    worked = work_out(question, rates)
     assert worked is not None and worked.text == f"Worked out: {text}"
 
 
@@ -110,29 +126,6 @@ def test_the_guides_figure_is_never_the_rate_an_answer_works_with():
     answer = RagChain(ExtractiveAnswerer()).ask([store], question)
     assert "$0.625 per million writes = $0.56" in answer.text
     assert "$1.25 per million writes = " not in answer.text
-
-
-SIZE_RATES = ["Fargate in us-east-1 charges $0.04048 per vCPU-hour and $0.004445 per GB-hour."]
-
-
-@pytest.mark.parametrize(
-    ("question", "text"),
-    [
-        (
-            "What would a 2 vCPU, 16 GB task cost per month?",
-            "(2 vCPU × $0.04048 + 16 GB × $0.004445) per hour = $0.15208 per hour × 730 hours "
-            "= $111.02.",
-        ),
-        (
-            "What does half a vCPU with 4 GB cost a day?",
-            "(0.5 vCPU × $0.04048 + 4 GB × $0.004445) per hour = $0.03802 per hour × 24 hours "
-            "= $0.91.",
-        ),
-    ],
-)
-def test_a_task_size_is_priced_from_the_prices_per_vcpu_and_gb_hour(question, text):
-    worked = work_out(question, SIZE_RATES)
-    assert worked is not None and worked.text == f"Worked out: {text}"
 
 
 def test_a_task_size_needs_both_sizes_and_a_period():
