@@ -55,6 +55,11 @@ class Answer:
 class Answerer(Protocol):
     """Answer a question from retrieved chunks; rewrite follow-ups into standalone questions."""
 
+    # True for an answerer that reads meaning (a chat model): it decides itself whether the
+    # chunks answer the question, so the chain does not refuse for it on word evidence alone
+    # (a name no document uses may be a near-miss's own word for something they do cover).
+    judges_relevance: bool
+
     def condense(self, question: str, history: History) -> str:
         """Return the question rewritten to stand alone, using earlier turns."""
         ...

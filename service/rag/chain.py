@@ -59,7 +59,7 @@ class RagChain:
         check_history(history)
         standalone = self.spelled(stores, self.answerer.condense(question, history))
         spellers = [store.speller() for store in stores if len(store)]
-        if unknown_names(standalone, spellers):
+        if not self.answerer.judges_relevance and unknown_names(standalone, spellers):
             return refusal(standalone)  # it names something no document mentions
         weight = term_weights([store.lexical() for store in stores if len(store)])
         return self.answerer.answer(standalone, self.retrieve(stores, standalone), weight)

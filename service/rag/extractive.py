@@ -107,6 +107,7 @@ class ScoredSentence:
 class ExtractiveAnswerer:
     """Answer with the retrieved sentences that best match the question, cited; never invent."""
 
+    judges_relevance = False  # it matches words, so word evidence decides what it refuses
     # A sentence's score mixes how many of the question's terms it holds, how similar it is
     # as a whole, how well its chunk was retrieved (relative to the best chunk) and whether it
     # gives the figure a "how long / how much" question asks for (service/rag/intent.py).

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
-from service.rag.answers import DONT_KNOW, Answer, History, Hit, Weight, citation_for, refusal
+from service.rag.answers import (
+    DONT_KNOW,
+    Answer,
+    Citation,
+    History,
+    Hit,
+    Weight,
+    citation_for,
+    refusal,
+)
 from service.rag.history import CONDENSE_SYSTEM, check_history
-from service.rag.relevance import MIN_SCORE, relevant_hits
+from service.rag.relevance import worth_asking
 
 ANSWER_SYSTEM = (
     "You answer questions about deploying an LLM service on AWS ECS Fargate. "
@@ -39,12 +50,51 @@ def format_context(hits: list[Hit]) -> str:
     return "\n\n".join(blocks)
 
 
-class LLMAnswerer:
-    """Answer with a chat model told to use only the retrieved context; cite that context."""
+_MARKER = re.compile(r"\[(\d+)\]")
 
-    def __init__(self, chat_model: BaseChatModel, *, min_score: float = MIN_SCORE) -> None:
+
+def cite(text: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
+    """Cite the passages the text's [n] markers name, renumbered in order of first mention.
+
+    Passages from one section of one source share a citation. A marker naming no passage is
+    dropped; a text with no marker at all cites every passage it was given.
+    """
+    numbers: dict[int, int] = {}  # passage number -> citation number
+    citations: list[Citation] = []
+
+    def number(n: int) -> int:
+        if n not in numbers:
+            doc = hits[n - 1][0]
+            c = citation_for(doc, doc.page_content)
+            same = [
+                i
+                for i, o in enumerate(citations)
+                if (o.source, o.page, o.section) == (c.source, c.page, c.section)
+            ]
+            if not same:
+                citations.append(c)
+            numbers[n] = same[0] + 1 if same else len(citations)
+        return numbers[n]
+
+    def renumber(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        return f"[{number(n)}]" if 1 <= n <= len(hits) else ""
+
+    marked = _MARKER.sub(renumber, text)
+    if not citations:
+        for n in range(1, len(hits) + 1):
+            number(n)
+    # A dropped marker leaves a double space or a space before the full stop behind.
+    return re.sub(r"\s+([.,;:])", r"\1", re.sub(r" {2,}", " ", marked)).strip(), citations
+
+
+class LLMAnswerer:
+    """Answer with a chat model told to use only the retrieved context; cite what it cites."""
+
+    judges_relevance = True  # the model says when the passages do not answer
+
+    def __init__(self, chat_model: BaseChatModel) -> None:
         self.chat_model = chat_model
-        self.min_score = min_score
         self._answer_chain = ANSWER_PROMPT | chat_model | StrOutputParser()
         self._condense_chain = CONDENSE_PROMPT | chat_model | StrOutputParser()
 
@@ -58,8 +108,8 @@ class LLMAnswerer:
         return rewritten.strip() or question
 
     def answer(self, question: str, hits: list[Hit], weight: Weight | None = None) -> Answer:
-        """Answer from relevant hits only; without any, refuse without calling the model."""
-        hits = relevant_hits(question, hits, self.min_score, weight)
+        """Let the model answer from the hits worth reading; with none, refuse without a call."""
+        hits = worth_asking(question, hits, weight)
         if not hits:
             return refusal(question)
         text = self._answer_chain.invoke(
@@ -67,11 +117,7 @@ class LLMAnswerer:
         ).strip()
         if not text or text.startswith(DONT_KNOW[:12]):
             return refusal(question, text or DONT_KNOW)
-        citations = []
-        for doc, _ in hits:
-            c = citation_for(doc, doc.page_content)
-            if all((c.source, c.page) != (o.source, o.page) for o in citations):
-                citations.append(c)
+        text, citations = cite(text, hits)
         return Answer(
             text=text,
             citations=citations,

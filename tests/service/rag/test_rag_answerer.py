@@ -114,6 +114,55 @@ def test_llm_answerer_refuses_off_topic_without_calling_the_model(store):
     assert model.seen == []
 
 
+def test_a_near_miss_the_offline_answerer_refuses_reaches_the_chat_model(store):
+    # One word of five ("billed") is shared: too little evidence for word matching, but the
+    # model reads meaning, so it gets the passages and answers.
+    question = "How does the no-servers box thingy get billed, roughly?"
+    hits = store.similarity_search_with_score(question, k=4)
+    assert ExtractiveAnswerer().answer(question, hits).grounded is False
+    model = fake("Per second, for the vCPU and memory a task reserves [1].")
+    answer = LLMAnswerer(model).answer(question, hits)
+    assert answer.grounded and len(model.seen) == 1
+    assert "billed per second" in model.seen[0][0].content
+
+
+def _passages(*texts: tuple[str, str, str]) -> list:
+    return [
+        (Document(page_content=t, metadata={"source": src, "section": sec}), 0.5)
+        for src, sec, t in texts
+    ]
+
+
+PASSAGES = _passages(
+    ("fargate.md", "Pricing", "Fargate is billed per second."),
+    ("alb.md", "Pricing", "An ALB has an hourly charge plus LCUs."),
+    ("deploy.md", "Circuit breaker", "The breaker counts failed tasks."),
+    ("fargate.md", "Pricing", "Fargate Spot is up to 70 % cheaper."),
+)
+
+
+COST_QUESTION = "What do Fargate Spot, the ALB and the breaker's failed tasks cost per second?"
+
+
+def test_llm_answers_cite_only_the_passages_they_name_renumbered_in_order():
+    # Passages 4 and 1 are one section of one note: one citation. [9] names no passage.
+    model = fake("Spot is cheaper [4]; the breaker counts failed tasks [3]; per second [1] [9].")
+    answer = LLMAnswerer(model).answer(COST_QUESTION, PASSAGES)
+    assert (
+        answer.text == "Spot is cheaper [1]; the breaker counts failed tasks [2]; per second [1]."
+    )
+    assert [(c.source, c.section) for c in answer.citations] == [
+        ("fargate.md", "Pricing"),
+        ("deploy.md", "Circuit breaker"),
+    ]  # the ALB passage, given but not cited, is not a citation
+
+
+def test_an_llm_answer_without_markers_cites_every_passage_it_was_given():
+    answer = LLMAnswerer(fake("Per second, hourly plus LCUs.")).answer(COST_QUESTION, PASSAGES)
+    assert answer.text == "Per second, hourly plus LCUs."
+    assert [c.source for c in answer.citations] == ["fargate.md", "alb.md", "deploy.md"]
+
+
 def test_llm_answerer_passes_on_the_model_saying_it_does_not_know(store):
     question = "How is Fargate billed?"
     answer = LLMAnswerer(fake(DONT_KNOW)).answer(

@@ -183,6 +183,17 @@ def test_a_question_naming_something_no_document_mentions_is_refused(store):
     assert not answer.grounded and not answer.citations
 
 
+def test_with_a_chat_model_an_unknown_name_is_the_models_to_judge(store):
+    # "Fargie" is no word of the notes: offline, that refuses; a chat model reads the
+    # passages and may see the learner's nickname for Fargate, or say it does not know.
+    question = "How is Fargie billed, per second?"
+    assert not RagChain().ask([store], question).grounded
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="Per second [1].")]))
+    answer = RagChain(LLMAnswerer(model)).ask([store], question)
+    assert answer.grounded and answer.text == "Per second [1]."
+    assert answer.citations[0].source == "fargate.md"
+
+
 def test_a_rare_term_alone_is_enough_to_answer(store):
     # "task" is in many chunks, "LCUs" in one: the chunk sharing only "LCUs" holds half the
     # question's terms (below the unweighted rule) but most of its weight.

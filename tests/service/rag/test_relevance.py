@@ -9,9 +9,11 @@ from service.rag.relevance import (
     MIN_SCORE,
     MIN_SHARED,
     MIN_SHARED_FRACTION,
+    MODEL_MIN_SHARE,
     is_relevant,
     relevant_hits,
     shares_enough,
+    worth_asking,
 )
 
 # Words the analyzer keeps as they are (no stem, synonym or related concept), so a text
@@ -97,3 +99,20 @@ def test_with_weights_a_common_term_alone_is_still_not_enough():
 
     wanted = topic_terms("quokka marmot ibex?")
     assert not shares_enough(wanted, "A marmot only.", weight)
+
+
+def test_a_chat_model_reads_hits_holding_model_min_share_of_the_weight_and_no_less():
+    # Ten equally weighted words: a chunk sharing one holds 0.1 of the weight, and a chunk
+    # sharing none of them is not worth a call, however similar its vector.
+    def weight(term: str) -> float:
+        return 1.0
+
+    one, none = Document(page_content=sharing(1)), Document(page_content=sharing(0))
+    assert 1 / len(WANTED) == MODEL_MIN_SHARE
+    assert worth_asking(QUESTION, [(one, 0.01), (none, 0.9)], weight) == [(one, 0.01)]
+    assert not shares_enough(WANTED, one.page_content, weight)  # word matching would refuse
+
+    def rare_elsewhere(term: str) -> float:
+        return 1.0 if term == WORDS[0] else 1.2  # the shared word now holds under 0.1
+
+    assert worth_asking(QUESTION, [(one, 0.5)], rare_elsewhere) == []
