@@ -3,6 +3,11 @@
 The questions go through `/chat` with session "library" (an in-process app on a temporary
 DATA_DIR, offline answerer, hashing embedder), as a learner's would. Only aggregate figures
 are reported, never per-question results: the set must stay out of tuning (its README).
+
+`--provider groq|google|bedrock|ollama` scores that chat model's answers instead (its key
+and LLM_MODEL from the environment or .env, as the service reads them): the reader of
+meaning the offline answerer is not, and the way to measure whether it meets the goals. It
+calls the provider once per question, so it is never part of `bench.run` or CI.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import get_args
 
 from fastapi.testclient import TestClient
 from rich.console import Console
+from rich.progress import track
 from rich.table import Table
 
 from bench._heldout_set import (
@@ -32,9 +39,11 @@ from bench._heldout_set import (
 from bench.figures import BenchError, Figure
 from bench.retrieval import rank_of, summarize
 from service.app import create_app
-from service.config import Settings
+from service.chat import answerer_for
+from service.config import ENV_FILE, Provider, Settings
 from service.rag.answers import Hit
 from service.rag.chain import RagChain
+from service.rag.errors import RagError
 from service.rag.ingest import load_directory, split_documents
 from service.sessions import LIBRARY_SESSION
 
@@ -53,6 +62,7 @@ OFF_TOPIC_GOAL = 1.0  # issue 15: every off-topic question refused
 # Chunks retrieved per question for the section ranking (recall@5 needs more than /chat's k).
 DEPTH = 20
 LOAD_WAIT_S = 120.0
+OFFLINE: Provider = "offline"
 # The answer's citation markers ("… 60 seconds. [1]") point at citations: not answer text.
 MARKER = re.compile(r"\s*\[\d+\]")
 
@@ -174,13 +184,17 @@ def score(heldout: Heldout, replies: dict[str, Reply], ranks: dict[str, int | No
     )
 
 
-def library_settings(notes: Path, data_dir: Path) -> Settings:
-    """Return the default offline service settings on `data_dir` (the environment is ignored)."""
+def library_settings(notes: Path, data_dir: Path, provider: Provider = OFFLINE) -> Settings:
+    """Return the library service's settings on `data_dir`, offline unless a provider is named.
+
+    Offline, .env is not read (a figure must not depend on a developer's file); a provider's
+    key and LLM_MODEL come from the environment or .env, as the service reads them.
+    """
     return Settings(
-        _env_file=None,
+        _env_file=None if provider == OFFLINE else ENV_FILE,
         ENV="development",
         LOG_LEVEL="WARNING",
-        LLM_PROVIDER="offline",
+        LLM_PROVIDER=provider,
         EMBEDDINGS="hashing",
         RETRIEVAL_K=Settings.model_fields["retrieval_k"].default,
         API_KEY=None,
@@ -191,10 +205,27 @@ def library_settings(notes: Path, data_dir: Path) -> Settings:
     )
 
 
-def measure(heldout: Heldout, notes: Path) -> tuple[dict[str, Reply], dict[str, int | None]]:
+def answerer_label(provider: Provider, notes: Path = NOTES) -> str:
+    """Name the answerer a run scores; a provider that cannot start is a BenchError naming why."""
+    if provider == OFFLINE:
+        return "the offline answerer"
+    with tempfile.TemporaryDirectory(prefix="bench-heldout-") as tmp:
+        settings = library_settings(notes, Path(tmp), provider)
+        try:
+            answerer_for(settings)  # a missing key or package is said now, not per question
+        except RagError as exc:
+            raise BenchError(f"--provider {provider}: {exc}") from exc
+    from service.rag.providers import PROVIDERS
+
+    return f"the {provider} answerer ({settings.llm_model or PROVIDERS[provider].default_model})"
+
+
+def measure(
+    heldout: Heldout, notes: Path, provider: Provider = OFFLINE
+) -> tuple[dict[str, Reply], dict[str, int | None]]:
     """Ask every question through /chat ("library"); rank sections for the answerable ones."""
     with tempfile.TemporaryDirectory(prefix="bench-heldout-") as tmp:
-        app = create_app(library_settings(notes, Path(tmp)))
+        app = create_app(library_settings(notes, Path(tmp), provider))
         with TestClient(app) as client:
             runtime = app.state.runtime
             if not runtime.wait_loaded(LOAD_WAIT_S):
@@ -202,7 +233,11 @@ def measure(heldout: Heldout, notes: Path) -> tuple[dict[str, Reply], dict[str, 
             store = runtime.library.store()
             chain = RagChain()
             replies, ranks = {}, {}
-            for _, item in heldout.entries():
+            entries = list(heldout.entries())
+            # A provider answers in about a second a question: show the run going.
+            shown = track(entries, "asking", console=Console(stderr=True), transient=True,
+                          disable=provider == OFFLINE)  # fmt: skip
+            for _, item in shown:
                 body = {"session_id": LIBRARY_SESSION, "message": item.question}
                 resp = client.post("/chat", json=body)
                 if resp.status_code != 200:
@@ -218,11 +253,11 @@ def measure(heldout: Heldout, notes: Path) -> tuple[dict[str, Reply], dict[str, 
     return replies, ranks
 
 
-def evaluate(folder: Path = HELDOUT, notes: Path = NOTES) -> Scores:
-    """Load and check the set, ask the service, score it."""
+def evaluate(folder: Path = HELDOUT, notes: Path = NOTES, provider: Provider = OFFLINE) -> Scores:
+    """Load and check the set, ask the service (offline unless a provider is named), score it."""
     heldout = load_set(folder)
     check_places(heldout, indexed_sections(notes), folder)
-    return score(heldout, *measure(heldout, notes))
+    return score(heldout, *measure(heldout, notes, provider))
 
 
 def figures(s: Scores) -> list[Figure]:
@@ -282,9 +317,9 @@ def _pct(r: Rate) -> str:
     return f"{r.value:.3f} ({r.hits}/{r.n})" if r.n else "—"
 
 
-def print_tables(s: Scores, console: Console) -> None:
+def print_tables(s: Scores, console: Console, answerer: str = "the offline answerer") -> None:
     """Print the figures and the accuracy breakdowns as rich tables."""
-    head = Table(title="Held-out set: the offline answerer through /chat (session library)")
+    head = Table(title=f"Held-out set: {answerer} through /chat (session library)")
     for col in ("figure", "value", "goal", "note"):
         head.add_column(col)
     for f in figures(s):
@@ -307,17 +342,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="same as a full run (seconds)")
     parser.add_argument("--heldout", type=Path, default=HELDOUT, help="the set's folder")
     parser.add_argument("--notes", type=Path, default=NOTES, help="the notes library")
+    parser.add_argument(
+        "--provider", default=OFFLINE, choices=get_args(Provider),
+        help="score this chat model's answers (key and LLM_MODEL from the environment or .env; "
+        "one provider call per question)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, help="write the aggregate figures as JSON here")
     args = parser.parse_args(argv)
     try:
-        scores = evaluate(args.heldout, args.notes)
-    except HeldoutError as exc:
+        answerer = answerer_label(args.provider, args.notes)
+        scores = evaluate(args.heldout, args.notes, args.provider)
+    except (HeldoutError, BenchError) as exc:
         print(f"{CMD}: {exc}", file=sys.stderr)
         return 2
-    print_tables(scores, Console())
+    print_tables(scores, Console(), answerer)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(asdict(scores), indent=2, default=str) + "\n")
+        report = {"answerer": answerer, **asdict(scores)}
+        args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     return 0
 
 

@@ -10,6 +10,12 @@ bench/grading_heldout/answers.yaml, written blind and never tuned on, when it ex
 agreement of the grader's verdict with the label, agreement of its confident verdicts, the
 share it marks unsure, wrong or negated answers graded good, strong answers graded good, and
 the grading latency per answer.
+
+`--grader llm` grades with the chat model LLM_PROVIDER / LLM_MODEL name (quizzes/llmgrade.py,
+key from the environment or .env): the way to measure whether reading meaning meets the goals
+the word-matching grader does not. One provider call per answer, so never part of `bench.run`
+or CI; it writes bench/results/quiz_grading_llm.json, and counts the answers graded offline
+after a failed call (those are the offline grader's verdicts, not the model's).
 """
 
 from __future__ import annotations
@@ -20,17 +26,21 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
+from rich.console import Console
+from rich.progress import track
 
 from bench.figures import Figure, percentile
-from quizzes.errors import BankError
+from quizzes.errors import BankError, QuizError
 from quizzes.freetext import grade_free_text
+from quizzes.llmgrade import fallback_note
 from quizzes.loader import load_bank, parse_file
 from quizzes.schema import FreeTextItem
+from quizzes.verdict import Grade
 
 ROOT = Path(__file__).resolve().parents[1]
 TUNING = ROOT / "bench" / "grading_labels.yaml"
@@ -44,6 +54,9 @@ BANK = ROOT / "quizzes" / "bank"
 SECTIONS = ROOT / "quizzes" / "sections.yaml"
 QUICK_EVERY = 4  # --quick grades every 4th answer of each set: a check that the bench runs
 RESULTS = ROOT / "bench" / "results" / "quiz_grading.json"
+RESULTS_LLM = ROOT / "bench" / "results" / "quiz_grading_llm.json"
+OFFLINE = "offline"
+Grader = Callable[[FreeTextItem, str], Grade]
 AREA = "quizzes"
 CMD = "python -m bench.quiz_grading"
 VERDICTS = ("good", "partial", "wrong")
@@ -84,6 +97,7 @@ class Row:
     covered: list[str]
     wrong_claims: list[str]
     ms: float
+    fell_back: bool = False  # the LLM call failed: graded offline instead
 
 
 def strong_rows(rows: list[Row]) -> list[Row]:
@@ -131,22 +145,30 @@ def free_text_items(bank_dir: Path = BANK, sections: Path = SECTIONS) -> tuple[d
         return items, f"per-file parse (bank did not load as a whole: {exc})"
 
 
-def grade_all(answers: list[Labelled], items: dict[str, FreeTextItem]) -> tuple[list[Row], list]:
+def grade_all(
+    answers: list[Labelled],
+    items: dict[str, FreeTextItem],
+    grade: Grader = grade_free_text,
+    progress: bool = False,
+) -> tuple[list[Row], list]:
     """Grade every labelled answer whose item is in the bank; return rows and missing items."""
     rows, missing = [], []
     for item in list(items.values())[:1]:  # warm-up: the grader loads its word list once
         grade_free_text(item, item.model_answer)
-    for a in answers:
+    shown: Iterable[Labelled] = answers
+    if progress:  # a chat model takes about a second an answer
+        shown = track(answers, "grading", console=Console(stderr=True), transient=True)
+    for a in shown:
         item = items.get(a.item)
         if item is None:
             missing.append(a.item)
             continue
         start = time.perf_counter()
-        g = grade_free_text(item, a.answer)
+        g = grade(item, a.answer)
         ms = (time.perf_counter() - start) * 1000
         rows.append(
             Row(a.item, a.kind, a.label, g.verdict, g.unsure, g.confidence, g.score,
-                g.covered, g.wrong_claims, round(ms, 3))
+                g.covered, g.wrong_claims, round(ms, 3), fallback_note(g) is not None)
         )  # fmt: skip
     return rows, sorted(set(missing))
 
@@ -175,6 +197,7 @@ def summarize(rows: list[Row]) -> dict:
         "strong": len(strong),
         "strong_graded_good": _share(sum(r.predicted == "good" for r in strong), len(strong)),
         "labelled_good_graded_good": _share(sum(r.predicted == "good" for r in good), len(good)),
+        "graded_offline_after_a_failed_llm_call": sum(r.fell_back for r in rows),
         "latency_ms_median": round(statistics.median(times), 3) if times else None,
         "latency_ms_p95": round(percentile(times, 95), 3) if times else None,
         "confusion (rows=label, cols=grader)": {
@@ -233,24 +256,30 @@ def evaluate(
     sections: Path = SECTIONS,
     *,
     quick: bool = False,
+    grade: Grader = grade_free_text,
+    grader: str = OFFLINE,
 ) -> dict:
     """Grade the tuning set (and the held-out set, if there is one); return the report.
 
     `quick` grades every QUICK_EVERY-th answer and skips the rubric-stuffing check: its
-    figures show that the bench runs, not how well the grader does.
+    figures show that the bench runs, not how well the grader does. `grade` is the grader
+    (offline unless an LLM grader is given, named by `grader`); an LLM grader skips the
+    rubric-stuffing check too (its hundreds of pastes would each be a call).
     """
     items, how = free_text_items(bank_dir, sections)
     every = QUICK_EVERY if quick else 1
     files = [labels] if isinstance(labels, Path) else list(labels)
+    llm = grader != OFFLINE
     by_file, rows, missing = {}, [], []
     for path in files:
-        file_rows, file_missing = grade_all(read_labels(path)[::every], items)
+        file_rows, file_missing = grade_all(read_labels(path)[::every], items, grade, llm)
         by_file[_name(path)] = {
             k: v for k, v in summarize(file_rows).items() if not k.startswith("confusion")
         }
         rows += file_rows
         missing += file_missing
     report = {
+        "grader": grader,
         "bank_load": how,
         "tuning": {
             "set": " + ".join(by_file),
@@ -265,15 +294,15 @@ def evaluate(
         "heldout": None,
     }
     if heldout is not None and heldout.exists():
-        held_rows, held_missing = grade_all(read_labels(heldout)[::every], items)
+        held_rows, held_missing = grade_all(read_labels(heldout)[::every], items, grade, llm)
         report["heldout"] = {
             "set": _name(heldout),
             **summarize(held_rows),
             "answers_for_missing_items": len(held_missing),
         }  # aggregate figures only: the set stays out of tuning
-    model_ok = sum(grade_free_text(i, i.model_answer).verdict == "good" for i in items.values())
+    model_ok = sum(grade(i, i.model_answer).verdict == "good" for i in items.values())
     report["model_answers_good"] = f"{model_ok}/{len(items)}"
-    if not quick:
+    if not quick and not llm:
         report["rubric_stuffing_marked_good"] = stuffing(list(items.values()))
     return report
 
@@ -357,6 +386,7 @@ def run(quick: bool) -> list[Figure]:
 
 
 def _print(report: dict) -> None:
+    print(f"grader: {report['grader']}")
     for key in ("tuning", "heldout"):
         s = report[key]
         if s is None:
@@ -371,6 +401,9 @@ def _print(report: dict) -> None:
             f"latency median {s['latency_ms_median']} ms, "
             f"p95 {s['latency_ms_p95']} ms"
         )
+        if s["graded_offline_after_a_failed_llm_call"]:
+            print(f"  graded offline after a failed LLM call: "
+                  f"{s['graded_offline_after_a_failed_llm_call']}")  # fmt: skip
         print("  confusion (rows = label, cols = grader):")
         print("             " + "".join(f"{v:>9}" for v in VERDICTS))
         for lab, row in s["confusion (rows=label, cols=grader)"].items():
@@ -389,6 +422,16 @@ def _print(report: dict) -> None:
               report["rubric_stuffing_marked_good"])  # fmt: skip
 
 
+def _llm() -> tuple[Grader, str]:
+    """Return the LLM grader the service's settings name, and its label (QuizError if unusable)."""
+    from quizzes.config import get_settings as quiz_settings
+    from quizzes.llmgrade import llm_grader
+    from service.config import Settings
+
+    grader = llm_grader(Settings(), quiz_settings().grader_timeout_s)
+    return grader, grader.label
+
+
 def main(argv: list[str] | None = None) -> int:
     """Grade the labelled sets, print a summary and write the JSON report."""
     ap = argparse.ArgumentParser(prog=CMD, description=__doc__.splitlines()[0])
@@ -402,25 +445,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--quick", action="store_true", help="every 4th answer, no rubric-stuffing check"
     )
-    ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument(
+        "--grader", choices=(OFFLINE, "llm"), default=OFFLINE,
+        help="llm: the chat model LLM_PROVIDER / LLM_MODEL name (one call per answer; "
+        f"writes {_name(RESULTS_LLM)} unless --out is given)",
+    )  # fmt: skip
+    ap.add_argument("--out", type=Path, default=None, help=f"default {_name(RESULTS)}")
     args = ap.parse_args(argv)
+    out = args.out or (RESULTS if args.grader == OFFLINE else RESULTS_LLM)
     try:
+        grade, label = (grade_free_text, OFFLINE) if args.grader == OFFLINE else _llm()
         report = evaluate(
             args.labels,
             None if args.no_heldout else args.heldout,
             args.bank,
             args.sections,
             quick=args.quick,
+            grade=grade,
+            grader=label,
         )
-    except LabelsError as exc:
+    except (LabelsError, QuizError) as exc:
         print(f"{CMD}: {exc}", file=sys.stderr)
         return 2
     _print(report)
-    if args.quick and args.out == RESULTS:  # a sample must not replace the measured results
-        print(f"--quick: {RESULTS.relative_to(ROOT)} left as it was (give --out to keep this)")
+    if args.quick and args.out is None:  # a sample must not replace the measured results
+        print(f"--quick: {_name(out)} left as it was (give --out to keep this)")
         return 0
-    write(report, args.out)
-    print(f"wrote {args.out}")
+    write(report, out)
+    print(f"wrote {out}")
     return 0
 
 

@@ -109,7 +109,11 @@ WHY = {
         "The comparison bench measures how far similarity alone can tell them from off-topic "
         "questions: AUC 0.71 for our embedder and 0.82 for the guide's MiniLM, so no "
         "threshold on either answers every near-miss and refuses every off-topic question. "
-        "The LLM providers can."
+        "A chat model can read meaning: with an LLM provider the word gates step aside "
+        "(relevance.MODEL_MIN_SHARE) and the model says when the passages do not answer. "
+        "`python -m bench.heldout_eval --provider groq` (or google, bedrock, ollama) scores "
+        "that path on this set; not measured here, as no provider is reachable from this "
+        "machine or CI."
     ),
     "grader agreement, held-out set": (
         "the set at bench/grading_heldout/ was written blind on 2026-12-06 (late evening) over "
@@ -125,7 +129,10 @@ WHY = {
         "does not list); length and vocabulary shared with the model answer do not tell them "
         "apart (medians 17.5 and 25 words, 0.56 and 0.43 of new terms in the model answer, "
         "ranges overlapping). Telling them apart, and catching a swap or a denial the rubric "
-        "does not model, needs a reader of meaning: the LLM grader (quizzes/llmgrade.py)."
+        "does not model, needs a reader of meaning: the LLM grader (quizzes/llmgrade.py). "
+        "`python -m bench.quiz_grading --grader llm` scores it on these sets (the provider "
+        "LLM_PROVIDER names; answers graded offline after a failed call are counted apart); "
+        "not measured here, as no provider is reachable from this machine or CI."
     ),
     "  confident verdicts agree, held-out set": (
         "0.825 on the new set, measured once (0.809 and 0.819 on the set before): the grader "
@@ -335,4 +342,8 @@ REPRODUCE = [
     "sentence-transformers and the packaged all-MiniLM-L6-v2 weights; its size is in the "
     "comparison table), once.",
     "- Timings depend on the load average printed under Machine: measure on a quiet machine.",
+    "- With an LLM provider's key: `python -m bench.heldout_eval --provider groq` scores that "
+    "model's answers on the held-out set, and `python -m bench.quiz_grading --grader llm` "
+    "grades the labelled answers with it (one call per question or answer; not in "
+    "`make bench`).",
 ]

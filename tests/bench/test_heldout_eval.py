@@ -7,11 +7,16 @@ checked here, never their values.
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 from langchain_core.documents import Document
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
 
 from bench import heldout_eval as he
 from bench._heldout_set import (
@@ -27,6 +32,7 @@ from bench._heldout_set import (
 )
 from bench.run import AREAS, has_run
 from service.rag.answers import DONT_KNOW
+from service.rag.llm import LLMAnswerer
 
 pytestmark = pytest.mark.independent
 
@@ -252,6 +258,50 @@ def test_measure_asks_chat_and_sees_answers_refusals_and_ranks(tmp_path):
     assert not replies["q-01"].refused and he.correct(heldout.questions[0], replies["q-01"])
     assert replies["off-01"].refused
     assert ranks == {"q-01": 1}
+
+
+class Reader(GenericFakeChatModel):
+    """A fake chat model that answers from the context it is sent, or says it does not know."""
+
+    calls: list[str] = Field(default_factory=list)
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        system, question = messages[0].content, messages[-1].content
+        self.calls.append(question)
+        found = "300 seconds" in system and "drain" in question.lower()
+        reply = "Five minutes: 300 seconds by default [1]." if found else DONT_KNOW
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=reply))])
+
+
+def test_provider_runs_score_that_models_answers_and_name_it(tmp_path, monkeypatch):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "alb.md").write_text(NOTE)
+    slang = "How long does the bouncer keep a retiring box draining, out of the box?"
+    folder = write_set(
+        tmp_path / "set",
+        questions=[{**ON_TOPIC, "question": "How long is a target left draining by default?"}],
+        near_miss=[{**ON_TOPIC, "id": "nm-01", "how_unusual": "slang", "question": slang}],
+    )
+    model = Reader(messages=iter(()))
+    monkeypatch.setattr("service.chat.answerer_for", lambda settings: LLMAnswerer(model))
+    monkeypatch.setattr(he, "answerer_for", lambda settings: LLMAnswerer(model))
+    monkeypatch.setenv("GROQ_API_KEY", "test-key")
+    out = tmp_path / "out.json"
+    argv = ["--provider", "groq", "--heldout", str(folder), "--notes", str(notes)]
+    assert he.main([*argv, "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["answerer"] == "the groq answerer (llama-3.1-8b-instant)"
+    assert report["accuracy"]["hits"] == 1 and report["near_answered"]["hits"] == 1
+    assert report["off_refused"]["hits"] == 1  # sourdough shares nothing: refused, no call
+    assert slang in model.calls and not any("sourdough" in c for c in model.calls)
+
+
+def test_a_provider_without_its_key_is_named_before_any_question(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("GROQ_API_KEY", raising=False)
+    monkeypatch.setattr(he, "ENV_FILE", tmp_path / "no.env")  # a developer's .env is not read
+    assert he.main(["--provider", "groq", "--heldout", str(write_set(tmp_path / "set"))]) == 2
+    assert "--provider groq: LLM_PROVIDER=groq needs an API key" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
