@@ -24,8 +24,11 @@ from service.rag.relevance import worth_asking
 ANSWER_SYSTEM = (
     "You answer questions about deploying an LLM service on AWS ECS Fargate. "
     "Use ONLY the numbered context passages below; do not use outside knowledge. "
-    "Cite the passages you use as [1], [2], ... If the context does not contain the "
-    f'answer, reply exactly: "{DONT_KNOW}"\n\nContext:\n{{context}}'
+    "Answer in at most three sentences, the asked-for figure first when the question asks "
+    "how long, how many or how much, and end each sentence with the passage it rests on, "
+    "as [1], [2], ... The question may use its own words for what the passages name "
+    "(slang, a nickname, a description): answer it when a passage does. If no passage "
+    f'answers it, reply exactly: "{DONT_KNOW}"\n\nContext:\n{{context}}'
 )
 
 ANSWER_PROMPT = ChatPromptTemplate.from_messages(

@@ -102,6 +102,8 @@ def test_llm_answerer_answers_only_from_context_and_cites_retrieved_docs(store):
     assert answer.citations[0].source == "fargate.md"
     system, human = model.seen[0]
     assert "ONLY" in system.content and "billed per second" in system.content
+    # issue 15's answer shape: at most three sentences, each cited
+    assert "at most three sentences" in system.content and "end each sentence" in system.content
     assert "[1] (fargate.md)" in system.content
     assert human.content == question
 
