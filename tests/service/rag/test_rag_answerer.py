@@ -10,6 +10,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import Field
 
+from service.rag.analysis import topic_terms
 from service.rag.answers import DONT_KNOW
 from service.rag.extractive import ExtractiveAnswerer
 from service.rag.llm import LLMAnswerer
@@ -237,3 +238,12 @@ def test_the_section_the_question_names_answers_before_a_busier_one():
     assert plain.answer(question, hits).text.startswith("When the circuit breaker")
     answer = ExtractiveAnswerer(max_sentences=1).answer(question, hits)
     assert answer.text.startswith("The circuit breaker rolls back once half")
+
+
+@pytest.mark.parametrize(
+    "asked", ["out of the box", "unless we change it", "if left unset", "unless I say otherwise"]
+)
+def test_plain_words_for_a_default_are_read_as_asking_for_the_default(asked):
+    # So a sentence naming the default matches them ("The default delay is 300 seconds").
+    assert "default" in topic_terms(f"How long is the draining delay, {asked}?")
+    assert "default" not in topic_terms("How long is the draining delay, unless it is short?")
