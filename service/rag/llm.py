@@ -53,7 +53,7 @@ def format_context(hits: list[Hit]) -> str:
     return "\n\n".join(blocks)
 
 
-_MARKER = re.compile(r"\[(\d+)\]")
+_MARKER = re.compile(r"( ?)\[(\d+)\]")  # with the space before it, dropped along with it
 
 
 def cite(text: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
@@ -80,15 +80,14 @@ def cite(text: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
         return numbers[n]
 
     def renumber(match: re.Match[str]) -> str:
-        n = int(match.group(1))
-        return f"[{number(n)}]" if 1 <= n <= len(hits) else ""
+        space, n = match.group(1), int(match.group(2))
+        return f"{space}[{number(n)}]" if 1 <= n <= len(hits) else ""
 
     marked = _MARKER.sub(renumber, text)
     if not citations:
         for n in range(1, len(hits) + 1):
             number(n)
-    # A dropped marker leaves a double space or a space before the full stop behind.
-    return re.sub(r"\s+([.,;:])", r"\1", re.sub(r" {2,}", " ", marked)).strip(), citations
+    return marked.strip(), citations
 
 
 class LLMAnswerer:

@@ -160,6 +160,15 @@ def test_llm_answers_cite_only_the_passages_they_name_renumbered_in_order():
     ]  # the ALB passage, given but not cited, is not a citation
 
 
+def test_renumbering_leaves_the_rest_of_an_llm_answer_as_written():
+    reply = "Replace the tasks [3]:\n\n    aws ecs update-service  --force-new-deployment\n"
+    answer = LLMAnswerer(fake(reply)).answer(COST_QUESTION, PASSAGES)
+    assert (
+        answer.text
+        == "Replace the tasks [1]:\n\n    aws ecs update-service  --force-new-deployment"
+    )
+
+
 def test_an_llm_answer_without_markers_cites_every_passage_it_was_given():
     answer = LLMAnswerer(fake("Per second, hourly plus LCUs.")).answer(COST_QUESTION, PASSAGES)
     assert answer.text == "Per second, hourly plus LCUs."
