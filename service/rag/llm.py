@@ -53,6 +53,16 @@ def format_context(hits: list[Hit]) -> str:
     return "\n\n".join(blocks)
 
 
+# A reply that declines in its own words ("The passages do not mention ...") instead of the
+# exact DONT_KNOW it was asked for; one that cites a passage is an answer, however hedged.
+_DECLINES = re.compile(
+    r"^\W*I (don't|do not) know\b"
+    r"|\b(cannot|can ?not|can't|unable to) (answer|tell|find|say)\b"
+    r"|\bno (information|mention|answer)\b"
+    r"|\b(passages?|context|documents?|notes|sources?)\b[^.]*\b(do|does|did)(n't| not) "
+    r"(say|mention|contain|cover|answer|include|address|specify|state|give)\b",
+    re.IGNORECASE,
+)
 _MARKER = re.compile(r"( ?)\[(\d+)\]")  # with the space before it, dropped along with it
 
 
@@ -90,6 +100,14 @@ def cite(text: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
     return marked.strip(), citations
 
 
+def declines(text: str, passages: int) -> bool:
+    """Tell whether a reply says the passages do not answer (and cites none of them)."""
+    if text.startswith(DONT_KNOW[:12]):
+        return True
+    cited = any(1 <= int(n) <= passages for _, n in _MARKER.findall(text))
+    return not cited and bool(_DECLINES.search(text))
+
+
 class LLMAnswerer:
     """Answer with a chat model told to use only the retrieved context; cite what it cites."""
 
@@ -117,7 +135,7 @@ class LLMAnswerer:
         text = self._answer_chain.invoke(
             {"context": format_context(hits), "question": question}
         ).strip()
-        if not text or text.startswith(DONT_KNOW[:12]):
+        if not text or declines(text, len(hits)):
             return refusal(question, text or DONT_KNOW)
         text, citations = cite(text, hits)
         return Answer(

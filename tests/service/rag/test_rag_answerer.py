@@ -183,6 +183,27 @@ def test_llm_answerer_passes_on_the_model_saying_it_does_not_know(store):
     assert answer.grounded is False and answer.citations == []
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "The passages do not mention CloudFront's default TTL.",
+        "I cannot answer that from the context given.",
+        "There is no information about sourdough in these notes.",
+        "I do not know; none of the passages covers it.",
+    ],
+)
+def test_an_llm_reply_declining_in_its_own_words_is_a_refusal(store, reply):
+    question = "How is Fargate billed?"
+    answer = LLMAnswerer(fake(reply)).answer(question, store.similarity_search_with_score(question))
+    assert answer.grounded is False and answer.citations == []
+
+
+def test_a_hedged_llm_reply_that_cites_a_passage_is_an_answer():
+    reply = "The notes do not give the exact figure for Spot, but tasks bill per second [1]."
+    answer = LLMAnswerer(fake(reply)).answer(COST_QUESTION, PASSAGES)
+    assert answer.grounded and [c.source for c in answer.citations] == ["fargate.md"]
+
+
 def test_llm_condense_sends_history_and_returns_the_rewrite():
     model = fake("What does Fargate cost?")
     history = [("user", "What is Fargate?"), ("assistant", "A serverless launch type.")]
