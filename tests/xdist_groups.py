@@ -26,25 +26,13 @@ def needs_setup(item: pytest.Item) -> bool:
     return serial(item) or item.get_closest_marker("needs") is not None
 
 
-def place(item: pytest.Item) -> int:
-    """Return a test's part of the run: 0 needs no set-up, 1 the container group, 2 the rest."""
-    if not needs_setup(item):
-        return 0
-    # The container group is the longest unit a worker cannot share (about 100 s, against
-    # 25 to 55 s for each benchmark module): started first of the set-up part, the benchmark
-    # modules fill the other worker meanwhile, instead of that worker idling at the end while
-    # the container group finishes (about 45 s of the 2-worker run's wall time).
-    marked = any(m.args[:1] == ("container",) for m in item.iter_markers("xdist_group"))
-    return 1 if marked or (serial(item) and group_of(item) == "container") else 2
-
-
 def group(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the groups, put what needs the set-up last, and make xdist see the groups."""
     for item in items:
         if serial(item):
             item.add_marker(pytest.mark.xdist_group(group_of(item)))
     # The set-up (system packages, base image) runs in the background meanwhile.
-    items.sort(key=place)  # stable: each part keeps its order
+    items.sort(key=needs_setup)  # stable: each part keeps its order
     if getattr(config.option, "loadgroup", False):  # an xdist worker under --dist loadgroup
         for item in items:
             suffix_group(item)
