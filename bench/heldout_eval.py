@@ -215,9 +215,9 @@ def answerer_label(provider: Provider, notes: Path = NOTES) -> str:
             answerer_for(settings)  # a missing key or package is said now, not per question
         except RagError as exc:
             raise BenchError(f"--provider {provider}: {exc}") from exc
-    from service.rag.providers import PROVIDERS
+    from service.rag.providers import model_name
 
-    return f"the {provider} answerer ({settings.llm_model or PROVIDERS[provider].default_model})"
+    return f"the {provider} answerer ({model_name(provider, settings.llm_model)})"
 
 
 def measure(

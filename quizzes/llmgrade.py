@@ -255,9 +255,9 @@ def chat_model_for(settings: "Settings") -> Any:
 def llm_grader(settings: "Settings", timeout_s: float = DEFAULT_TIMEOUT_S) -> LLMGrader:
     """Return the LLM grader for the service's provider settings (raises QuizError if unusable)."""
     chat_model = chat_model_for(settings)
-    from service.rag.providers import PROVIDERS
+    from service.rag.providers import model_name
 
-    model = settings.llm_model or PROVIDERS[settings.llm_provider].default_model
+    model = model_name(settings.llm_provider, settings.llm_model)
     return LLMGrader(
         chat_model, label=f"llm ({settings.llm_provider}, {model})", timeout_s=timeout_s
     )

@@ -73,20 +73,17 @@ def cite(text: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
     dropped; a text with no marker at all cites every passage it was given.
     """
     numbers: dict[int, int] = {}  # passage number -> citation number
+    places: dict[tuple, int] = {}  # (source, page, section) -> citation number
     citations: list[Citation] = []
 
     def number(n: int) -> int:
         if n not in numbers:
             doc = hits[n - 1][0]
             c = citation_for(doc, doc.page_content)
-            same = [
-                i
-                for i, o in enumerate(citations)
-                if (o.source, o.page, o.section) == (c.source, c.page, c.section)
-            ]
-            if not same:
+            if (place := (c.source, c.page, c.section)) not in places:
                 citations.append(c)
-            numbers[n] = same[0] + 1 if same else len(citations)
+                places[place] = len(citations)
+            numbers[n] = places[place]
         return numbers[n]
 
     def renumber(match: re.Match[str]) -> str:

@@ -29,6 +29,11 @@ PROVIDERS: dict[str, Provider] = {
 KNOWN = ("offline", *PROVIDERS)
 
 
+def model_name(provider: str, model: str | None = None) -> str:
+    """Return the model a provider runs: LLM_MODEL when set, else the provider's default."""
+    return model or PROVIDERS[provider].default_model
+
+
 def chat_kwargs(
     provider: str, api_key: str | None, base_url: str | None, region: str | None
 ) -> dict[str, Any]:
@@ -82,7 +87,7 @@ def make_answerer(
         raise missing_package(name, "langchain") from exc
     try:
         chat_model = init_chat_model(
-            model or spec.default_model, model_provider=spec.langchain_name, **kwargs
+            model_name(name, model), model_provider=spec.langchain_name, **kwargs
         )
     except ImportError as exc:  # init_chat_model imports the integration package by name
         raise missing_package(name, spec.package) from exc
