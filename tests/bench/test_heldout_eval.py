@@ -304,6 +304,14 @@ def test_a_provider_without_its_key_is_named_before_any_question(tmp_path, monke
     assert "--provider groq: LLM_PROVIDER=groq needs an API key" in capsys.readouterr().err
 
 
+def test_an_unknown_provider_is_refused_with_the_known_ones(capsys):
+    with pytest.raises(SystemExit) as stop:
+        he.main(["--provider", "openai"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'openai'" in err and "'groq'" in err and "'ollama'" in err
+
+
 @pytest.fixture(scope="module")
 def real() -> he.Scores:
     return he.evaluate()
